@@ -1,0 +1,94 @@
+# blksnap: top-level build and test entry points.
+#
+#   make deps              install the Debian packages (scripts/deps.sh)
+#   make modules [KVER=]   build the kernel modules into build/KVER/modules-out
+#   make tests-bin         build the test programs into build/tests-bin
+#   make all               modules + tests-bin
+#   make check             deps, build for every kernel in KERNELS, run tests
+#   make demo              run demo/demo.sh in a 6.12 VM
+#   make bench             run bench/run.sh
+#   make lint              checkpatch --strict on kernel code, shellcheck
+#   make clean
+#
+# Sub-makefiles (kernel/Makefile, tests/Makefile) get KVER, MODULES_OUT and
+# TESTS_BIN; add new rules below or there.
+
+TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+
+# Newest installed 6.12 kernel, found when make runs (the ABI suffix changes
+# with Debian security updates: never hard-code it).
+KVER ?= $(shell $(TOP)/scripts/kver.sh 6.12 2>/dev/null)
+# Kernel series "make check" builds for and tests on.
+KERNELS ?= 6.12 6.1
+
+BUILD       := $(TOP)/build
+MODULES_OUT  = $(BUILD)/$(KVER)/modules-out
+TESTS_BIN   := $(BUILD)/tests-bin
+BLKSNAP_CACHE ?= /var/cache/blksnap
+CHECKPATCH  := $(BLKSNAP_CACHE)/checkpatch/checkpatch.pl
+
+export KERNELS BLKSNAP_CACHE
+
+.PHONY: all deps modules tests-bin check demo bench lint clean
+
+all: modules tests-bin
+
+deps:
+	$(TOP)/scripts/deps.sh
+
+modules:
+	@test -n "$(KVER)" || { echo "no 6.12 kernel installed: run 'make deps'" >&2; exit 1; }
+	@if [ -f $(TOP)/kernel/Makefile ]; then \
+		$(MAKE) -C $(TOP)/kernel KVER=$(KVER) MODULES_OUT=$(MODULES_OUT); \
+	else \
+		echo "modules: no kernel/Makefile yet, nothing to build"; \
+	fi
+
+tests-bin:
+	@mkdir -p $(TESTS_BIN)
+	@if [ -f $(TOP)/tests/Makefile ]; then \
+		$(MAKE) -C $(TOP)/tests TESTS_BIN=$(TESTS_BIN); \
+	else \
+		echo "tests-bin: no tests/Makefile yet, nothing to build"; \
+	fi
+
+# Series are resolved to kernel versions in the recipe, after deps ran.
+check: deps
+	@set -e; for k in $(KERNELS); do \
+		kv=$$($(TOP)/scripts/kver.sh $$k) || { echo "kernel $$k not installed" >&2; exit 1; }; \
+		$(MAKE) --no-print-directory modules KVER=$$kv; \
+	done
+	@$(MAKE) --no-print-directory tests-bin
+	$(TOP)/tests/run-all.sh
+
+demo: deps
+	@$(MAKE) --no-print-directory modules KVER=$$($(TOP)/scripts/kver.sh 6.12)
+	@$(MAKE) --no-print-directory tests-bin
+	$(TOP)/tests/vm/run.sh --kernel 6.12 $(TOP)/demo/demo.sh
+
+bench: deps
+	@if [ -x $(TOP)/bench/run.sh ]; then \
+		$(MAKE) --no-print-directory modules KVER=$$($(TOP)/scripts/kver.sh 6.12) && \
+		$(MAKE) --no-print-directory tests-bin && \
+		$(TOP)/bench/run.sh; \
+	else \
+		echo "bench: no bench/run.sh yet"; \
+	fi
+
+LINT_C  = $(shell find $(TOP)/kernel $(TOP)/include $(TOP)/tests/modules -name '*.[ch]' 2>/dev/null | sort)
+LINT_SH = $(shell find $(TOP) -path $(TOP)/build -prune -o -path $(TOP)/.git -prune \
+		-o -name '*.sh' -print | sort) $(TOP)/tests/vm/init $(TOP)/.ci/run
+
+lint:
+	@test -x $(CHECKPATCH) || $(TOP)/scripts/deps.sh
+	@rc=0; \
+	if [ -n "$(LINT_C)" ]; then \
+		$(CHECKPATCH) --strict --no-tree --quiet --show-types --file $(LINT_C) || rc=1; \
+	fi; \
+	shellcheck -x -P SCRIPTDIR -P $(TOP)/tests/progs $(LINT_SH) || rc=1; \
+	exit $$rc
+
+clean:
+	@if [ -f $(TOP)/kernel/Makefile ]; then $(MAKE) -C $(TOP)/kernel clean KVER=$(KVER) || true; fi
+	@if [ -f $(TOP)/tests/Makefile ]; then $(MAKE) -C $(TOP)/tests clean || true; fi
+	rm -rf $(BUILD)

@@ -1,0 +1,150 @@
+#!/bin/bash
+# Run the whole test suite: every VM test group on every kernel in $KERNELS,
+# then the host tests. Used by "make check" and CI.
+#
+# Usage: tests/run-all.sh [GROUP|TESTFILE...]
+#
+# VM tests are tests/<group>/NNN-*.sh, except the groups vm and those listed
+# in tests/host-groups (one a line). They run in tests/vm/run.sh, one boot
+# per kernel for up to $BOOT_MAX (30) tests. Host tests are whatever
+# tests/host/run.sh runs, if it exists.
+#
+# Nothing is built here: the modules (build/KVER/modules-out) and test
+# programs (build/tests-bin) must already exist ("make check" builds them).
+#
+# Environment: KERNELS (default "6.12 6.1"), BOOT_MAX, and what
+# tests/vm/run.sh reads (MODDIR, PROGDIR, BLKSNAP_CACHE). Extra options for
+# run.sh can be given in VM_OPTS.
+#
+# Output ends with "N passed, N failed, N skipped"; exit status 1 if any
+# test failed or could not run.
+set -euo pipefail
+
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+KERNELS=${KERNELS:-6.12 6.1}
+BOOT_MAX=${BOOT_MAX:-30}
+LOG_DIR=${LOG_DIR:-$TOP/build/test-logs}
+read -r -a vm_opts <<<"${VM_OPTS:-}"
+
+npass=0 nfail=0 nskip=0
+summary=()
+finish() {
+	echo
+	echo "==== summary ===="
+	((${#summary[@]} == 0)) || printf '%s\n' "${summary[@]}"
+	echo "$npass passed, $nfail failed, $nskip skipped"
+	if ((nfail)); then exit 1; fi
+	exit 0
+}
+fail_setup() {
+	echo "run-all: $*" >&2
+	summary+=("FAIL setup: $*")
+	nfail=$((nfail + 1))
+}
+
+host_groups=(vm host)
+if [[ -f $TOP/tests/host-groups ]]; then
+	while read -r g _; do
+		[[ -z $g || $g == \#* ]] || host_groups+=("$g")
+	done <"$TOP/tests/host-groups"
+fi
+is_host_group() {
+	local g
+	for g in "${host_groups[@]}"; do [[ $1 == "$g" ]] && return 0; done
+	return 1
+}
+
+# The VM tests, in order.
+tests=()
+add_group() {
+	local f
+	for f in "$TOP/tests/$1"/[0-9][0-9][0-9]-*.sh; do
+		[[ -f $f ]] && tests+=("$f")
+	done
+	return 0
+}
+if (($#)); then
+	for a in "$@"; do
+		if [[ -f $a ]]; then
+			tests+=("$(cd "$(dirname "$a")" && pwd)/$(basename "$a")")
+		elif [[ -d $TOP/tests/$a ]]; then
+			add_group "$a"
+		else
+			echo "run-all: no such test or group: $a" >&2
+			exit 2
+		fi
+	done
+	run_host=0
+else
+	for d in "$TOP"/tests/*/; do
+		g=$(basename "$d")
+		is_host_group "$g" || add_group "$g"
+	done
+	run_host=1
+fi
+
+# Artifacts built by "make": check before booting anything.
+if [[ -f $TOP/tests/Makefile && ! -d ${PROGDIR:-$TOP/build/tests-bin} ]]; then
+	fail_setup "no test programs in ${PROGDIR:-build/tests-bin}: run 'make tests-bin' first"
+fi
+for k in $KERNELS; do
+	kver=$("$TOP/scripts/kver.sh" "$k") || { fail_setup "kernel $k is not installed: run 'make deps'"; continue; }
+	if [[ -f $TOP/kernel/Makefile ]]; then
+		moddir=${MODDIR:-$TOP/build/$kver/modules-out}
+		if ! compgen -G "$moddir/*.ko" >/dev/null; then
+			fail_setup "no modules in $moddir: run 'make modules KVER=$kver' first"
+		fi
+	fi
+done
+((nfail == 0)) || finish
+
+echo "run-all: ${#tests[@]} VM tests on kernels: $KERNELS"
+mkdir -p "$LOG_DIR"
+for k in $KERNELS; do
+	((${#tests[@]})) || break
+	boot=0
+	for ((i = 0; i < ${#tests[@]}; i += BOOT_MAX)); do
+		boot=$((boot + 1))
+		chunk=("${tests[@]:i:BOOT_MAX}")
+		res=$LOG_DIR/results-$k-boot$boot.txt
+		rm -f "$res"
+		echo "==== kernel $k, boot $boot: ${#chunk[@]} tests ===="
+		rc=0
+		"$TOP/tests/vm/run.sh" --kernel "$k" --log-dir "$LOG_DIR" --results "$res" \
+			"${vm_opts[@]}" "${chunk[@]}" 2>&1 | sed -u "s/^/[$k] /" || rc=$?
+		if [[ ! -f $res ]]; then
+			fail_setup "kernel $k boot $boot: tests/vm/run.sh gave no results (exit $rc)"
+			continue
+		fi
+		while read -r name st; do
+			case $st in
+			pass) npass=$((npass + 1)); summary+=("PASS $k:$name") ;;
+			skip) nskip=$((nskip + 1)); summary+=("SKIP $k:$name") ;;
+			*) nfail=$((nfail + 1)); summary+=("FAIL $k:$name") ;;
+			esac
+		done <"$res"
+	done
+done
+
+if ((run_host)) && [[ -x $TOP/tests/host/run.sh ]]; then
+	echo "==== host tests ===="
+	out=$LOG_DIR/host.log
+	rc=0
+	"$TOP/tests/host/run.sh" 2>&1 | tee "$out" | sed -u 's/^/[host] /' || rc=$?
+	line=$(grep -E '^([A-Za-z]+: )?[0-9]+ passed, [0-9]+ failed' "$out" | tail -n1 || true)
+	if [[ $line =~ ([0-9]+)\ passed,\ ([0-9]+)\ failed(,\ ([0-9]+)\ skipped)? ]]; then
+		npass=$((npass + BASH_REMATCH[1]))
+		nfail=$((nfail + BASH_REMATCH[2]))
+		nskip=$((nskip + ${BASH_REMATCH[4]:-0}))
+		summary+=("host: $line")
+		if ((rc != 0 && BASH_REMATCH[2] == 0)); then
+			fail_setup "tests/host/run.sh exited $rc"
+		fi
+	elif ((rc == 0)); then
+		npass=$((npass + 1)); summary+=("PASS host")
+	else
+		nfail=$((nfail + 1)); summary+=("FAIL host (exit $rc)")
+	fi
+fi
+
+finish

@@ -1,0 +1,250 @@
+#!/bin/bash
+# Boot a QEMU VM (software emulation) with a Debian kernel and run tests in it.
+#
+# Usage: tests/vm/run.sh [OPTIONS] TEST...
+#
+# TEST is a bash script; its name in the results is its path relative to
+# tests/ (or to the top of the tree) without ".sh", e.g. selftest/001-pass.
+#
+# Options:
+#   --kernel 6.12|6.1   kernel series to boot (default 6.12); the newest
+#                       installed kernel of that series is used
+#   --disks N           number of spare virtio disks (default 4)
+#   --disk-size SIZE    size of each sparse disk file (default 2G)
+#   --mem SIZE          guest memory (default 2G)
+#   --smp N             guest CPUs (default 2)
+#   --timeout SECONDS   wall-clock limit of the whole VM run (default: sum
+#                       of the test timeouts + margin)
+#   --log-dir DIR       where logs and results go (default build/test-logs)
+#   --results FILE      per-test "NAME STATUS" lines (default
+#                       LOG_DIR/results-KVER.txt)
+#   --append ARGS       extra kernel command line
+#
+# Environment: MODDIR (default build/KVER/modules-out), PROGDIR (default
+# build/tests-bin), BLKSNAP_CACHE (initramfs cache dir).
+#
+# Exit status: 0 all passed or skipped, 1 a test failed, 2 usage or setup
+# error.
+set -euo pipefail
+
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+HERE=$TOP/tests/vm
+
+series=6.12
+ndisks=4
+disk_size=2G
+mem=2G
+smp=2
+timeout=
+log_dir=$TOP/build/test-logs
+results=
+append=
+
+usage() {
+	sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}"
+	exit "${1:-2}"
+}
+die() {
+	echo "run.sh: $*" >&2
+	exit 2
+}
+
+while (($#)); do
+	case $1 in
+	--kernel) series=${2:?}; shift 2 ;;
+	--disks) ndisks=${2:?}; shift 2 ;;
+	--disk-size) disk_size=${2:?}; shift 2 ;;
+	--mem) mem=${2:?}; shift 2 ;;
+	--smp) smp=${2:?}; shift 2 ;;
+	--timeout) timeout=${2:?}; shift 2 ;;
+	--log-dir) log_dir=${2:?}; shift 2 ;;
+	--results) results=${2:?}; shift 2 ;;
+	--append) append=${2:?}; shift 2 ;;
+	-h | --help) usage 0 ;;
+	--) shift; break ;;
+	-*) echo "run.sh: unknown option $1" >&2; usage ;;
+	*) break ;;
+	esac
+done
+(($#)) || usage
+[[ $ndisks =~ ^[0-9]+$ ]] || die "--disks needs a number"
+
+KVER=$("$TOP/scripts/kver.sh" "$series") || die "no installed kernel $series.* with modules (run scripts/deps.sh)"
+VMLINUZ=/boot/vmlinuz-$KVER
+[[ -r $VMLINUZ ]] || die "cannot read $VMLINUZ"
+
+MODDIR=${MODDIR:-$TOP/build/$KVER/modules-out}
+PROGDIR=${PROGDIR:-$TOP/build/tests-bin}
+results=${results:-$log_dir/results-$KVER.txt}
+mkdir -p "$log_dir" "$(dirname "$results")"
+
+# Test names and files.
+names=()
+files=()
+total_timeout=0
+for f in "$@"; do
+	[[ -f $f ]] || die "no such test: $f"
+	abs=$(cd "$(dirname "$f")" && pwd)/$(basename "$f")
+	case $abs in
+	"$TOP"/tests/*) n=${abs#"$TOP"/tests/} ;;
+	"$TOP"/*) n=${abs#"$TOP"/} ;;
+	*) n=$(basename "$(dirname "$abs")")/$(basename "$abs") ;;
+	esac
+	n=${n%.sh}
+	names+=("$n")
+	files+=("$abs")
+	t=$(sed -n 's/^#[[:space:]]*timeout:[[:space:]]*\([0-9][0-9]*\).*/\1/p' "$abs" | head -n1)
+	total_timeout=$((total_timeout + ${t:-300} + 25))
+done
+timeout=${timeout:-$((total_timeout + 120))}
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/blksnap-vm.XXXXXX")
+qpid=
+cleanup() {
+	[[ -z $qpid ]] || kill "$qpid" 2>/dev/null || true
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Initramfs: the cached base image plus this run's tests.
+base=$TOP/build/vm/initramfs-$KVER.cpio.gz
+t0=$(date +%s.%N)
+"$HERE/mkinitramfs.sh" "$KVER" "$base" "$MODDIR" "$PROGDIR" >"$WORK/mkinitramfs.log" 2>&1 ||
+	{ cat "$WORK/mkinitramfs.log" >&2; die "mkinitramfs.sh failed"; }
+t1=$(date +%s.%N)
+mkdir -p "$WORK/suite/opt/tests/suite"
+for i in "${!names[@]}"; do
+	mkdir -p "$WORK/suite/opt/tests/suite/$(dirname "${names[$i]}")"
+	cp "${files[$i]}" "$WORK/suite/opt/tests/suite/${names[$i]}.sh"
+done
+if [[ -d $TOP/tests/lib ]]; then
+	mkdir -p "$WORK/suite/opt/tests/lib"
+	cp -r "$TOP/tests/lib/." "$WORK/suite/opt/tests/lib/"
+fi
+printf '%s\n' "${names[@]}" >"$WORK/suite/opt/tests/list"
+(cd "$WORK/suite" && find . -mindepth 1 | LC_ALL=C sort |
+	cpio -o -H newc --owner=0:0 --quiet) | gzip -1 >"$WORK/suite.cpio.gz"
+cat "$base" "$WORK/suite.cpio.gz" >"$WORK/initrd"
+printf 'vm: kernel %s, initramfs %s MiB (prepared in %.1f s)\n' "$KVER" \
+	"$(du -m "$WORK/initrd" | cut -f1)" "$(echo "$t1 - $t0" | bc)"
+
+# Sparse disks; cache=none (O_DIRECT) where the host file system allows it.
+cache=none
+if ! dd if=/dev/zero of="$WORK/odirect" bs=4096 count=1 oflag=direct status=none 2>/dev/null; then
+	cache=writeback
+fi
+rm -f "$WORK/odirect"
+drives=()
+for ((i = 0; i < ndisks; i++)); do
+	truncate -s "$disk_size" "$WORK/disk$i.img"
+	drives+=(-drive "file=$WORK/disk$i.img,format=raw,if=virtio,cache=$cache,aio=threads,discard=unmap")
+done
+
+console=$WORK/console.log
+reslog=$WORK/results.log
+: >"$console"
+: >"$reslog"
+cmdline="console=ttyS0 panic=-1 loglevel=5 log_buf_len=16M rdinit=/init $append"
+start=$(date +%s.%N)
+qemu-system-x86_64 -accel tcg,thread=multi -machine pc -cpu max -smp "$smp" -m "$mem" \
+	-nodefaults -display none -no-reboot \
+	-kernel "$VMLINUZ" -initrd "$WORK/initrd" -append "$cmdline" \
+	-serial "file:$console" -serial "file:$reslog" \
+	"${drives[@]}" </dev/null >"$WORK/qemu.out" 2>&1 &
+qpid=$!
+
+declare -A status=() reason=()
+shown=0
+ready=
+killed=
+report_new() {
+	local line n st rs lines
+	mapfile -t lines < <(tr -d '\r' <"$reslog")
+	for line in "${lines[@]:shown}"; do
+		case $line in
+		"blksnap-test: ready"*)
+			[[ -n $ready ]] || ready=$(date +%s.%N)
+			printf 'vm: booted to first test in %.1f s\n' "$(echo "$ready - $start" | bc)"
+			;;
+		"blksnap-test: result "*)
+			read -r n st rs <<<"${line#blksnap-test: result }"
+			status[$n]=$st
+			reason[$n]=$rs
+			case $st in
+			pass) echo "PASS $n" ;;
+			skip) echo "SKIP $n${rs:+ $rs}" ;;
+			*) echo "FAIL $n${rs:+ $rs}" ;;
+			esac
+			;;
+		esac
+	done
+	shown=${#lines[@]}
+}
+
+deadline=$(($(date +%s) + timeout))
+while kill -0 "$qpid" 2>/dev/null; do
+	report_new
+	if (($(date +%s) > deadline)); then
+		echo "vm: wall-clock limit of ${timeout}s exceeded, killing QEMU"
+		killed=1
+		kill "$qpid" 2>/dev/null || true
+		sleep 1
+		kill -KILL "$qpid" 2>/dev/null || true
+		break
+	fi
+	sleep 0.5
+done
+qrc=0
+wait "$qpid" || qrc=$?
+qpid=
+report_new
+end=$(date +%s.%N)
+printf 'vm: ran %d tests in %.1f s (QEMU exit %d)\n' "${#names[@]}" "$(echo "$end - $start" | bc)" "$qrc"
+if [[ -s $WORK/qemu.out ]]; then
+	sed 's/^/qemu: /' "$WORK/qemu.out"
+fi
+
+done_seen=$(grep -c '^blksnap-test: done' <(tr -d '\r' <"$reslog") || true)
+npass=0 nfail=0 nskip=0
+failed=()
+: >"$results.tmp"
+for n in "${names[@]}"; do
+	st=${status[$n]:-}
+	if [[ -z $st ]]; then
+		if [[ -n $killed ]]; then
+			rs="no result: VM killed after ${timeout}s"
+		elif ((done_seen)); then
+			rs="no result"
+		else
+			rs="no result: VM died (panic?)"
+		fi
+		echo "FAIL $n $rs"
+		st=fail
+		reason[$n]=$rs
+	fi
+	case $st in
+	pass) npass=$((npass + 1)) ;;
+	skip) nskip=$((nskip + 1)) ;;
+	*) nfail=$((nfail + 1)); failed+=("$n"); st=fail ;;
+	esac
+	echo "$n $st" >>"$results.tmp"
+done
+mv "$results.tmp" "$results"
+
+if ((nfail)); then
+	stamp=$(date +%Y%m%d-%H%M%S)
+	kept=$log_dir/console-$KVER-$stamp.log
+	tr -d '\r' <"$console" >"$kept"
+	echo "vm: console log kept in $kept"
+	for n in "${failed[@]}"; do
+		echo "---- output of $n (${reason[$n]}) ----"
+		awk -v s="blksnap-test: start $n" -v e="blksnap-test: result $n " '
+			$0 == s { on = 1; buf = ""; next }
+			on && index($0, e) == 1 { on = 0 }
+			on { print }' "$kept" | tail -n 150
+		echo "---- end of $n ----"
+	done
+fi
+echo "$npass passed, $nfail failed, $nskip skipped"
+((nfail == 0))
