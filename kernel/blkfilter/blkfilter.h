@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Internal interface between the parts of the blkfilter module.
+ */
+#ifndef _BLKFILTER_INTERNAL_H
+#define _BLKFILTER_INTERNAL_H
+
+#include <linux/blk-filter.h>
+#include <linux/kernel.h>
+#include <linux/refcount.h>
+#include <linux/rcupdate.h>
+#include <linux/srcu.h>
+#include <linux/xarray.h>
+
+struct bio;
+struct block_device;
+struct file;
+struct gendisk;
+
+/**
+ * struct bf_attachment - a filter attached to one block device
+ * @dev: device number of @bdev; the key in bf_attached.
+ * @bdev: the filtered device; a reference is held on its struct device.
+ * @flt: what the filter's attach returned.
+ * @ops: the filter's operations; a reference is held on ops->owner.
+ * @name: a copy of ops->name, for readers that hold no reference.
+ * @ref: one for the entry in bf_attached, one per running ctl.
+ * @sysfs: true if the "filter" attribute was created for @bdev.
+ * @rcu: frees the structure after lockless readers are gone.
+ */
+struct bf_attachment {
+	dev_t dev;
+	struct block_device *bdev;
+	struct blkfilter *flt;
+	const struct blkfilter_operations *ops;
+	char name[BLKFILTER_NAME_LENGTH];
+	refcount_t ref;
+	bool sysfs;
+	struct rcu_head rcu;
+};
+
+/**
+ * struct bf_dying - a disk or a partition being deleted
+ * @link: entry in the list of devices being deleted.
+ * @disk: the disk, for del_gendisk(); or NULL.
+ * @part: the partition, for its removal; or NULL.
+ *
+ * Lives on the stack of the hook while the kernel deletes the device, so
+ * that no filter can be attached to it in the meantime.
+ */
+struct bf_dying {
+	struct list_head link;
+	struct gendisk *disk;
+	struct block_device *part;
+};
+
+/*
+ * Attached filters by device number.  Written under bf_mutex; read under
+ * bf_srcu on the I/O path and under RCU by the sysfs attribute.
+ */
+extern struct xarray bf_attached;
+/* Protects the I/O path's use of an attachment against its detach. */
+extern struct srcu_struct bf_srcu;
+
+/* hook.c */
+int bf_hooks_init(void);
+void bf_hooks_exit(void);
+int bf_submit_hook_get(void);
+void bf_submit_hook_put(void);
+
+/* core.c */
+bool bf_filter_bio(struct bf_attachment *att, struct bio *bio);
+long bf_ioctl(struct block_device *bdev, unsigned int cmd,
+	      void __user *argp);
+void bf_device_going(struct bf_dying *dying);
+void bf_device_gone(struct bf_dying *dying);
+
+#endif /* _BLKFILTER_INTERNAL_H */

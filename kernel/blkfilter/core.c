@@ -1,0 +1,540 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Block device filtering: registry of filters, attach, detach and control.
+ *
+ * One filter may be attached to one block device (a disk or a partition).
+ * Userspace manages filters with the BLKFILTER_* ioctls on the device; a
+ * filter module cannot be unloaded while it is attached anywhere, and a
+ * filter is detached when its device goes away.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/bio.h>
+#include <linux/blkdev.h>
+#include <linux/blk-mq.h>
+#include <linux/capability.h>
+#include <linux/module.h>
+#include <linux/mutex.h>
+#include <linux/sched/mm.h>
+#include <linux/slab.h>
+#include <linux/spinlock.h>
+#include <linux/uaccess.h>
+
+#include "blkfilter.h"
+#include "compat.h"
+
+DEFINE_XARRAY(bf_attached);
+DEFINE_SRCU(bf_srcu);
+
+/* Registered filters. */
+static LIST_HEAD(bf_filters);		/* protected by bf_filters_lock */
+static DEFINE_SPINLOCK(bf_filters_lock);
+
+/*
+ * Serializes attach, detach and device removal, and protects the stores
+ * to bf_attached and the list of devices being deleted.
+ */
+static DEFINE_MUTEX(bf_mutex);
+static LIST_HEAD(bf_dying_list);	/* protected by bf_mutex */
+
+/*
+ * Bios that a filter submitted to its own device from its submit_bio
+ * callback, on their way through the submitter's bio list; they go past
+ * the filter once.  A handful at a time at most, hence a small array.
+ */
+#define BF_BYPASS_SLOTS 64
+static struct bio *bf_bypass[BF_BYPASS_SLOTS];	/* bf_bypass_lock */
+static unsigned int bf_bypass_count;		/* bf_bypass_lock */
+static DEFINE_SPINLOCK(bf_bypass_lock);
+
+static void bf_bypass_add(struct bio *bio)
+{
+	unsigned long flags;
+	int i;
+
+	spin_lock_irqsave(&bf_bypass_lock, flags);
+	for (i = 0; i < BF_BYPASS_SLOTS; i++) {
+		if (!bf_bypass[i]) {
+			bf_bypass[i] = bio;
+			WRITE_ONCE(bf_bypass_count, bf_bypass_count + 1);
+			break;
+		}
+	}
+	spin_unlock_irqrestore(&bf_bypass_lock, flags);
+	if (i == BF_BYPASS_SLOTS)
+		pr_warn_ratelimited("too many bios of filters in flight; one is filtered again\n");
+}
+
+static bool bf_bypass_take(struct bio *bio)
+{
+	unsigned long flags;
+	bool found = false;
+	int i;
+
+	if (!READ_ONCE(bf_bypass_count))
+		return false;
+	spin_lock_irqsave(&bf_bypass_lock, flags);
+	for (i = 0; i < BF_BYPASS_SLOTS; i++) {
+		if (bf_bypass[i] == bio) {
+			bf_bypass[i] = NULL;
+			WRITE_ONCE(bf_bypass_count, bf_bypass_count - 1);
+			found = true;
+			break;
+		}
+	}
+	spin_unlock_irqrestore(&bf_bypass_lock, flags);
+	return found;
+}
+
+/**
+ * bf_filter_bio() - pass a bio to the filter of its device
+ * @att: the attachment found for bio->bi_bdev, under bf_srcu.
+ * @bio: the bio.
+ *
+ * Context: the submitter's, inside its bio list loop.
+ * Return: true if the filter took the bio.
+ */
+bool bf_filter_bio(struct bf_attachment *att, struct bio *bio)
+{
+	struct bio_list *list = current->bio_list;
+	struct bio *tail, *new;
+	bool taken;
+
+	if (bf_bypass_take(bio))
+		return false;
+
+	tail = list ? list[0].tail : NULL;
+	taken = att->ops->submit_bio(bio);
+	if (!list)
+		return taken;
+	/* What the callback submitted was appended to the same list. */
+	for (new = tail ? tail->bi_next : list[0].head; new; new = new->bi_next)
+		if (new->bi_bdev == att->bdev)
+			bf_bypass_add(new);
+	return taken;
+}
+
+static struct blkfilter_operations *bf_find(const char *name)
+{
+	struct blkfilter_operations *ops;
+
+	list_for_each_entry(ops, &bf_filters, link)
+		if (!strncmp(ops->name, name, BLKFILTER_NAME_LENGTH))
+			return ops;
+	return NULL;
+}
+
+static struct blkfilter_operations *bf_find_get(const char *name)
+{
+	struct blkfilter_operations *ops;
+
+	spin_lock(&bf_filters_lock);
+	ops = bf_find(name);
+	if (ops && !try_module_get(ops->owner))
+		ops = NULL;
+	spin_unlock(&bf_filters_lock);
+	return ops;
+}
+
+static bool __bf_dying(struct block_device *bdev)
+{
+	struct bf_dying *dying;
+
+	list_for_each_entry(dying, &bf_dying_list, link)
+		if (dying->disk == bdev->bd_disk || dying->part == bdev)
+			return true;
+	return false;
+}
+
+/* Caller holds bf_mutex: the answer holds until it is dropped. */
+static bool __bf_bdev_live(struct block_device *bdev)
+{
+	struct gendisk *disk = bdev->bd_disk;
+
+	if (test_bit(GD_DEAD, &disk->state) || !disk_live(disk))
+		return false;
+	if (bdev_is_partition(bdev) && !device_is_registered(&bdev->bd_device))
+		return false;
+	return !__bf_dying(bdev);
+}
+
+static ssize_t filter_show(struct device *dev, struct device_attribute *attr,
+			   char *buf)
+{
+	struct block_device *bdev = dev_to_bdev(dev);
+	struct bf_attachment *att;
+	ssize_t ret;
+
+	rcu_read_lock();
+	att = xa_load(&bf_attached, bdev->bd_dev);
+	if (att && att->bdev == bdev)
+		ret = sysfs_emit(buf, "%s\n", att->name);
+	else
+		ret = sysfs_emit(buf, "\n");
+	rcu_read_unlock();
+	return ret;
+}
+
+static DEVICE_ATTR_RO(filter);
+
+static void bf_put(struct bf_attachment *att)
+{
+	unsigned int noio;
+
+	if (!refcount_dec_and_test(&att->ref))
+		return;
+	noio = memalloc_noio_save();
+	att->ops->detach(att->flt);
+	memalloc_noio_restore(noio);
+	module_put(att->ops->owner);
+	put_device(&att->bdev->bd_device);
+	kfree_rcu(att, rcu);
+}
+
+/*
+ * Caller holds bf_mutex.  After this no bio reaches the filter and no
+ * submit_bio callback runs; the attachment lives on while ctl uses it.
+ */
+static void __bf_unpublish(struct bf_attachment *att)
+{
+	xa_erase(&bf_attached, att->dev);
+	if (att->sysfs)
+		device_remove_file(&att->bdev->bd_device, &dev_attr_filter);
+	synchronize_srcu(&bf_srcu);
+	bf_submit_hook_put();
+}
+
+static int bf_freeze_bdev(struct block_device *bdev)
+{
+#ifdef HAVE_BDEV_FREEZE
+	return bdev_freeze(bdev);
+#else
+	return freeze_bdev(bdev);
+#endif
+}
+
+static void bf_thaw_bdev(struct block_device *bdev)
+{
+#ifdef HAVE_BDEV_FREEZE
+	bdev_thaw(bdev);
+#else
+	thaw_bdev(bdev);
+#endif
+}
+
+/* Wait until every bio that entered the device's queue has completed. */
+static void bf_drain_queue(struct block_device *bdev)
+{
+	blk_mq_freeze_queue(bdev_get_queue(bdev));
+	blk_mq_unfreeze_queue(bdev_get_queue(bdev));
+}
+
+static int bf_attach(struct block_device *bdev, const char *name)
+{
+	struct request_queue *q = bdev_get_queue(bdev);
+	struct blkfilter_operations *ops;
+	struct bf_attachment *att;
+	struct blkfilter *flt;
+	unsigned int noio;
+	int ret;
+
+	ops = bf_find_get(name);
+	if (!ops)
+		return -ENOENT;
+
+	mutex_lock(&bf_mutex);
+	if (!__bf_bdev_live(bdev)) {
+		ret = -ENODEV;
+		goto out_unlock;
+	}
+	att = xa_load(&bf_attached, bdev->bd_dev);
+	if (att) {
+		ret = att->ops == ops ? -EALREADY : -EBUSY;
+		goto out_unlock;
+	}
+	att = kzalloc(sizeof(*att), GFP_KERNEL);
+	if (!att) {
+		ret = -ENOMEM;
+		goto out_unlock;
+	}
+	ret = xa_reserve(&bf_attached, bdev->bd_dev, GFP_KERNEL);
+	if (ret)
+		goto out_free;
+	ret = bf_submit_hook_get();
+	if (ret)
+		goto out_release;
+	ret = bf_freeze_bdev(bdev);
+	if (ret)
+		goto out_hook_put;
+
+	/* The filter starts on a device with nothing in flight. */
+	blk_mq_freeze_queue(q);
+	noio = memalloc_noio_save();
+	flt = ops->attach(bdev);
+	memalloc_noio_restore(noio);
+	if (IS_ERR(flt)) {
+		ret = PTR_ERR(flt);
+		blk_mq_unfreeze_queue(q);
+		goto out_thaw;
+	}
+	flt->ops = ops;
+	att->dev = bdev->bd_dev;
+	att->bdev = bdev;
+	att->flt = flt;
+	att->ops = ops;
+	strscpy(att->name, ops->name, sizeof(att->name));
+	refcount_set(&att->ref, 1);
+	get_device(&bdev->bd_device);
+	xa_store(&bf_attached, att->dev, att, GFP_NOWAIT);
+	blk_mq_unfreeze_queue(q);
+
+	/*
+	 * Bios that were past the lookup when the filter appeared are now in
+	 * the driver; once they complete, the filter sees all that follows.
+	 */
+	synchronize_srcu(&bf_srcu);
+	bf_drain_queue(bdev);
+	bf_thaw_bdev(bdev);
+
+	att->sysfs = !device_create_file(&bdev->bd_device, &dev_attr_filter);
+	mutex_unlock(&bf_mutex);
+	return 0;
+
+out_thaw:
+	bf_thaw_bdev(bdev);
+out_hook_put:
+	bf_submit_hook_put();
+out_release:
+	xa_release(&bf_attached, bdev->bd_dev);
+out_free:
+	kfree(att);
+out_unlock:
+	mutex_unlock(&bf_mutex);
+	module_put(ops->owner);
+	return ret;
+}
+
+static int bf_detach(struct block_device *bdev, const char *name)
+{
+	struct bf_attachment *att;
+	int ret = 0;
+
+	mutex_lock(&bf_mutex);
+	if (!__bf_bdev_live(bdev)) {
+		ret = -ENODEV;
+		goto out_unlock;
+	}
+	att = xa_load(&bf_attached, bdev->bd_dev);
+	if (!att) {
+		ret = -ENOENT;
+		goto out_unlock;
+	}
+	if (strncmp(att->name, name, BLKFILTER_NAME_LENGTH)) {
+		ret = -EINVAL;
+		goto out_unlock;
+	}
+	__bf_unpublish(att);
+	/* Bios the filter let through complete before it goes. */
+	bf_drain_queue(bdev);
+	mutex_unlock(&bf_mutex);
+	bf_put(att);
+	return 0;
+
+out_unlock:
+	mutex_unlock(&bf_mutex);
+	return ret;
+}
+
+static int bf_ctl(struct block_device *bdev, struct blkfilter_ctl __user *argp)
+{
+	struct blkfilter_ctl ctl;
+	struct bf_attachment *att;
+	__u32 len;
+	int ret;
+
+	if (copy_from_user(&ctl, argp, sizeof(ctl)))
+		return -EFAULT;
+
+	mutex_lock(&bf_mutex);
+	if (!__bf_bdev_live(bdev)) {
+		mutex_unlock(&bf_mutex);
+		return -ENODEV;
+	}
+	att = xa_load(&bf_attached, bdev->bd_dev);
+	if (!att || strncmp(att->name, ctl.name, BLKFILTER_NAME_LENGTH)) {
+		mutex_unlock(&bf_mutex);
+		return -ENOENT;
+	}
+	if (!att->ops->ctl) {
+		mutex_unlock(&bf_mutex);
+		return -ENOTTY;
+	}
+	refcount_inc(&att->ref);
+	mutex_unlock(&bf_mutex);
+
+	/* No lock held: the filter may open devices or wait for I/O. */
+	len = ctl.optlen;
+	ret = att->ops->ctl(att->flt, ctl.cmd, u64_to_user_ptr(ctl.opt), &len);
+	if (ret >= 0 && len != ctl.optlen &&
+	    put_user(len, &argp->optlen))
+		ret = -EFAULT;
+	bf_put(att);
+	return ret;
+}
+
+/**
+ * bf_ioctl() - serve a BLKFILTER_* ioctl
+ * @bdev: the device the ioctl was issued on.
+ * @cmd: BLKFILTER_ATTACH, BLKFILTER_DETACH or BLKFILTER_CTL.
+ * @argp: the user's argument.
+ *
+ * Context: process; may sleep.
+ * Return: 0, what the filter's ctl returned, or a negative errno.
+ */
+long bf_ioctl(struct block_device *bdev, unsigned int cmd, void __user *argp)
+{
+	struct blkfilter_name name;
+
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
+
+	switch (cmd) {
+	case BLKFILTER_ATTACH:
+		if (copy_from_user(&name, argp, sizeof(name)))
+			return -EFAULT;
+		return bf_attach(bdev, name.name);
+	case BLKFILTER_DETACH:
+		if (copy_from_user(&name, argp, sizeof(name)))
+			return -EFAULT;
+		return bf_detach(bdev, name.name);
+	case BLKFILTER_CTL:
+		return bf_ctl(bdev, argp);
+	}
+	return -ENOTTY;
+}
+
+/**
+ * bf_device_going() - a disk or partition is about to be deleted
+ * @dying: what is deleted; stays linked until bf_device_gone().
+ *
+ * Detaches the filters of the device (for a disk, of its partitions too)
+ * and keeps new ones off it.  The disk may be dead already, so nothing here
+ * waits for the device's I/O.
+ *
+ * Context: process; for a partition, with the disk's open_mutex held.
+ */
+void bf_device_going(struct bf_dying *dying)
+{
+	struct bf_attachment *att;
+	unsigned long idx;
+	LIST_HEAD(gone);
+
+	mutex_lock(&bf_mutex);
+	list_add(&dying->link, &bf_dying_list);
+	xa_for_each(&bf_attached, idx, att) {
+		if (att->bdev == dying->part ||
+		    (dying->disk && att->bdev->bd_disk == dying->disk)) {
+			pr_info("%s: detached from %pg, which is going away\n",
+				att->name, att->bdev);
+			__bf_unpublish(att);
+			bf_put(att);
+		}
+	}
+	mutex_unlock(&bf_mutex);
+}
+
+/**
+ * bf_device_gone() - the deletion that bf_device_going() announced is done
+ * @dying: as passed to bf_device_going().
+ */
+void bf_device_gone(struct bf_dying *dying)
+{
+	mutex_lock(&bf_mutex);
+	list_del(&dying->link);
+	mutex_unlock(&bf_mutex);
+}
+
+/**
+ * bdev_filter() - the filter attached to a block device
+ * @bdev: the device.
+ *
+ * What the in-tree series reads from bdev->bd_filter.  The result is stable
+ * inside the filter's own submit_bio callback for a bio of @bdev, which is
+ * where it is meant to be called.
+ *
+ * Return: the filter, or NULL if none is attached.
+ */
+struct blkfilter *bdev_filter(struct block_device *bdev)
+{
+	struct bf_attachment *att;
+
+	att = xa_load(&bf_attached, bdev->bd_dev);
+	return att && att->bdev == bdev ? att->flt : NULL;
+}
+EXPORT_SYMBOL_GPL(bdev_filter);
+
+/**
+ * blkfilter_register() - make a filter available for attaching
+ * @ops: the filter's operations; must stay valid until unregistered.
+ *
+ * Return: 0 on success, -EINVAL if @ops is incomplete or its name empty or
+ * too long, -EBUSY if a filter of the same name is registered.
+ */
+int blkfilter_register(struct blkfilter_operations *ops)
+{
+	size_t len;
+	int ret = 0;
+
+	if (!ops || !ops->name || !ops->attach || !ops->detach ||
+	    !ops->submit_bio)
+		return -EINVAL;
+	len = strnlen(ops->name, BLKFILTER_NAME_LENGTH);
+	if (!len || len == BLKFILTER_NAME_LENGTH)
+		return -EINVAL;
+
+	spin_lock(&bf_filters_lock);
+	if (bf_find(ops->name))
+		ret = -EBUSY;
+	else
+		list_add_tail(&ops->link, &bf_filters);
+	spin_unlock(&bf_filters_lock);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(blkfilter_register);
+
+/**
+ * blkfilter_unregister() - withdraw a filter
+ * @ops: as given to blkfilter_register().
+ *
+ * Called from the filter module's exit.  Attached filters hold a reference
+ * on their module, so none of @ops can be attached by then.
+ */
+void blkfilter_unregister(struct blkfilter_operations *ops)
+{
+	spin_lock(&bf_filters_lock);
+	list_del(&ops->link);
+	spin_unlock(&bf_filters_lock);
+}
+EXPORT_SYMBOL_GPL(blkfilter_unregister);
+
+static int __init bf_init(void)
+{
+	int ret = bf_hooks_init();
+
+	if (ret)
+		return ret;
+	pr_info("block device filtering ready\n");
+	return 0;
+}
+
+static void __exit bf_exit(void)
+{
+	bf_hooks_exit();
+	/* Let kfree_rcu() callbacks of this module run before it goes. */
+	rcu_barrier();
+}
+
+module_init(bf_init);
+module_exit(bf_exit);
+MODULE_DESCRIPTION("Block device filtering on stock kernels");
+MODULE_LICENSE("GPL");

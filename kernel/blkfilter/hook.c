@@ -1,0 +1,406 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Hooks into an unpatched kernel.
+ *
+ * A stock kernel has no place for a block device filter, so the module puts
+ * ftrace handlers in front of a few block layer functions and redirects the
+ * calls it needs to its own code, the way livepatch redirects a function:
+ *
+ * - __submit_bio(): where the in-tree series calls the filter, after the
+ *   block layer's checks and partition remapping, once per bio taken off the
+ *   submitter's list.  Hooked only while a filter is attached somewhere, so
+ *   that a loaded module with nothing attached costs nothing.
+ * - blkdev_ioctl() and compat_blkdev_ioctl(): only the BLKFILTER_* commands
+ *   are redirected; every other command runs as before.
+ * - del_gendisk() and device_del(): a filter is detached when its disk or
+ *   partition goes away.  The partition functions of the block layer are
+ *   static or inlined into their callers, so a partition is caught where its
+ *   struct device is deleted, a call from another unit that stays a call.
+ *
+ * Calls made from this module itself are never redirected: that is how the
+ * handlers call the original functions.  GCC disables IPA-RA for code built
+ * with -pg, so static functions of the kernel keep the standard calling
+ * convention and can be called through a pointer.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/bio.h>
+#include <linux/blkdev.h>
+#include <linux/compat.h>
+#include <linux/ftrace.h>
+#include <linux/kprobes.h>
+#include <linux/module.h>
+#include <linux/mutex.h>
+#include <linux/workqueue.h>
+#include <asm/ibt.h>
+
+#include "blkfilter.h"
+#include "compat.h"
+
+/**
+ * struct bf_hook - a kernel function redirected to a handler of ours
+ * @names: the function's possible names, NULL-terminated.
+ * @handler: the replacement, with the same prototype.
+ * @want: optional; decides from the arguments whether to redirect a call.
+ * @addr: the function's address, found at load time.
+ * @ops: the ftrace registration.
+ */
+struct bf_hook {
+	const char *names[2];
+	void *handler;
+	bool (*want)(struct pt_regs *regs);
+	unsigned long addr;
+	struct ftrace_ops ops;
+};
+
+static unsigned long (*bf_lookup_name)(const char *name);
+
+static int bf_find_lookup_name(void)
+{
+	struct kprobe kp = { .symbol_name = "kallsyms_lookup_name" };
+	unsigned long addr;
+	int ret;
+
+	ret = register_kprobe(&kp);
+	if (ret) {
+		pr_err("cannot find kallsyms_lookup_name: %d\n", ret);
+		return ret;
+	}
+	addr = (unsigned long)kp.addr;
+	unregister_kprobe(&kp);
+	/* With IBT the probe sits after the ENDBR; indirect calls need it. */
+	if (ENDBR_INSN_SIZE && is_endbr(*(u32 *)(addr - ENDBR_INSN_SIZE)))
+		addr -= ENDBR_INSN_SIZE;
+	bf_lookup_name = (void *)addr;
+	return 0;
+}
+
+static void notrace bf_ftrace_thunk(unsigned long ip, unsigned long parent_ip,
+				    struct ftrace_ops *ops,
+				    struct ftrace_regs *fregs)
+{
+	struct bf_hook *hook = container_of(ops, struct bf_hook, ops);
+	struct pt_regs *regs = ftrace_get_regs(fregs);
+
+	if (unlikely(!regs) || within_module(parent_ip, THIS_MODULE))
+		return;
+	if (hook->want && !hook->want(regs))
+		return;
+#ifdef HAVE_FTRACE_REGS_SET_IP
+	ftrace_regs_set_instruction_pointer(fregs, (unsigned long)hook->handler);
+#else
+	instruction_pointer_set(regs, (unsigned long)hook->handler);
+#endif
+}
+
+static int bf_hook_resolve(struct bf_hook *hook)
+{
+	const char * const *name;
+	int ret;
+
+	for (name = hook->names; *name; name++) {
+		hook->addr = bf_lookup_name(*name);
+		if (hook->addr)
+			break;
+	}
+	if (!hook->addr) {
+		pr_err("kernel function %s not found\n", hook->names[0]);
+		return -ENOENT;
+	}
+	hook->ops.func = bf_ftrace_thunk;
+	hook->ops.flags = FTRACE_OPS_FL_SAVE_REGS | FTRACE_OPS_FL_IPMODIFY;
+	ret = ftrace_set_filter_ip(&hook->ops, hook->addr, 0, 0);
+	if (ret)
+		pr_err("cannot trace %s: %d\n", *name, ret);
+	return ret;
+}
+
+static int bf_hook_register(struct bf_hook *hook)
+{
+	int ret = register_ftrace_function(&hook->ops);
+
+	if (ret)
+		pr_err("cannot hook %s: %d\n", hook->names[0], ret);
+	return ret;
+}
+
+/* The bio path. */
+
+static void bf_submit_bio(struct bio *bio);
+
+static struct bf_hook bf_submit_hook = {
+	.names = { "__submit_bio" },
+	.handler = bf_submit_bio,
+};
+
+static void bf_orig_submit_bio(struct bio *bio)
+{
+	((void (*)(struct bio *))bf_submit_hook.addr)(bio);
+}
+
+/*
+ * Replaces __submit_bio().  The SRCU read section covers the call of the
+ * original too: attach waits for it, so that a bio that did not see a new
+ * filter has been handed to the driver by the time attach drains the queue.
+ */
+static void bf_submit_bio(struct bio *bio)
+{
+	struct bf_attachment *att;
+	int idx;
+
+	idx = srcu_read_lock(&bf_srcu);
+	att = xa_load(&bf_attached, bio->bi_bdev->bd_dev);
+	if (!att || !bf_filter_bio(att, bio))
+		bf_orig_submit_bio(bio);
+	srcu_read_unlock(&bf_srcu, idx);
+}
+
+/*
+ * The bio hook stays registered while any filter is attached, and is taken
+ * away a little after the last detach (unregistering waits for RCU tasks,
+ * which the detach path should not).
+ */
+static DEFINE_MUTEX(bf_submit_hook_mutex);
+static unsigned int bf_submit_hook_users;	/* bf_submit_hook_mutex */
+static bool bf_submit_hooked;			/* bf_submit_hook_mutex */
+
+static void bf_submit_unhook_fn(struct work_struct *work)
+{
+	mutex_lock(&bf_submit_hook_mutex);
+	if (!bf_submit_hook_users && bf_submit_hooked) {
+		unregister_ftrace_function(&bf_submit_hook.ops);
+		bf_submit_hooked = false;
+	}
+	mutex_unlock(&bf_submit_hook_mutex);
+}
+
+static DECLARE_DELAYED_WORK(bf_submit_unhook_work, bf_submit_unhook_fn);
+
+/**
+ * bf_submit_hook_get() - make sure that bios reach the filters
+ *
+ * Context: process; may sleep.
+ * Return: 0 or a negative errno.
+ */
+int bf_submit_hook_get(void)
+{
+	int ret = 0;
+
+	mutex_lock(&bf_submit_hook_mutex);
+	if (!bf_submit_hooked) {
+		ret = bf_hook_register(&bf_submit_hook);
+		bf_submit_hooked = !ret;
+	}
+	if (!ret)
+		bf_submit_hook_users++;
+	mutex_unlock(&bf_submit_hook_mutex);
+	return ret;
+}
+
+/**
+ * bf_submit_hook_put() - drop what bf_submit_hook_get() took
+ *
+ * Context: process; may sleep briefly, never waits for I/O.
+ */
+void bf_submit_hook_put(void)
+{
+	mutex_lock(&bf_submit_hook_mutex);
+	if (!--bf_submit_hook_users)
+		mod_delayed_work(system_wq, &bf_submit_unhook_work, HZ);
+	mutex_unlock(&bf_submit_hook_mutex);
+}
+
+/* The ioctls. */
+
+static bool notrace bf_want_ioctl(struct pt_regs *regs)
+{
+	unsigned int cmd = regs_get_kernel_argument(regs, 1);
+
+	return cmd == BLKFILTER_ATTACH || cmd == BLKFILTER_DETACH ||
+	       cmd == BLKFILTER_CTL;
+}
+
+static long bf_blkdev_ioctl(struct file *file, unsigned int cmd,
+			    unsigned long arg);
+static long bf_compat_blkdev_ioctl(struct file *file, unsigned int cmd,
+				   unsigned long arg);
+
+static struct bf_hook bf_ioctl_hook = {
+	.names = { "blkdev_ioctl" },
+	.handler = bf_blkdev_ioctl,
+	.want = bf_want_ioctl,
+};
+
+static struct bf_hook bf_compat_ioctl_hook = {
+	.names = { "compat_blkdev_ioctl" },
+	.handler = bf_compat_blkdev_ioctl,
+	.want = bf_want_ioctl,
+};
+
+typedef long (*bf_ioctl_fn)(struct file *file, unsigned int cmd,
+			    unsigned long arg);
+
+static long bf_orig_blkdev_ioctl(struct file *file, unsigned int cmd,
+				 unsigned long arg)
+{
+	return ((bf_ioctl_fn)bf_ioctl_hook.addr)(file, cmd, arg);
+}
+
+static long bf_orig_compat_blkdev_ioctl(struct file *file,
+					unsigned int cmd, unsigned long arg)
+{
+	return ((bf_ioctl_fn)bf_compat_ioctl_hook.addr)(file, cmd, arg);
+}
+
+static long bf_blkdev_ioctl(struct file *file, unsigned int cmd,
+			    unsigned long arg)
+{
+	long ret;
+
+	/* While the module goes away the kernel answers as if it never came. */
+	if (!try_module_get(THIS_MODULE))
+		return bf_orig_blkdev_ioctl(file, cmd, arg);
+	ret = bf_ioctl(I_BDEV(file->f_mapping->host), cmd,
+		       (void __user *)arg);
+	module_put(THIS_MODULE);
+	return ret;
+}
+
+static long bf_compat_blkdev_ioctl(struct file *file, unsigned int cmd,
+				   unsigned long arg)
+{
+	long ret;
+
+	if (!try_module_get(THIS_MODULE))
+		return bf_orig_compat_blkdev_ioctl(file, cmd, arg);
+	/* The structures have the same layout for 32-bit callers. */
+	ret = bf_ioctl(I_BDEV(file->f_mapping->host), cmd, compat_ptr(arg));
+	module_put(THIS_MODULE);
+	return ret;
+}
+
+/* Devices going away. */
+
+static void bf_del_gendisk(struct gendisk *disk);
+static void bf_device_del(struct device *dev);
+static const void *bf_block_class;
+
+static struct bf_hook bf_del_gendisk_hook = {
+	.names = { "del_gendisk" },
+	.handler = bf_del_gendisk,
+};
+
+/* Only the devices of disks and partitions are of interest. */
+static bool notrace bf_want_device_del(struct pt_regs *regs)
+{
+	struct device *dev = (void *)regs_get_kernel_argument(regs, 0);
+
+	return dev && dev->class == bf_block_class;
+}
+
+static struct bf_hook bf_device_del_hook = {
+	.names = { "device_del" },
+	.handler = bf_device_del,
+	.want = bf_want_device_del,
+};
+
+static void bf_del_gendisk(struct gendisk *disk)
+{
+	struct bf_dying dying = { .disk = disk };
+	bool live = try_module_get(THIS_MODULE);
+
+	if (live)
+		bf_device_going(&dying);
+	((void (*)(struct gendisk *))bf_del_gendisk_hook.addr)(disk);
+	if (live) {
+		bf_device_gone(&dying);
+		module_put(THIS_MODULE);
+	}
+}
+
+static void bf_device_del(struct device *dev)
+{
+	struct block_device *bdev = dev_to_bdev(dev);
+	struct bf_dying dying = { .part = bdev };
+	bool live = bdev_is_partition(bdev) && try_module_get(THIS_MODULE);
+
+	if (live)
+		bf_device_going(&dying);
+	((void (*)(struct device *))bf_device_del_hook.addr)(dev);
+	if (live) {
+		bf_device_gone(&dying);
+		module_put(THIS_MODULE);
+	}
+}
+
+static struct bf_hook *bf_static_hooks[] = {
+	&bf_ioctl_hook,
+	&bf_compat_ioctl_hook,
+	&bf_del_gendisk_hook,
+	&bf_device_del_hook,
+};
+
+static void bf_hooks_free(void)
+{
+	int i;
+
+	ftrace_free_filter(&bf_submit_hook.ops);
+	for (i = 0; i < ARRAY_SIZE(bf_static_hooks); i++)
+		ftrace_free_filter(&bf_static_hooks[i]->ops);
+}
+
+/**
+ * bf_hooks_init() - find the kernel functions and hook the permanent ones
+ *
+ * Return: 0 or a negative errno; nothing stays hooked on failure.
+ */
+int bf_hooks_init(void)
+{
+	int i, ret;
+
+	ret = bf_find_lookup_name();
+	if (ret)
+		return ret;
+	bf_block_class = (void *)bf_lookup_name("block_class");
+	if (!bf_block_class) {
+		pr_err("block_class not found\n");
+		return -ENOENT;
+	}
+	ret = bf_hook_resolve(&bf_submit_hook);
+	for (i = 0; !ret && i < ARRAY_SIZE(bf_static_hooks); i++)
+		ret = bf_hook_resolve(bf_static_hooks[i]);
+	if (ret)
+		goto free;
+	for (i = 0; i < ARRAY_SIZE(bf_static_hooks); i++) {
+		ret = bf_hook_register(bf_static_hooks[i]);
+		if (ret)
+			goto unhook;
+	}
+	return 0;
+unhook:
+	while (--i >= 0)
+		unregister_ftrace_function(&bf_static_hooks[i]->ops);
+free:
+	bf_hooks_free();
+	return ret;
+}
+
+/**
+ * bf_hooks_exit() - take every hook away and wait for the handlers to end
+ *
+ * Context: module exit, when no filter is attached.
+ */
+void bf_hooks_exit(void)
+{
+	int i;
+
+	cancel_delayed_work_sync(&bf_submit_unhook_work);
+	if (bf_submit_hooked)
+		unregister_ftrace_function(&bf_submit_hook.ops);
+	for (i = ARRAY_SIZE(bf_static_hooks) - 1; i >= 0; i--)
+		unregister_ftrace_function(&bf_static_hooks[i]->ops);
+	bf_hooks_free();
+	/* Handlers still on the way out, blocked or preempted, finish here. */
+	synchronize_srcu(&bf_srcu);
+	synchronize_rcu_tasks();
+}
