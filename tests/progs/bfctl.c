@@ -1,0 +1,271 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * bfctl - drive the BLKFILTER_* ioctls from the tests.
+ *
+ * Uses nothing but the UAPI header, as any program written against the
+ * in-tree series would.  With -e ERRNAME the command is expected to fail
+ * with that errno, and bfctl succeeds only if it does.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <linux/blk-filter.h>
+#include "../modules/bftest/bftest.h"
+
+static const struct {
+	const char *name;
+	int err;
+} errnames[] = {
+	{ "ENOENT", ENOENT }, { "EALREADY", EALREADY }, { "EBUSY", EBUSY },
+	{ "EINVAL", EINVAL }, { "ENOTTY", ENOTTY }, { "EFAULT", EFAULT },
+	{ "ENODEV", ENODEV }, { "EPERM", EPERM }, { "ENOMEM", ENOMEM },
+	{ "EIO", EIO }, { "ENXIO", ENXIO }, { "EACCES", EACCES },
+};
+
+static void usage(void);
+
+static const char *errname(int err)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(errnames) / sizeof(errnames[0]); i++)
+		if (errnames[i].err == err)
+			return errnames[i].name;
+	return "E?";
+}
+
+static int errnum(const char *name)
+{
+	size_t i;
+
+	if (!strcmp(name, "OK"))
+		return 0;
+	for (i = 0; i < sizeof(errnames) / sizeof(errnames[0]); i++)
+		if (!strcmp(errnames[i].name, name))
+			return errnames[i].err;
+	fprintf(stderr, "bfctl: unknown errno name '%s'\n", name);
+	exit(2);
+}
+
+/* The accepted outcomes from -e: errno values, 0 for success. */
+static int expected[8];
+static int nexpected;
+
+static void parse_expected(char *list)
+{
+	char *tok;
+
+	for (tok = strtok(list, ","); tok; tok = strtok(NULL, ",")) {
+		if (nexpected == 8)
+			usage();
+		expected[nexpected++] = errnum(tok);
+	}
+}
+
+static int is_expected(int err)
+{
+	int i;
+
+	for (i = 0; i < nexpected; i++)
+		if (expected[i] == err)
+			return 1;
+	return 0;
+}
+
+static void usage(void)
+{
+	fputs("Usage: bfctl [-e ERRNAME] [-u] COMMAND DEVICE [ARGS]\n"
+	      "DEVICE is a path, or fd:N for an inherited descriptor.\n"
+	      "Commands:\n"
+	      "  attach DEV NAME        BLKFILTER_ATTACH\n"
+	      "  detach DEV NAME        BLKFILTER_DETACH\n"
+	      "  ctl DEV NAME CMD [U32] BLKFILTER_CTL with an optional u32\n"
+	      "  attach-noterm DEV      attach with a 32-byte name, no NUL\n"
+	      "  detach-noterm DEV      detach with a 32-byte name, no NUL\n"
+	      "  efault-attach DEV | efault-detach DEV | efault-ctl DEV\n"
+	      "  efault-ctlbuf DEV      bftest stats into an unmapped buffer\n"
+	      "  stats DEV              bftest counters as key=value lines\n"
+	      "  mode DEV pass|skip|fail\n"
+	      "  reset DEV | own DEV N  bftest commands\n"
+	      "Options:\n"
+	      "  -e LIST     expected outcomes, comma-separated errno names,\n"
+	      "              OK for success; the default is OK only\n"
+	      "  -u          drop root privileges after opening DEV\n", stderr);
+	exit(2);
+}
+
+static void drop_privileges(void)
+{
+	if (setgroups(0, NULL) || setresgid(65534, 65534, 65534) ||
+	    setresuid(65534, 65534, 65534)) {
+		perror("bfctl: dropping privileges");
+		exit(2);
+	}
+}
+
+static void *bad_pointer(void)
+{
+	/* An address that is certainly not mapped: a page we unmap. */
+	void *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED) {
+		perror("bfctl: mmap");
+		exit(2);
+	}
+	munmap(p, 4096);
+	return p;
+}
+
+static void set_name(__u8 *dst, const char *name)
+{
+	memset(dst, 0, BLKFILTER_NAME_LENGTH);
+	strncpy((char *)dst, name, BLKFILTER_NAME_LENGTH);
+}
+
+static int do_ctl(int fd, const char *name, unsigned int cmd, void *buf,
+		  unsigned int len)
+{
+	struct blkfilter_ctl ctl = { .cmd = cmd, .optlen = len,
+				     .opt = (uintptr_t)buf };
+
+	set_name(ctl.name, name);
+	return ioctl(fd, BLKFILTER_CTL, &ctl);
+}
+
+static void print_stats(const struct bftest_stats *st)
+{
+	printf("reads=%llu\nwrites=%llu\nothers=%llu\nread_sectors=%llu\n"
+	       "write_sectors=%llu\nlast_write_sector=%llu\n"
+	       "max_write_end=%llu\noutside=%llu\nskipped=%llu\nfailed=%llu\n"
+	       "own_submitted=%llu\nown_seen=%llu\nmode=%u\n",
+	       (unsigned long long)st->reads, (unsigned long long)st->writes,
+	       (unsigned long long)st->others,
+	       (unsigned long long)st->read_sectors,
+	       (unsigned long long)st->write_sectors,
+	       (unsigned long long)st->last_write_sector,
+	       (unsigned long long)st->max_write_end,
+	       (unsigned long long)st->outside,
+	       (unsigned long long)st->skipped, (unsigned long long)st->failed,
+	       (unsigned long long)st->own_submitted,
+	       (unsigned long long)st->own_seen, st->mode);
+}
+
+int main(int argc, char **argv)
+{
+	struct blkfilter_name bn;
+	struct bftest_stats st;
+	const char *cmd, *dev;
+	int unpriv = 0, opt, fd, ret;
+	__u32 val;
+
+	while ((opt = getopt(argc, argv, "e:uh")) != -1) {
+		switch (opt) {
+		case 'e':
+			parse_expected(optarg);
+			break;
+		case 'u':
+			unpriv = 1;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (argc - optind < 2)
+		usage();
+	cmd = argv[optind];
+	dev = argv[optind + 1];
+	argv += optind + 2;
+	argc -= optind + 2;
+
+	/* "fd:N" uses a descriptor the caller opened, e.g. for a dead disk. */
+	if (!strncmp(dev, "fd:", 3))
+		fd = atoi(dev + 3);
+	else
+		fd = open(dev, O_RDONLY);
+	if (fd < 0) {
+		fprintf(stderr, "bfctl: %s: %s\n", dev, strerror(errno));
+		return 2;
+	}
+	if (unpriv)
+		drop_privileges();
+
+	memset(&st, 0, sizeof(st));
+	if (!strcmp(cmd, "attach") && argc == 1) {
+		set_name(bn.name, argv[0]);
+		ret = ioctl(fd, BLKFILTER_ATTACH, &bn);
+	} else if (!strcmp(cmd, "detach") && argc == 1) {
+		set_name(bn.name, argv[0]);
+		ret = ioctl(fd, BLKFILTER_DETACH, &bn);
+	} else if (!strcmp(cmd, "ctl") && (argc == 2 || argc == 3)) {
+		val = argc == 3 ? strtoul(argv[2], NULL, 0) : 0;
+		ret = do_ctl(fd, argv[0], strtoul(argv[1], NULL, 0), &val,
+			     argc == 3 ? sizeof(val) : 0);
+	} else if (!strcmp(cmd, "attach-noterm") ||
+		   !strcmp(cmd, "detach-noterm")) {
+		memset(bn.name, 'x', sizeof(bn.name));
+		memcpy(bn.name, BFTEST_NAME, strlen(BFTEST_NAME));
+		ret = ioctl(fd, cmd[0] == 'a' ? BLKFILTER_ATTACH :
+			    BLKFILTER_DETACH, &bn);
+	} else if (!strcmp(cmd, "efault-attach")) {
+		ret = ioctl(fd, BLKFILTER_ATTACH, bad_pointer());
+	} else if (!strcmp(cmd, "efault-detach")) {
+		ret = ioctl(fd, BLKFILTER_DETACH, bad_pointer());
+	} else if (!strcmp(cmd, "efault-ctl")) {
+		ret = ioctl(fd, BLKFILTER_CTL, bad_pointer());
+	} else if (!strcmp(cmd, "efault-ctlbuf")) {
+		ret = do_ctl(fd, BFTEST_NAME, BFTEST_CMD_STATS, bad_pointer(),
+			     sizeof(st));
+	} else if (!strcmp(cmd, "stats")) {
+		ret = do_ctl(fd, BFTEST_NAME, BFTEST_CMD_STATS, &st,
+			     sizeof(st));
+	} else if (!strcmp(cmd, "mode") && argc == 1) {
+		if (!strcmp(argv[0], "pass"))
+			val = BFTEST_PASS;
+		else if (!strcmp(argv[0], "skip"))
+			val = BFTEST_SKIP_WRITES;
+		else if (!strcmp(argv[0], "fail"))
+			val = BFTEST_FAIL_WRITES;
+		else
+			usage();
+		ret = do_ctl(fd, BFTEST_NAME, BFTEST_CMD_MODE, &val,
+			     sizeof(val));
+	} else if (!strcmp(cmd, "reset")) {
+		ret = do_ctl(fd, BFTEST_NAME, BFTEST_CMD_RESET, NULL, 0);
+	} else if (!strcmp(cmd, "own") && argc == 1) {
+		val = strtoul(argv[0], NULL, 0);
+		ret = do_ctl(fd, BFTEST_NAME, BFTEST_CMD_OWN_IO, &val,
+			     sizeof(val));
+	} else {
+		usage();
+	}
+
+	if (!nexpected)
+		expected[nexpected++] = 0;
+	if (ret < 0) {
+		int err = errno;
+
+		if (is_expected(err))
+			return 0;
+		fprintf(stderr, "bfctl: %s %s: %s (%s)\n", cmd, dev,
+			strerror(err), errname(err));
+		return 1;
+	}
+	if (!is_expected(0)) {
+		fprintf(stderr, "bfctl: %s %s: succeeded, expected %s\n", cmd,
+			dev, errname(expected[0]));
+		return 1;
+	}
+	if (!strcmp(cmd, "stats"))
+		print_stats(&st);
+	return 0;
+}
