@@ -304,33 +304,44 @@ static struct bf_hook bf_device_del_hook = {
 	.want = bf_want_device_del,
 };
 
+/*
+ * Around the kernel's deletion of a device: detach its filters first and
+ * keep new ones off it until the deletion is done.  Nothing to do while
+ * this module goes away: no filter is attached then.
+ */
+static bool bf_deletion_begin(struct bf_dying *dying)
+{
+	if (!try_module_get(THIS_MODULE))
+		return false;
+	bf_device_going(dying);
+	return true;
+}
+
+static void bf_deletion_end(struct bf_dying *dying, bool begun)
+{
+	if (!begun)
+		return;
+	bf_device_gone(dying);
+	module_put(THIS_MODULE);
+}
+
 static void bf_del_gendisk(struct gendisk *disk)
 {
 	struct bf_dying dying = { .disk = disk };
-	bool live = try_module_get(THIS_MODULE);
+	bool begun = bf_deletion_begin(&dying);
 
-	if (live)
-		bf_device_going(&dying);
 	((void (*)(struct gendisk *))bf_del_gendisk_hook.addr)(disk);
-	if (live) {
-		bf_device_gone(&dying);
-		module_put(THIS_MODULE);
-	}
+	bf_deletion_end(&dying, begun);
 }
 
 static void bf_device_del(struct device *dev)
 {
 	struct block_device *bdev = dev_to_bdev(dev);
 	struct bf_dying dying = { .part = bdev };
-	bool live = bdev_is_partition(bdev) && try_module_get(THIS_MODULE);
+	bool begun = bdev_is_partition(bdev) && bf_deletion_begin(&dying);
 
-	if (live)
-		bf_device_going(&dying);
 	((void (*)(struct device *))bf_device_del_hook.addr)(dev);
-	if (live) {
-		bf_device_gone(&dying);
-		module_put(THIS_MODULE);
-	}
+	bf_deletion_end(&dying, begun);
 }
 
 static struct bf_hook *bf_static_hooks[] = {
