@@ -19,6 +19,9 @@
 #   --results FILE      per-test "NAME STATUS" lines (default
 #                       LOG_DIR/results-KVER.txt)
 #   --append ARGS       extra kernel command line
+#   --show-output       print the output of every test, passed and skipped
+#                       ones too (by default only that of failed tests),
+#                       and keep the console log in LOG_DIR
 #
 # Environment: MODDIR (default build/KVER/modules-out), PROGDIR (default
 # build/tests-bin), BLKSNAP_CACHE (initramfs cache dir).
@@ -39,6 +42,7 @@ timeout=
 log_dir=$TOP/build/test-logs
 results=
 append=
+show_output=
 
 usage() {
 	sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}"
@@ -60,6 +64,7 @@ while (($#)); do
 	--log-dir) log_dir=${2:?}; shift 2 ;;
 	--results) results=${2:?}; shift 2 ;;
 	--append) append=${2:?}; shift 2 ;;
+	--show-output) show_output=1; shift ;;
 	-h | --help) usage 0 ;;
 	--) shift; break ;;
 	-*) echo "run.sh: unknown option $1" >&2; usage ;;
@@ -232,17 +237,32 @@ for n in "${names[@]}"; do
 done
 mv "$results.tmp" "$results"
 
-if ((nfail)); then
+# Output of a test: the console lines between its start and result lines.
+test_output() {
+	awk -v s="blksnap-test: start $1" -v e="blksnap-test: result $1 " '
+		$0 == s { on = 1; buf = ""; next }
+		on && index($0, e) == 1 { on = 0 }
+		on { print }' "$2"
+}
+
+if ((nfail)) || [[ -n $show_output ]]; then
 	stamp=$(date +%Y%m%d-%H%M%S)
 	kept=$log_dir/console-$KVER-$stamp.log
 	tr -d '\r' <"$console" >"$kept"
 	echo "vm: console log kept in $kept"
+fi
+if [[ -n $show_output ]]; then
+	for n in "${names[@]}"; do
+		[[ ${status[$n]:-fail} != fail ]] || continue
+		echo "---- output of $n (${status[$n]}${reason[$n]:+ ${reason[$n]}}) ----"
+		test_output "$n" "$kept"
+		echo "---- end of $n ----"
+	done
+fi
+if ((nfail)); then
 	for n in "${failed[@]}"; do
 		echo "---- output of $n (${reason[$n]}) ----"
-		awk -v s="blksnap-test: start $n" -v e="blksnap-test: result $n " '
-			$0 == s { on = 1; buf = ""; next }
-			on && index($0, e) == 1 { on = 0 }
-			on { print }' "$kept" | tail -n 150
+		test_output "$n" "$kept" | tail -n 150
 		echo "---- end of $n ----"
 	done
 fi
