@@ -64,7 +64,7 @@ check: deps
 demo: deps
 	@$(MAKE) --no-print-directory modules KVER=$$($(TOP)/scripts/kver.sh 6.12)
 	@$(MAKE) --no-print-directory tests-bin
-	$(TOP)/tests/vm/run.sh --kernel 6.12 $(TOP)/demo/demo.sh
+	$(TOP)/tests/vm/run.sh --kernel 6.12 --show-output $(TOP)/demo/demo.sh
 
 bench: deps
 	@if [ -x $(TOP)/bench/run.sh ]; then \
