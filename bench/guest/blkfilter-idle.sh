@@ -1,0 +1,153 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# Guest side of the blkfilter-idle benchmark (run by bench/run.sh through
+# tests/vm/run.sh): 4 KiB random-read IOPS of /dev/nullb0 (null_blk, no
+# memory backing, inline completion) with fio, in four configurations
+# measured alternately in this one boot:
+#   A  blkfilter not loaded (baseline)
+#   B  blkfilter.ko and bftest.ko loaded, no filter attached anywhere
+#   C  bftest attached to /dev/nullb1, the other device (the per-bio hook is
+#      registered, nullb0 has no filter)
+#   D  bftest attached to /dev/nullb0 itself
+#
+# Settings come from the kernel command line: bench.reps=N (default 5),
+# bench.runtime=SECONDS per measurement (default 5).
+#
+# Output: "bench: KEY VALUE..." lines, one "bench: iops CONFIG REP IOPS" per
+# measurement, then "bench: done". Exit 0, 77 (skip) or 1.
+# timeout: 3600
+. "$TEST_BIN/testlib.sh"
+
+reps=5
+runtime=5
+read -r -a cmdline </proc/cmdline
+for arg in "${cmdline[@]}"; do
+	case $arg in
+	bench.reps=*) reps=${arg#bench.reps=} ;;
+	bench.runtime=*) runtime=${arg#bench.runtime=} ;;
+	esac
+done
+[[ $reps =~ ^[1-9][0-9]*$ ]] || fail "bad bench.reps=$reps"
+[[ $runtime =~ ^[1-9][0-9]*$ ]] || fail "bad bench.runtime=$runtime"
+
+need_cmd fio modprobe insmod rmmod bfctl
+DEV=/dev/nullb0
+OTHER=/dev/nullb1
+NULLB_OPTS=(nr_devices=2 queue_mode=2 irqmode=0 completion_nsec=0 gb=4
+	memory_backed=0)
+
+modprobe null_blk "${NULLB_OPTS[@]}" || skip "cannot load null_blk"
+# Fixed user address layout for fio: under QEMU TCG (direct-mapped software
+# TLB) a random layout made some whole runs 20-35 % slower than the rest.
+aslr=$(cat /proc/sys/kernel/randomize_va_space)
+echo 0 >/proc/sys/kernel/randomize_va_space
+trap 'cleanup_filters; rmmod null_blk 2>/dev/null
+	echo "$aslr" >/proc/sys/kernel/randomize_va_space' EXIT
+for _ in $(seq 50); do
+	[[ -b $DEV && -b $OTHER ]] && break
+	sleep 0.1
+done
+[[ -b $DEV && -b $OTHER ]] || fail "no $DEV and $OTHER after loading null_blk"
+for d in "$DEV" "$OTHER"; do
+	# No I/O scheduler: the cheapest path, so that a hook's cost shows.
+	echo none >"/sys/block/${d#/dev/}/queue/scheduler" 2>/dev/null
+done
+
+# fio pinned to the last CPU; the others take the rest of the guest.
+cpu=$(($(nproc) - 1))
+FIO_OPTS=(--name=randread --filename="$DEV" --direct=1 --rw=randread
+	--bs=4k --iodepth=32 --numjobs=1 --cpus_allowed="$cpu"
+	--output-format=terse --terse-version=3)
+
+# fio_iops ENGINE SECONDS: read IOPS of one time-based run (terse field 8).
+fio_iops() {
+	local out err iops
+	out=$(fio "${FIO_OPTS[@]}" --ioengine="$1" --time_based \
+		--runtime="$2") || return 1
+	out=$(grep ';' <<<"$out" | tail -n1)
+	err=$(cut -d';' -f5 <<<"$out")
+	iops=$(cut -d';' -f8 <<<"$out")
+	[[ $err == 0 && $iops =~ ^[0-9]+$ && $iops -gt 0 ]] || return 1
+	echo "$iops"
+}
+
+engine=
+for e in io_uring libaio; do
+	if fio_iops "$e" 1 >/dev/null 2>&1; then
+		engine=$e
+		break
+	fi
+done
+[[ -n $engine ]] || fail "fio works with neither io_uring nor libaio on $DEV"
+
+# Configurations. Each set_X goes there from any other state.
+filters_loaded() { [[ -d /sys/module/blkfilter ]]; }
+attached_to() { [[ $(cat "/sys/block/${1#/dev/}/filter" 2>/dev/null) == bftest ]]; }
+load() {
+	filters_loaded && return 0
+	insmod "$TEST_MODULES/blkfilter.ko" || fail "insmod blkfilter"
+	insmod "$TEST_MODULES/bftest.ko" || fail "insmod bftest"
+}
+attach() { attached_to "$1" || bf attach "$1" bftest; }
+detach() {
+	if filters_loaded && attached_to "$1"; then
+		bf detach "$1" bftest
+	fi
+	return 0
+}
+set_A() {
+	detach "$DEV"
+	detach "$OTHER"
+	if filters_loaded; then
+		rmmod bftest || fail "rmmod bftest"
+		rmmod blkfilter || fail "rmmod blkfilter"
+	fi
+}
+set_B() { load; detach "$DEV"; detach "$OTHER"; }
+set_C() { load; detach "$DEV"; attach "$OTHER"; }
+set_D() { load; detach "$OTHER"; attach "$DEV"; }
+
+# state: "unloaded", or "loaded DEV-ATTACHED OTHER-ATTACHED COUNT".
+state() {
+	filters_loaded || { echo unloaded; return; }
+	local d=0 o=0
+	attached_to "$DEV" && d=1
+	attached_to "$OTHER" && o=1
+	echo "loaded $d $o $(attached_count)"
+}
+declare -A want_state=([A]="unloaded" [B]="loaded 0 0 0" [C]="loaded 0 1 1"
+	[D]="loaded 1 0 1")
+# check_state CONFIG: the configuration is what it should be.
+check_state() {
+	local s
+	s=$(state)
+	[[ $s == "${want_state[$1]}" ]] ||
+		fail "config $1: state is '$s', expected '${want_state[$1]}'"
+}
+
+echo "bench: kernel $(uname -r)"
+echo "bench: cpus $(nproc)"
+echo "bench: device $DEV null_blk ${NULLB_OPTS[*]}"
+echo "bench: scheduler $(cat "/sys/block/${DEV#/dev/}/queue/scheduler")"
+echo "bench: fio $(fio --version) ioengine=$engine direct=1 rw=randread bs=4k iodepth=32 numjobs=1 cpus_allowed=$cpu"
+echo "bench: aslr off"
+echo "bench: reps $reps"
+echo "bench: runtime $runtime"
+
+# Warm-up, not counted: first runs of fio and the device are slower.
+fio_iops "$engine" 2 >/dev/null || fail "warm-up fio run"
+
+configs=(A B C D)
+for ((r = 1; r <= reps; r++)); do
+	for c in "${configs[@]}"; do
+		"set_$c"
+		check_state "$c"
+		sleep 1 # let module load/attach work settle
+		iops=$(fio_iops "$engine" "$runtime") || fail "fio run, config $c rep $r"
+		check_state "$c"
+		echo "bench: iops $c $r $iops"
+	done
+done
+set_A
+echo "bench: done"

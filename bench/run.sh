@@ -1,0 +1,213 @@
+#!/bin/bash
+# Benchmarks of blksnap, run in QEMU guests booting Debian's stock kernels.
+#
+# Usage: bench/run.sh [OPTIONS]
+#
+# blkfilter-idle: 4 KiB random-read IOPS of a null_blk device with
+# blkfilter not loaded (A), loaded with nothing attached (B), with bftest
+# attached to another device (C) and to the measured device itself (D),
+# measured alternately A,B,C,D,A,B,... in one boot per kernel. Prints a
+# table of the medians and the ratios to A, and writes it with the raw
+# numbers to build/bench/results-KVER-DATE.txt. See bench/README.md.
+#
+# Options:
+#   --kernel 6.12|6.1   kernel series (default 6.12); may be repeated, one
+#                       boot per kernel
+#   --quick             smoke run: 1 repetition of 2 s per configuration
+#   --reps N            repetitions (default 5; quick 1)
+#   --runtime SECONDS   length of one measurement (default 5; quick 2)
+#   --out DIR           where results and logs go (default build/bench)
+#
+# Modules and test programs are built first (make modules, make tests-bin).
+#
+# Exit status: 0 when every configuration produced numbers, 1 when the VM
+# run failed or a number is missing or not numeric, 2 usage or setup error.
+# A ratio below its target prints MISS but never fails the run: timings in
+# an emulated guest are noisy.
+set -euo pipefail
+
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+GUEST=$TOP/bench/guest/blkfilter-idle.sh
+TARGET=0.99 # B/A: a loaded blkfilter with nothing attached costs < 1 %
+CONFIGS=(A B C D)
+declare -A LABEL=(
+	[A]="blkfilter not loaded (baseline)"
+	[B]="loaded, no filter attached"
+	[C]="bftest on nullb1, not on nullb0"
+	[D]="bftest on nullb0"
+)
+
+kernels=()
+quick=
+reps=
+runtime=
+out=$TOP/build/bench
+
+usage() {
+	sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}"
+	exit "${1:-2}"
+}
+die() {
+	echo "bench: $*" >&2
+	exit 2
+}
+
+while (($#)); do
+	case $1 in
+	--kernel) kernels+=("${2:?}"); shift 2 ;;
+	--quick) quick=1; shift ;;
+	--reps) reps=${2:?}; shift 2 ;;
+	--runtime) runtime=${2:?}; shift 2 ;;
+	--out) out=${2:?}; shift 2 ;;
+	-h | --help) usage 0 ;;
+	*) echo "bench: unknown argument $1" >&2; usage ;;
+	esac
+done
+((${#kernels[@]})) || kernels=(6.12)
+if [[ -n $quick ]]; then
+	reps=${reps:-1}
+	runtime=${runtime:-2}
+else
+	reps=${reps:-5}
+	runtime=${runtime:-5}
+fi
+[[ $reps =~ ^[1-9][0-9]*$ ]] || die "--reps needs a positive number"
+[[ $runtime =~ ^[1-9][0-9]*$ ]] || die "--runtime needs a positive number"
+mode=$([[ -n $quick ]] && echo quick || echo full)
+
+mkdir -p "$out/logs"
+
+# median: of the numbers on stdin, one a line.
+median() {
+	sort -n | awk '{ v[NR] = $1 }
+		END {
+			if (NR == 0) exit 1
+			if (NR % 2) print v[(NR + 1) / 2]
+			else printf "%.1f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2
+		}'
+}
+
+# bench_kernel SERIES: one boot, one results file. Returns 1 on failure.
+bench_kernel() {
+	local series=$1 kver stamp date log res
+	kver=$("$TOP/scripts/kver.sh" "$series") || die "no installed kernel $series"
+	make -C "$TOP" --no-print-directory -s modules KVER="$kver" >/dev/null ||
+		die "building the modules for $kver failed"
+	make -C "$TOP" --no-print-directory -s tests-bin >/dev/null ||
+		die "building the test programs failed"
+
+	stamp=$(date +%Y%m%d-%H%M%S)
+	date=$(date '+%Y-%m-%d %H:%M:%S %z')
+	log=$out/logs/blkfilter-idle-$kver-$stamp.log
+	res=$out/results-$kver-$stamp.txt
+	echo "bench: blkfilter-idle on $kver, $mode: $reps x ${runtime} s per configuration"
+
+	# Guest time: warm-up, then per measurement the run, a 1 s pause and
+	# module and fio start-up (slow under emulation).
+	local tmo=$((180 + reps * ${#CONFIGS[@]} * (runtime + 15)))
+	local load0 load1 rc=0
+	load0=$(cut -d' ' -f1-3 /proc/loadavg)
+	"$TOP/tests/vm/run.sh" --kernel "$series" --show-output \
+		--log-dir "$out/logs" --results "$out/logs/results-$kver.txt" \
+		--timeout "$tmo" --append "bench.reps=$reps bench.runtime=$runtime" \
+		"$GUEST" >"$log" 2>&1 || rc=$?
+	load1=$(cut -d' ' -f1-3 /proc/loadavg)
+	grep '^vm: ' "$log" || true
+	if ((rc)); then
+		echo "bench: the VM run failed (exit $rc); its output:" >&2
+		grep -v '^vm: ' "$log" | tail -n 60 >&2
+		echo "bench: full log in $log" >&2
+		return 1
+	fi
+
+	# The guest's result lines.
+	local -a lines
+	mapfile -t lines < <(tr -d '\r' <"$log" | sed -n 's/^bench: //p')
+	local -A info=()
+	local -A vals=()
+	local l k c r v bad=()
+	for l in "${lines[@]}"; do
+		read -r k v <<<"$l"
+		case $k in
+		iops)
+			read -r c r v <<<"$v"
+			if [[ $v =~ ^[0-9]+(\.[0-9]+)?$ ]]; then
+				vals[$c]+="$v "
+			else
+				bad+=("config $c rep $r: '$v' is not a number")
+			fi
+			;;
+		*) info[$k]=$v ;;
+		esac
+	done
+	[[ -n ${info[done]+x} ]] || bad+=("no 'bench: done' line")
+
+	local -A med=()
+	local n vs=()
+	for c in "${CONFIGS[@]}"; do
+		read -r -a vs <<<"${vals[$c]:-}"
+		n=${#vs[@]}
+		((n == reps)) || bad+=("config $c: $n of $reps numbers")
+		((n)) || continue
+		med[$c]=$(printf '%s\n' "${vs[@]}" | median)
+	done
+
+	{
+		echo "blkfilter-idle: 4 KiB random-read IOPS of /dev/nullb0, median of $reps"
+		echo
+		echo "date:      $date"
+		echo "kernel:    ${info[kernel]:-$kver}"
+		echo "mode:      $mode, $reps repetitions x $runtime s, order ${CONFIGS[*]} repeated"
+		echo "fio:       ${info[fio]:-?}"
+		echo "device:    ${info[device]:-?}, scheduler ${info[scheduler]:-?}"
+		echo "guest:     ${info[cpus]:-?} vCPUs, QEMU TCG, ASLR ${info[aslr]:-?}; host $(nproc) CPUs, load $load0 -> $load1"
+		echo
+		printf '%-2s %-34s %10s %10s %10s %7s %8s\n' "" configuration median min max spread "ratio/A"
+		local mn mx sp ra
+		for c in "${CONFIGS[@]}"; do
+			read -r -a vs <<<"${vals[$c]:-}"
+			if ((${#vs[@]} == 0)) || [[ -z ${med[$c]:-} ]]; then
+				printf '%-2s %-34s %10s\n' "$c" "${LABEL[$c]}" "-"
+				continue
+			fi
+			mn=$(printf '%s\n' "${vs[@]}" | sort -n | head -n1)
+			mx=$(printf '%s\n' "${vs[@]}" | sort -n | tail -n1)
+			sp=$(awk -v a="$mn" -v b="$mx" -v m="${med[$c]}" \
+				'BEGIN { printf "%.1f%%", (m > 0 ? 100 * (b - a) / m : 0) }')
+			ra=-
+			if [[ -n ${med[A]:-} ]]; then
+				ra=$(awk -v x="${med[$c]}" -v a="${med[A]}" \
+					'BEGIN { printf "%.3f", (a > 0 ? x / a : 0) }')
+			fi
+			printf '%-2s %-34s %10s %10s %10s %7s %8s\n' "$c" "${LABEL[$c]}" \
+				"${med[$c]}" "$mn" "$mx" "$sp" "$ra"
+		done
+		echo
+		echo "raw IOPS per repetition, in run order:"
+		for c in "${CONFIGS[@]}"; do
+			echo "  $c: ${vals[$c]:-}"
+		done
+		echo
+		if [[ -n ${med[A]:-} && -n ${med[B]:-} ]]; then
+			awk -v b="${med[B]}" -v a="${med[A]}" -v t="$TARGET" 'BEGIN {
+				r = a > 0 ? b / a : 0
+				printf "bench: target no-filter-loaded ratio=%.3f target=%s %s\n",
+					r, t, (r >= t ? "PASS" : "MISS")
+			}'
+		else
+			echo "bench: target no-filter-loaded ratio=- target=$TARGET MISS"
+		fi
+		if ((${#bad[@]})); then
+			echo
+			printf 'error: %s\n' "${bad[@]}"
+		fi
+	} | tee "$res"
+	echo "bench: results in $res (VM log $log)"
+	((${#bad[@]} == 0))
+}
+
+rc=0
+for k in "${kernels[@]}"; do
+	bench_kernel "$k" || rc=1
+done
+exit "$rc"
