@@ -12,7 +12,8 @@
 # Nothing is built here: the modules (build/KVER/modules-out) and test
 # programs (build/tests-bin) must already exist ("make check" builds them).
 #
-# Environment: KERNELS (default "6.12 6.1"), BOOT_MAX, and what
+# Environment: KERNELS (default "6.12 6.1"), BOOT_MAX, BENCH_SMOKE (0 skips
+# the benchmark smoke run that follows a full run), and what
 # tests/vm/run.sh reads (MODDIR, PROGDIR, BLKSNAP_CACHE). Extra options for
 # run.sh can be given in VM_OPTS.
 #
@@ -144,6 +145,21 @@ if ((run_host)) && [[ -x $TOP/tests/host/run.sh ]]; then
 		npass=$((npass + 1)); summary+=("PASS host")
 	else
 		nfail=$((nfail + 1)); summary+=("FAIL host (exit $rc)")
+	fi
+fi
+
+# A short run of the benchmarks, so that they cannot rot: it fails only if
+# they produce no numbers, never on a ratio (timings are noisy).
+if ((run_host)) && [[ ${BENCH_SMOKE:-1} != 0 && -x $TOP/bench/run.sh ]]; then
+	echo "==== benchmark smoke run ===="
+	rc=0
+	"$TOP/bench/run.sh" --quick --kernel 6.12 >"$LOG_DIR/bench-smoke.log" 2>&1 || rc=$?
+	tail -n 3 "$LOG_DIR/bench-smoke.log"
+	if ((rc == 0)); then
+		npass=$((npass + 1)); summary+=("PASS bench/smoke")
+	else
+		nfail=$((nfail + 1))
+		summary+=("FAIL bench/smoke (exit $rc, log $LOG_DIR/bench-smoke.log)")
 	fi
 fi
 
