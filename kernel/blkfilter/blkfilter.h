@@ -26,6 +26,8 @@ struct gendisk;
  * @name: a copy of ops->name, for readers that hold no reference.
  * @ref: one for the entry in bf_attached, one per running ctl.
  * @sysfs: true if the "filter" attribute was created for @bdev.
+ * @dead: set under bf_mutex when detach begins; from then on bios pass
+ *	the filter by.  Read locklessly.
  * @rcu: frees the structure after lockless readers are gone.
  */
 struct bf_attachment {
@@ -36,6 +38,7 @@ struct bf_attachment {
 	char name[BLKFILTER_NAME_LENGTH];
 	refcount_t ref;
 	bool sysfs;
+	bool dead;
 	struct rcu_head rcu;
 };
 

@@ -167,7 +167,7 @@ static ssize_t filter_show(struct device *dev, struct device_attribute *attr,
 
 	rcu_read_lock();
 	att = xa_load(&bf_attached, bdev->bd_dev);
-	if (att && att->bdev == bdev)
+	if (att && att->bdev == bdev && !READ_ONCE(att->dead))
 		ret = sysfs_emit(buf, "%s\n", att->name);
 	else
 		ret = sysfs_emit(buf, "\n");
@@ -194,13 +194,16 @@ static void bf_put(struct bf_attachment *att)
 /*
  * Caller holds bf_mutex.  After this no bio reaches the filter and no
  * submit_bio callback runs; the attachment lives on while ctl uses it.
+ * The entry stays in bf_attached until the callbacks already running are
+ * done, so that bdev_filter() keeps answering them.
  */
 static void __bf_unpublish(struct bf_attachment *att)
 {
-	xa_erase(&bf_attached, att->dev);
+	WRITE_ONCE(att->dead, true);
 	if (att->sysfs)
 		device_remove_file(&att->bdev->bd_device, &dev_attr_filter);
 	synchronize_srcu(&bf_srcu);
+	xa_erase(&bf_attached, att->dev);
 	bf_submit_hook_put();
 }
 
@@ -460,7 +463,8 @@ void bf_device_gone(struct bf_dying *dying)
  *
  * What the in-tree series reads from bdev->bd_filter.  The result is stable
  * inside the filter's own submit_bio callback for a bio of @bdev, which is
- * where it is meant to be called.
+ * where it is meant to be called: detach keeps the filter findable until
+ * the callbacks running have returned.
  *
  * Return: the filter, or NULL if none is attached.
  */
