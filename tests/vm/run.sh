@@ -99,7 +99,7 @@ for f in "$@"; do
 	names+=("$n")
 	files+=("$abs")
 	t=$(sed -n 's/^#[[:space:]]*timeout:[[:space:]]*\([0-9][0-9]*\).*/\1/p' "$abs" | head -n1)
-	total_timeout=$((total_timeout + ${t:-300} + 25))
+	total_timeout=$((total_timeout + ${t:-180} + 25))
 done
 timeout=${timeout:-$((total_timeout + 120))}
 

@@ -27,6 +27,7 @@
  * @own_pending: own reads still to submit.
  * @own_inflight: own reads not yet completed; detach waits for them.
  * @own_wait: woken when @own_inflight drops to zero.
+ * @null: always NULL, for BFTEST_CMD_OOPS.
  */
 struct bftest {
 	struct blkfilter flt;
@@ -36,6 +37,7 @@ struct bftest {
 	atomic_t own_pending;
 	atomic_t own_inflight;
 	wait_queue_head_t own_wait;
+	int *null;
 };
 
 enum {
@@ -193,6 +195,9 @@ static int bftest_ctl(struct blkfilter *flt, const unsigned int cmd,
 			return -EINVAL;
 		atomic_set(&tf->mode, val);
 		return 0;
+	case BFTEST_CMD_OOPS:
+		pr_warn("oops on request\n");
+		return *(volatile int *)READ_ONCE(tf->null);
 	case BFTEST_CMD_RESET:
 		for (i = 0; i < ARRAY_SIZE(tf->stats); i++)
 			atomic64_set(&tf->stats[i], 0);

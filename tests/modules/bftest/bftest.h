@@ -19,12 +19,15 @@
  * @BFTEST_CMD_RESET: zero the counters.
  * @BFTEST_CMD_OWN_IO: a __u32 N: the callback submits a 4 KiB read of the
  *	device's first block for each of the next N writes it sees.
+ * @BFTEST_CMD_OOPS: dereference NULL, to test that the harness catches an
+ *	Oops (stock kernels have no lkdtm).
  */
 enum bftest_cmd {
 	BFTEST_CMD_STATS,
 	BFTEST_CMD_MODE,
 	BFTEST_CMD_RESET,
 	BFTEST_CMD_OWN_IO,
+	BFTEST_CMD_OOPS,
 };
 
 /**
