@@ -197,7 +197,7 @@ static int bftest_ctl(struct blkfilter *flt, const unsigned int cmd,
 		return 0;
 	case BFTEST_CMD_OOPS:
 		pr_warn("oops on request\n");
-		return *(volatile int *)READ_ONCE(tf->null);
+		return READ_ONCE(*READ_ONCE(tf->null));
 	case BFTEST_CMD_RESET:
 		for (i = 0; i < ARRAY_SIZE(tf->stats); i++)
 			atomic64_set(&tf->stats[i], 0);
