@@ -18,6 +18,13 @@
 
 #include "bftest.h"
 
+/* Indexes of &struct bftest.stats, in the order of &struct bftest_stats. */
+enum {
+	S_READS, S_WRITES, S_OTHERS, S_READ_SECT, S_WRITE_SECT, S_LAST_WRITE,
+	S_MAX_END, S_OUTSIDE, S_SKIPPED, S_FAILED, S_OWN_SUBMITTED, S_OWN_SEEN,
+	S_NR
+};
+
 /**
  * struct bftest - the filter of one device
  * @flt: what the framework knows of us.
@@ -32,17 +39,12 @@
 struct bftest {
 	struct blkfilter flt;
 	struct block_device *bdev;
-	atomic64_t stats[12];
+	atomic64_t stats[S_NR];
 	atomic_t mode;
 	atomic_t own_pending;
 	atomic_t own_inflight;
 	wait_queue_head_t own_wait;
 	int *null;
-};
-
-enum {
-	S_READS, S_WRITES, S_OTHERS, S_READ_SECT, S_WRITE_SECT, S_LAST_WRITE,
-	S_MAX_END, S_OUTSIDE, S_SKIPPED, S_FAILED, S_OWN_SUBMITTED, S_OWN_SEEN,
 };
 
 static int attached;
@@ -164,18 +166,11 @@ static int bftest_ctl(struct blkfilter *flt, const unsigned int cmd,
 	case BFTEST_CMD_STATS:
 		if (*plen < sizeof(st))
 			return -EINVAL;
-		st.reads = atomic64_read(&tf->stats[S_READS]);
-		st.writes = atomic64_read(&tf->stats[S_WRITES]);
-		st.others = atomic64_read(&tf->stats[S_OTHERS]);
-		st.read_sectors = atomic64_read(&tf->stats[S_READ_SECT]);
-		st.write_sectors = atomic64_read(&tf->stats[S_WRITE_SECT]);
-		st.last_write_sector = atomic64_read(&tf->stats[S_LAST_WRITE]);
-		st.max_write_end = atomic64_read(&tf->stats[S_MAX_END]);
-		st.outside = atomic64_read(&tf->stats[S_OUTSIDE]);
-		st.skipped = atomic64_read(&tf->stats[S_SKIPPED]);
-		st.failed = atomic64_read(&tf->stats[S_FAILED]);
-		st.own_submitted = atomic64_read(&tf->stats[S_OWN_SUBMITTED]);
-		st.own_seen = atomic64_read(&tf->stats[S_OWN_SEEN]);
+		/* The counters are the first fields, in the order of S_*. */
+		BUILD_BUG_ON(offsetof(struct bftest_stats, own_seen) !=
+			     S_OWN_SEEN * sizeof(__u64));
+		for (i = 0; i < ARRAY_SIZE(tf->stats); i++)
+			((__u64 *)&st)[i] = atomic64_read(&tf->stats[i]);
 		st.mode = atomic_read(&tf->mode);
 		if (copy_to_user(buf, &st, sizeof(st)))
 			return -EFAULT;
