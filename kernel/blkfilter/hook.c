@@ -39,14 +39,14 @@
 
 /**
  * struct bf_hook - a kernel function redirected to a handler of ours
- * @names: the function's possible names, NULL-terminated.
+ * @name: the function's name.
  * @handler: the replacement, with the same prototype.
  * @want: optional; decides from the arguments whether to redirect a call.
  * @addr: the function's address, found at load time.
  * @ops: the ftrace registration.
  */
 struct bf_hook {
-	const char *names[2];
+	const char *name;
 	void *handler;
 	bool (*want)(struct pt_regs *regs);
 	unsigned long addr;
@@ -95,23 +95,18 @@ static void notrace bf_ftrace_thunk(unsigned long ip, unsigned long parent_ip,
 
 static int bf_hook_resolve(struct bf_hook *hook)
 {
-	const char * const *name;
 	int ret;
 
-	for (name = hook->names; *name; name++) {
-		hook->addr = bf_lookup_name(*name);
-		if (hook->addr)
-			break;
-	}
+	hook->addr = bf_lookup_name(hook->name);
 	if (!hook->addr) {
-		pr_err("kernel function %s not found\n", hook->names[0]);
+		pr_err("kernel function %s not found\n", hook->name);
 		return -ENOENT;
 	}
 	hook->ops.func = bf_ftrace_thunk;
 	hook->ops.flags = FTRACE_OPS_FL_SAVE_REGS | FTRACE_OPS_FL_IPMODIFY;
 	ret = ftrace_set_filter_ip(&hook->ops, hook->addr, 0, 0);
 	if (ret)
-		pr_err("cannot trace %s: %d\n", *name, ret);
+		pr_err("cannot trace %s: %d\n", hook->name, ret);
 	return ret;
 }
 
@@ -120,7 +115,7 @@ static int bf_hook_register(struct bf_hook *hook)
 	int ret = register_ftrace_function(&hook->ops);
 
 	if (ret)
-		pr_err("cannot hook %s: %d\n", hook->names[0], ret);
+		pr_err("cannot hook %s: %d\n", hook->name, ret);
 	return ret;
 }
 
@@ -129,7 +124,7 @@ static int bf_hook_register(struct bf_hook *hook)
 static void bf_submit_bio(struct bio *bio);
 
 static struct bf_hook bf_submit_hook = {
-	.names = { "__submit_bio" },
+	.name = "__submit_bio",
 	.handler = bf_submit_bio,
 };
 
@@ -232,13 +227,13 @@ static long bf_compat_blkdev_ioctl(struct file *file, unsigned int cmd,
 				   unsigned long arg);
 
 static struct bf_hook bf_ioctl_hook = {
-	.names = { "blkdev_ioctl" },
+	.name = "blkdev_ioctl",
 	.handler = bf_blkdev_ioctl,
 	.want = bf_want_ioctl,
 };
 
 static struct bf_hook bf_compat_ioctl_hook = {
-	.names = { "compat_blkdev_ioctl" },
+	.name = "compat_blkdev_ioctl",
 	.handler = bf_compat_blkdev_ioctl,
 	.want = bf_want_ioctl,
 };
@@ -292,7 +287,7 @@ static void bf_device_del(struct device *dev);
 static const void *bf_block_class;
 
 static struct bf_hook bf_del_gendisk_hook = {
-	.names = { "del_gendisk" },
+	.name = "del_gendisk",
 	.handler = bf_del_gendisk,
 };
 
@@ -305,7 +300,7 @@ static bool notrace bf_want_device_del(struct pt_regs *regs)
 }
 
 static struct bf_hook bf_device_del_hook = {
-	.names = { "device_del" },
+	.name = "device_del",
 	.handler = bf_device_del,
 	.want = bf_want_device_del,
 };
