@@ -60,5 +60,6 @@ struct blkfilter_operations {
 int blkfilter_register(struct blkfilter_operations *ops);
 void blkfilter_unregister(struct blkfilter_operations *ops);
 struct blkfilter *bdev_filter(struct block_device *bdev);
+void blkfilter_sync(struct block_device *bdev);
 
 #endif /* _LINUX_BLK_FILTER_H */

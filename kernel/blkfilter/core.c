@@ -478,6 +478,25 @@ struct blkfilter *bdev_filter(struct block_device *bdev)
 EXPORT_SYMBOL_GPL(bdev_filter);
 
 /**
+ * blkfilter_sync() - wait for the bios a filter let pass
+ * @bdev: a device with a filter attached.
+ *
+ * Waits until the submit_bio callbacks running on any device have
+ * returned and every bio that entered the queue of @bdev's disk before has
+ * completed.  A filter that changes how it treats bios (a snapshot taken,
+ * say) calls this to know that no bio treated the old way is still on its
+ * way to the device.
+ *
+ * Context: process; may sleep.  Not from a submit_bio callback.
+ */
+void blkfilter_sync(struct block_device *bdev)
+{
+	synchronize_srcu(&bf_srcu);
+	bf_drain_queue(bdev);
+}
+EXPORT_SYMBOL_GPL(blkfilter_sync);
+
+/**
  * blkfilter_register() - make a filter available for attaching
  * @ops: the filter's operations; must stay valid until unregistered.
  *
