@@ -56,6 +56,7 @@ tmp=$(mktemp)
 	emit HAVE_BD_HAS_SUBMIT_BIO_FLAG 'BD_HAS_SUBMIT_BIO' linux/blk_types.h
 	emit HAVE_BLK_ALLOC_DISK_LIM 'blk_alloc_disk\(struct queue_limits' linux/blkdev.h
 	emit HAVE_QUEUE_LIMITS_FEATURES 'blk_features_t' linux/blkdev.h
+	emit HAVE_BIO_INTEGRITY_H 'bio_integrity\(' linux/bio-integrity.h
 	echo "#endif"
 } >"$tmp"
 

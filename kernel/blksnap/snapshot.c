@@ -1,0 +1,532 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Snapshots: create with a difference storage, add devices, take them all
+ * at one point, report events, destroy.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/blkdev.h>
+#include <linux/module.h>
+#include <linux/sched/mm.h>
+#include <linux/slab.h>
+#include <linux/timekeeping.h>
+#include <linux/uaccess.h>
+
+#include "blksnap.h"
+#include "compat.h"
+
+/* The snapshots; protected by bs_mutex. */
+static LIST_HEAD(bs_snapshots);
+
+/**
+ * struct bs_event - an event of a snapshot, not yet read
+ * @link: entry in the snapshot's list.
+ * @code: an enum blksnap_event_codes.
+ * @time: CLOCK_REALTIME, ns.
+ * @data: its data.
+ */
+struct bs_event {
+	struct list_head link;
+	u32 code;
+	s64 time;
+	struct blksnap_event_corrupted data;
+};
+
+static void bs_snapshot_release(struct kref *ref)
+{
+	struct bs_snapshot *snap = container_of(ref, struct bs_snapshot, ref);
+	struct bs_event *ev, *tmp;
+
+	list_for_each_entry_safe(ev, tmp, &snap->events, link)
+		kfree(ev);
+	kfree(snap);
+	module_put(THIS_MODULE);
+}
+
+static void bs_snapshot_put(struct bs_snapshot *snap)
+{
+	kref_put(&snap->ref, bs_snapshot_release);
+}
+
+/* Caller holds bs_mutex. */
+static struct bs_snapshot *__bs_snapshot_find(const uuid_t *id)
+{
+	struct bs_snapshot *snap;
+
+	list_for_each_entry(snap, &bs_snapshots, link)
+		if (uuid_equal(&snap->id, id))
+			return snap;
+	return NULL;
+}
+
+static struct bs_snapshot *bs_snapshot_get(const uuid_t *id)
+{
+	struct bs_snapshot *snap;
+
+	mutex_lock(&bs_mutex);
+	snap = __bs_snapshot_find(id);
+	if (snap)
+		kref_get(&snap->ref);
+	mutex_unlock(&bs_mutex);
+	return snap;
+}
+
+/**
+ * bs_snapshot_create() - IOCTL_BLKSNAP_SNAPSHOT_CREATE
+ * @arg: the argument; its id is filled in.
+ *
+ * Return: 0 or a negative errno.
+ */
+int bs_snapshot_create(struct blksnap_snapshot_create *arg)
+{
+	struct bs_storage *st;
+	struct bs_snapshot *snap;
+
+	st = bs_storage_create(arg->diff_storage_fd,
+			       arg->diff_storage_limit_sect);
+	if (IS_ERR(st))
+		return PTR_ERR(st);
+	snap = kzalloc(sizeof(*snap), GFP_KERNEL);
+	if (!snap) {
+		bs_storage_destroy(st);
+		return -ENOMEM;
+	}
+	uuid_gen(&snap->id);
+	kref_init(&snap->ref);
+	mutex_init(&snap->lock);
+	INIT_LIST_HEAD(&snap->areas);
+	snap->storage = st;
+	spin_lock_init(&snap->ev_lock);
+	INIT_LIST_HEAD(&snap->events);
+	init_waitqueue_head(&snap->ev_wait);
+	/* The module stays while the snapshot exists. */
+	__module_get(THIS_MODULE);
+
+	mutex_lock(&bs_mutex);
+	list_add_tail(&snap->link, &bs_snapshots);
+	mutex_unlock(&bs_mutex);
+	export_uuid(arg->id.b, &snap->id);
+	pr_info("snapshot %pUb created\n", &snap->id);
+	return 0;
+}
+
+/**
+ * bs_snapshot_failed() - a snapshot cannot go on
+ * @snap: the snapshot.
+ * @area: the device where it happened.
+ * @error: why, negative.
+ *
+ * Records the first error, sends the corrupted event once, and fails the
+ * other devices of the snapshot.
+ *
+ * Context: process; may sleep.
+ */
+void bs_snapshot_failed(struct bs_snapshot *snap, struct bs_area *area,
+			int error)
+{
+	struct bs_event *ev;
+	struct bs_area *a;
+	bool first;
+
+	ev = kzalloc(sizeof(*ev), GFP_NOIO);
+	spin_lock(&snap->ev_lock);
+	first = !snap->error;
+	if (first) {
+		snap->error = error;
+		if (ev) {
+			ev->code = blksnap_event_code_corrupted;
+			ev->time = ktime_get_real_ns();
+			ev->data.dev_id_mj = MAJOR(area->dev);
+			ev->data.dev_id_mn = MINOR(area->dev);
+			ev->data.err_code = error;
+			list_add_tail(&ev->link, &snap->events);
+			ev = NULL;
+		}
+	}
+	spin_unlock(&snap->ev_lock);
+	kfree(ev);
+	if (!first)
+		return;
+	wake_up_all(&snap->ev_wait);
+	pr_err("snapshot %pUb failed on %u:%u: %d\n", &snap->id,
+	       MAJOR(area->dev), MINOR(area->dev), error);
+	/*
+	 * The storage is shared: the other devices cannot go on either.  The
+	 * list of areas changes only under snap->lock and bs_mutex, and areas
+	 * are freed only by destroy, after copy-on-write has stopped.
+	 */
+	list_for_each_entry(a, &snap->areas, link)
+		if (a != area)
+			bs_area_fail(a, error);
+}
+
+/**
+ * bs_snapshot_add() - add a device to a snapshot (snapshotadd)
+ * @t: the device's tracker.
+ * @id: the snapshot.
+ *
+ * Return: 0 or a negative errno.
+ */
+int bs_snapshot_add(struct bs_tracker *t, const uuid_t *id)
+{
+	struct bs_snapshot *snap;
+	struct bs_area *area;
+	int ret = 0;
+
+	mutex_lock(&bs_mutex);
+	snap = __bs_snapshot_find(id);
+	if (!snap) {
+		ret = -ENOENT;
+		goto out;
+	}
+	if (t->snap_area) {
+		ret = t->snap_area->snap == snap ? -EALREADY : -EBUSY;
+		goto out;
+	}
+	if (snap->taken) {
+		ret = -EBUSY;
+		goto out;
+	}
+	if (bs_storage_on(snap->storage, t->bdev)) {
+		ret = -EINVAL;
+		goto out;
+	}
+	area = bs_area_create(snap, t);
+	if (IS_ERR(area)) {
+		ret = PTR_ERR(area);
+		goto out;
+	}
+	list_add_tail(&area->link, &snap->areas);
+	t->snap_area = area;
+	t->error = 0;
+	pr_info("%pg added to snapshot %pUb, chunks of %u KiB\n", t->bdev,
+		&snap->id, 1U << (area->chunk_shift - 10));
+out:
+	mutex_unlock(&bs_mutex);
+	return ret;
+}
+
+static int bs_freeze(struct block_device *bdev)
+{
+#ifdef HAVE_BDEV_FREEZE
+	return bdev_freeze(bdev);
+#else
+	return freeze_bdev(bdev);
+#endif
+}
+
+static void bs_thaw(struct block_device *bdev)
+{
+#ifdef HAVE_BDEV_FREEZE
+	bdev_thaw(bdev);
+#else
+	thaw_bdev(bdev);
+#endif
+}
+
+/*
+ * The switch of a take, with bs_mutex and snap->lock held: hold back the
+ * writes of every device, wait for those that passed, then switch them all.
+ * No write can then be in one image and not in another that it followed.
+ */
+static void __bs_snapshot_switch(struct bs_snapshot *snap)
+{
+	struct bs_area *area;
+
+	list_for_each_entry(area, &snap->areas, link) {
+		spin_lock(&area->tracker->lock);
+		area->tracker->hold = true;
+		spin_unlock(&area->tracker->lock);
+	}
+	list_for_each_entry(area, &snap->areas, link)
+		blkfilter_sync(area->bdev);
+	list_for_each_entry(area, &snap->areas, link)
+		bs_tracker_switch(area->tracker, area);
+}
+
+/**
+ * bs_snapshot_take() - IOCTL_BLKSNAP_SNAPSHOT_TAKE
+ * @id: the snapshot.
+ *
+ * Return: 0 or a negative errno.
+ */
+int bs_snapshot_take(const uuid_t *id)
+{
+	struct bs_snapshot *snap;
+	struct bs_area *area, *frozen = NULL;
+	unsigned int noio;
+	int ret = 0;
+
+	snap = bs_snapshot_get(id);
+	if (!snap)
+		return -ENOENT;
+	mutex_lock(&snap->lock);
+	mutex_lock(&bs_mutex);
+	if (snap->dead) {
+		ret = -ENOENT;
+		goto out_unlock;
+	}
+	if (snap->taken) {
+		ret = -EALREADY;
+		goto out_unlock;
+	}
+	if (list_empty(&snap->areas)) {
+		ret = -ENODEV;
+		goto out_unlock;
+	}
+	ret = READ_ONCE(snap->error);
+	if (ret)
+		goto out_unlock;
+
+	list_for_each_entry(area, &snap->areas, link) {
+		ret = bs_freeze(area->bdev);
+		if (ret) {
+			pr_err("cannot freeze %pg: %d\n", area->bdev, ret);
+			goto out_thaw;
+		}
+		frozen = area;
+	}
+	/* Nothing from here on may wait for writes to a frozen device. */
+	noio = memalloc_noio_save();
+	__bs_snapshot_switch(snap);
+	memalloc_noio_restore(noio);
+	snap->taken = true;
+	ret = 0;
+out_thaw:
+	list_for_each_entry(area, &snap->areas, link) {
+		if (!frozen)
+			break;
+		bs_thaw(area->bdev);
+		if (area == frozen)
+			break;
+	}
+out_unlock:
+	mutex_unlock(&bs_mutex);
+	if (!ret) {
+		/* Images are added without bs_mutex: see blksnap.h. */
+		list_for_each_entry(area, &snap->areas, link) {
+			ret = bs_image_create(area);
+			if (ret) {
+				bs_area_fail(area, ret);
+				break;
+			}
+		}
+		if (!ret)
+			pr_info("snapshot %pUb taken\n", &snap->id);
+	}
+	mutex_unlock(&snap->lock);
+	bs_snapshot_put(snap);
+	return ret;
+}
+
+/**
+ * bs_snapshot_destroy() - IOCTL_BLKSNAP_SNAPSHOT_DESTROY
+ * @id: the snapshot.
+ *
+ * Return: 0 or -ENOENT.
+ */
+int bs_snapshot_destroy(const uuid_t *id)
+{
+	struct bs_snapshot *snap;
+	struct bs_area *area, *tmp;
+	int error;
+
+	snap = bs_snapshot_get(id);
+	if (!snap)
+		return -ENOENT;
+	mutex_lock(&snap->lock);
+	mutex_lock(&bs_mutex);
+	if (snap->dead) {
+		mutex_unlock(&bs_mutex);
+		mutex_unlock(&snap->lock);
+		bs_snapshot_put(snap);
+		return -ENOENT;
+	}
+	snap->dead = true;
+	list_del(&snap->link);
+	spin_lock(&snap->ev_lock);
+	error = snap->error;
+	spin_unlock(&snap->ev_lock);
+	/* Copy-on-write ends; the trackers go on tracking. */
+	list_for_each_entry(area, &snap->areas, link) {
+		struct bs_tracker *t = area->tracker;
+
+		if (!t)
+			continue;
+		spin_lock(&t->lock);
+		t->area = NULL;
+		spin_unlock(&t->lock);
+		t->snap_area = NULL;
+		t->error = error;
+	}
+	mutex_unlock(&bs_mutex);
+	wake_up_all(&snap->ev_wait);
+
+	/* No filter callback uses the areas once these return. */
+	list_for_each_entry(area, &snap->areas, link)
+		if (area->tracker)
+			blkfilter_sync(area->bdev);
+	list_for_each_entry(area, &snap->areas, link)
+		bs_image_destroy(area);
+	list_for_each_entry(area, &snap->areas, link)
+		bs_area_stop(area);
+
+	mutex_lock(&bs_mutex);
+	list_for_each_entry_safe(area, tmp, &snap->areas, link) {
+		spin_lock(&area->lock);
+		area->tracker = NULL;
+		spin_unlock(&area->lock);
+		list_del(&area->link);
+		bs_area_free(area);
+	}
+	mutex_unlock(&bs_mutex);
+	bs_storage_destroy(snap->storage);
+	snap->storage = NULL;
+	mutex_unlock(&snap->lock);
+	pr_info("snapshot %pUb destroyed\n", &snap->id);
+	bs_snapshot_put(snap);	/* the list's */
+	bs_snapshot_put(snap);	/* ours */
+	return 0;
+}
+
+/**
+ * bs_snapshot_device_gone() - the filter is leaving a device
+ * @t: its tracker.
+ *
+ * A device only added leaves its snapshot; a device of a taken snapshot
+ * fails it with -ENODEV, and its image stays, failing, until destroy.
+ *
+ * Context: process; may sleep.  Called from the filter's detach, possibly
+ * with the blkfilter module's mutex held.
+ */
+void bs_snapshot_device_gone(struct bs_tracker *t)
+{
+	struct bs_area *area;
+	struct bio_list held;
+	struct bio *bio;
+
+	mutex_lock(&bs_mutex);
+	area = t->snap_area;
+	spin_lock(&t->lock);
+	t->area = NULL;
+	t->hold = false;
+	held = t->held;
+	bio_list_init(&t->held);
+	spin_unlock(&t->lock);
+	if (area) {
+		t->snap_area = NULL;
+		spin_lock(&area->lock);
+		area->tracker = NULL;
+		spin_unlock(&area->lock);
+		if (!area->snap->taken) {
+			list_del(&area->link);
+			bs_area_free(area);
+			area = NULL;
+		}
+	}
+	mutex_unlock(&bs_mutex);
+	if (area)
+		bs_area_fail(area, -ENODEV);
+	while ((bio = bio_list_pop(&held)))
+		submit_bio_noacct(bio);
+}
+
+/**
+ * bs_snapshot_collect() - IOCTL_BLKSNAP_SNAPSHOT_COLLECT
+ * @uarg: the user's argument.
+ *
+ * Return: 0, -ENODATA if the array is too small, or a negative errno.
+ */
+int bs_snapshot_collect(struct blksnap_snapshot_collect __user *uarg)
+{
+	struct blksnap_snapshot_collect arg;
+	struct blksnap_uuid __user *ids;
+	struct blksnap_uuid *buf = NULL;
+	struct bs_snapshot *snap;
+	u32 n = 0, i = 0;
+	int ret = 0;
+
+	if (copy_from_user(&arg, uarg, sizeof(arg)))
+		return -EFAULT;
+	ids = u64_to_user_ptr(arg.ids);
+
+	mutex_lock(&bs_mutex);
+	list_for_each_entry(snap, &bs_snapshots, link)
+		n++;
+	if (n > arg.count) {
+		ret = -ENODATA;
+	} else if (n) {
+		buf = kcalloc(n, sizeof(*buf), GFP_KERNEL);
+		if (!buf)
+			ret = -ENOMEM;
+		else
+			list_for_each_entry(snap, &bs_snapshots, link)
+				export_uuid(buf[i++].b, &snap->id);
+	}
+	mutex_unlock(&bs_mutex);
+
+	if (!ret && n && copy_to_user(ids, buf, n * sizeof(*buf)))
+		ret = -EFAULT;
+	kfree(buf);
+	if ((!ret || ret == -ENODATA) && put_user(n, &uarg->count))
+		ret = -EFAULT;
+	return ret;
+}
+
+/**
+ * bs_snapshot_wait_event() - IOCTL_BLKSNAP_SNAPSHOT_WAIT_EVENT
+ * @uarg: the user's argument.
+ *
+ * Return: 0, -ETIMEDOUT, -EINTR, -ENOENT or -EFAULT.
+ */
+int bs_snapshot_wait_event(struct blksnap_snapshot_event __user *uarg)
+{
+	struct blksnap_snapshot_event *arg;
+	struct bs_snapshot *snap;
+	struct bs_event *ev = NULL;
+	long left;
+	uuid_t id;
+	int ret;
+
+	arg = kzalloc(sizeof(*arg), GFP_KERNEL);
+	if (!arg)
+		return -ENOMEM;
+	if (copy_from_user(arg, uarg, offsetof(typeof(*arg), code))) {
+		ret = -EFAULT;
+		goto out_free;
+	}
+	import_uuid(&id, arg->id.b);
+	snap = bs_snapshot_get(&id);
+	if (!snap) {
+		ret = -ENOENT;
+		goto out_free;
+	}
+	left = wait_event_interruptible_timeout(snap->ev_wait,
+		!list_empty_careful(&snap->events) || READ_ONCE(snap->dead),
+		msecs_to_jiffies(arg->timeout_ms));
+	spin_lock(&snap->ev_lock);
+	ev = list_first_entry_or_null(&snap->events, struct bs_event, link);
+	if (ev)
+		list_del(&ev->link);
+	spin_unlock(&snap->ev_lock);
+	if (ev)
+		ret = 0;
+	else if (READ_ONCE(snap->dead))
+		ret = -ENOENT;
+	else if (left < 0)
+		ret = -EINTR;
+	else
+		ret = -ETIMEDOUT;
+	bs_snapshot_put(snap);
+	if (ev) {
+		arg->code = ev->code;
+		arg->time_label = ev->time;
+		memcpy(arg->data, &ev->data, sizeof(ev->data));
+		kfree(ev);
+		if (copy_to_user(uarg, arg, sizeof(*arg)))
+			ret = -EFAULT;
+	}
+out_free:
+	kfree(arg);
+	return ret;
+}

@@ -1,0 +1,350 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The difference storage: where the old data of overwritten chunks goes.
+ *
+ * A regular file (named, O_TMPFILE, on any filesystem, tmpfs too) or a
+ * block device, given by userspace as a descriptor.  All I/O goes through
+ * the VFS, never to the sectors under a file: nothing guarantees that the
+ * blocks of a file stay where they are.  Space is handed out from offset 0
+ * upwards; a file grows with fallocate() by diff_storage_minimum sectors
+ * whenever less than half of that is left, up to the limit set at create.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/blkdev.h>
+#include <linux/falloc.h>
+#include <linux/file.h>
+#include <linux/highmem.h>
+#include <linux/fs.h>
+#include <linux/sched/mm.h>
+#include <linux/slab.h>
+#include <linux/uio.h>
+
+#include "blksnap.h"
+
+/* The largest storage a file offset can address, in sectors. */
+#define BS_STORAGE_MAX_SECT	((sector_t)(MAX_LFS_FILESIZE >> SECTOR_SHIFT))
+
+static sector_t bs_storage_portion(void)
+{
+	/* At least a megabyte, so that growth is not a fallocate per chunk. */
+	return max_t(sector_t, READ_ONCE(diff_storage_minimum), 2048);
+}
+
+/* Grow the file by a portion, at most to the limit.  May sleep. */
+static int bs_storage_grow(struct bs_storage *st)
+{
+	sector_t size, add;
+	unsigned int noio;
+	int ret;
+
+	spin_lock(&st->lock);
+	size = st->size;
+	add = min(bs_storage_portion(), st->limit - size);
+	spin_unlock(&st->lock);
+	if (!add)
+		return -ENOSPC;
+
+	noio = memalloc_noio_save();
+	ret = vfs_fallocate(st->file, 0, (loff_t)size << SECTOR_SHIFT,
+			    (loff_t)add << SECTOR_SHIFT);
+	memalloc_noio_restore(noio);
+	if (ret == -EOPNOTSUPP || ret == -ENODEV)
+		ret = -ENOSPC;
+
+	spin_lock(&st->lock);
+	if (!ret)
+		st->size = size + add;
+	spin_unlock(&st->lock);
+	return ret;
+}
+
+static void bs_storage_grow_work(struct work_struct *work)
+{
+	struct bs_storage *st = container_of(work, struct bs_storage,
+					     grow_work);
+	int ret = bs_storage_grow(st);
+
+	spin_lock(&st->lock);
+	if (ret)
+		st->grow_error = ret;
+	st->growing = false;
+	spin_unlock(&st->lock);
+	if (ret && ret != -ENOSPC)
+		pr_warn_ratelimited("difference storage cannot grow: %d\n", ret);
+	wake_up_all(&st->wait);
+}
+
+/* Caller holds st->lock. */
+static bool __bs_storage_can_grow(struct bs_storage *st)
+{
+	return !st->is_bdev && !st->grow_error && st->size < st->limit;
+}
+
+/**
+ * bs_storage_alloc() - hand out space for chunks
+ * @st: the storage.
+ * @count: sectors wanted.
+ * @sector: out: the first sector of the space.
+ *
+ * Waits while the storage grows.
+ *
+ * Context: process; may sleep.
+ * Return: 0, or -ENOSPC when the storage is full and cannot grow.
+ */
+int bs_storage_alloc(struct bs_storage *st, sector_t count, sector_t *sector)
+{
+	for (;;) {
+		spin_lock(&st->lock);
+		if (st->size - st->used >= count) {
+			*sector = st->used;
+			st->used += count;
+			if (__bs_storage_can_grow(st) && !st->growing &&
+			    st->size - st->used < bs_storage_portion() / 2) {
+				st->growing = true;
+				queue_work(bs_wq, &st->grow_work);
+			}
+			spin_unlock(&st->lock);
+			return 0;
+		}
+		if (!__bs_storage_can_grow(st)) {
+			spin_unlock(&st->lock);
+			return -ENOSPC;
+		}
+		if (!st->growing) {
+			st->growing = true;
+			queue_work(bs_wq, &st->grow_work);
+		}
+		spin_unlock(&st->lock);
+		wait_event(st->wait, !READ_ONCE(st->growing));
+	}
+}
+
+/**
+ * bs_storage_rw() - read or write the storage
+ * @st: the storage.
+ * @sector: where, in the storage.
+ * @iter: the memory: ITER_SOURCE to write it, ITER_DEST to read into it.
+ *
+ * Context: process; may sleep.
+ * Return: 0 or a negative errno.
+ */
+int bs_storage_rw(struct bs_storage *st, sector_t sector, struct iov_iter *iter)
+{
+	size_t len = iov_iter_count(iter);
+	struct iov_iter saved = *iter;
+	bool direct = st->direct;
+	struct kiocb kiocb;
+	unsigned int noio;
+	ssize_t ret;
+
+again:
+	init_sync_kiocb(&kiocb, st->file);
+	kiocb.ki_pos = (loff_t)sector << SECTOR_SHIFT;
+	if (direct)
+		kiocb.ki_flags |= IOCB_DIRECT;
+
+	noio = memalloc_noio_save();
+	if (iov_iter_rw(iter) == WRITE) {
+		if (!st->is_bdev)
+			file_start_write(st->file);
+		ret = vfs_iocb_iter_write(st->file, &kiocb, iter);
+		if (!st->is_bdev)
+			file_end_write(st->file);
+	} else {
+		ret = vfs_iocb_iter_read(st->file, &kiocb, iter);
+	}
+	memalloc_noio_restore(noio);
+
+	/* Memory the filesystem cannot do direct I/O with: use the cache. */
+	if (ret == -EINVAL && direct) {
+		direct = false;
+		*iter = saved;
+		goto again;
+	}
+	if (ret < 0)
+		return ret;
+	return ret == len ? 0 : -EIO;
+}
+
+/**
+ * bs_storage_on() - whether the storage lies on a block device
+ * @st: the storage.
+ * @bdev: a device to be added to the snapshot.
+ *
+ * True for the device itself, the disk of a partition that holds the
+ * storage, and the partitions of a disk that holds it.
+ */
+bool bs_storage_on(struct bs_storage *st, struct block_device *bdev)
+{
+	struct block_device *s = st->bdev;
+
+	if (!s)
+		return false;
+	if (s == bdev)
+		return true;
+	return s->bd_disk == bdev->bd_disk &&
+	       (!bdev_is_partition(s) || !bdev_is_partition(bdev));
+}
+
+/**
+ * bs_storage_throttle() - wait while too much old data waits in memory
+ * @st: the storage.
+ *
+ * Context: process; may sleep.
+ */
+void bs_storage_throttle(struct bs_storage *st)
+{
+	unsigned int max = max(READ_ONCE(chunk_maximum_in_queue), 1U);
+
+	wait_event(st->wait, READ_ONCE(st->in_memory) < max);
+}
+
+/**
+ * bs_storage_unqueue() - chunks held in memory went to the storage or away
+ * @st: the storage.
+ * @chunks: how many.
+ */
+void bs_storage_unqueue(struct bs_storage *st, unsigned int chunks)
+{
+	spin_lock(&st->lock);
+	st->in_memory -= chunks;
+	spin_unlock(&st->lock);
+	wake_up_all(&st->wait);
+}
+
+/**
+ * bs_storage_page_get() - a page for a chunk buffer
+ * @st: the storage of the snapshot.
+ *
+ * Context: may sleep.
+ * Return: a zeroed page, or NULL.
+ */
+struct page *bs_storage_page_get(struct bs_storage *st)
+{
+	struct page *page;
+
+	spin_lock(&st->lock);
+	page = list_first_entry_or_null(&st->pool, struct page, lru);
+	if (page) {
+		list_del(&page->lru);
+		st->pool_count--;
+	}
+	spin_unlock(&st->lock);
+	if (!page)
+		return alloc_page(GFP_NOIO | __GFP_ZERO);
+	clear_highpage(page);
+	return page;
+}
+
+/**
+ * bs_storage_page_put() - a chunk buffer's page is free
+ * @st: the storage of the snapshot.
+ * @page: the page.
+ */
+void bs_storage_page_put(struct bs_storage *st, struct page *page)
+{
+	spin_lock(&st->lock);
+	if (st->pool_count < READ_ONCE(free_diff_buffer_pool_size)) {
+		list_add(&page->lru, &st->pool);
+		st->pool_count++;
+		page = NULL;
+	}
+	spin_unlock(&st->lock);
+	if (page)
+		__free_page(page);
+}
+
+/**
+ * bs_storage_create() - take a descriptor as difference storage
+ * @fd: the descriptor, open for reading and writing.
+ * @limit: the most sectors the storage may use.
+ *
+ * Context: process; may sleep.
+ * Return: the storage or an ERR_PTR().
+ */
+struct bs_storage *bs_storage_create(unsigned int fd, sector_t limit)
+{
+	struct bs_storage *st;
+	struct inode *inode;
+	struct file *file;
+	int ret;
+
+	if (!limit || limit > BS_STORAGE_MAX_SECT)
+		return ERR_PTR(-EINVAL);
+	file = fget(fd);
+	if (!file)
+		return ERR_PTR(-EBADF);
+	ret = -EBADF;
+	if ((file->f_mode & (FMODE_READ | FMODE_WRITE)) !=
+	    (FMODE_READ | FMODE_WRITE))
+		goto out_fput;
+	ret = -EINVAL;
+	if (file->f_flags & O_APPEND)
+		goto out_fput;
+	inode = file_inode(file);
+
+	st = kzalloc(sizeof(*st), GFP_KERNEL);
+	if (!st) {
+		ret = -ENOMEM;
+		goto out_fput;
+	}
+	st->file = file;
+	spin_lock_init(&st->lock);
+	INIT_LIST_HEAD(&st->pool);
+	init_waitqueue_head(&st->wait);
+	INIT_WORK(&st->grow_work, bs_storage_grow_work);
+	st->limit = limit;
+	st->direct = !!(file->f_mode & FMODE_CAN_ODIRECT);
+
+	if (S_ISBLK(inode->i_mode)) {
+		ret = -EINVAL;
+		if (!(file->f_flags & O_EXCL))
+			goto out_free;
+		st->is_bdev = true;
+		st->bdev = I_BDEV(file->f_mapping->host);
+		st->size = min(bdev_nr_sectors(st->bdev), limit);
+		st->limit = st->size;
+		ret = -ENOSPC;
+		if (!st->size)
+			goto out_free;
+	} else if (S_ISREG(inode->i_mode)) {
+		st->bdev = inode->i_sb->s_bdev;
+		st->size = min_t(sector_t, i_size_read(inode) >> SECTOR_SHIFT,
+				 limit);
+		if (st->size < min(bs_storage_portion(), limit)) {
+			ret = bs_storage_grow(st);
+			if (ret && !st->size)
+				goto out_free;
+			if (ret)
+				st->grow_error = ret;
+		}
+	} else {
+		ret = -EINVAL;
+		goto out_free;
+	}
+	return st;
+
+out_free:
+	kfree(st);
+out_fput:
+	fput(file);
+	return ERR_PTR(ret);
+}
+
+/**
+ * bs_storage_destroy() - release the storage
+ * @st: the storage; no I/O to it is running.
+ *
+ * An O_TMPFILE file goes with its last reference.
+ */
+void bs_storage_destroy(struct bs_storage *st)
+{
+	struct page *page, *tmp;
+
+	cancel_work_sync(&st->grow_work);
+	list_for_each_entry_safe(page, tmp, &st->pool, lru)
+		__free_page(page);
+	fput(st->file);
+	kfree(st);
+}

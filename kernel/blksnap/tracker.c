@@ -1,0 +1,390 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The "blksnap" filter: one tracker per block device, holding the change
+ * tracker of the device and, while a taken snapshot holds the device,
+ * sending its writes through copy-on-write.  Also the BLKFILTER_CTL
+ * commands of the filter.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/bio.h>
+#include <linux/blk-crypto.h>
+#include <linux/blkdev.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <linux/vmalloc.h>
+
+#include "blksnap.h"
+#include "compat.h"
+
+#ifdef HAVE_BIO_INTEGRITY_H
+#include <linux/bio-integrity.h>
+#endif
+
+/* The most ranges one cbtdirty command may carry. */
+#define BS_DIRTY_MAX_COUNT	(1U << 20)
+
+static inline struct bs_tracker *bs_tracker(struct blkfilter *flt)
+{
+	return container_of(flt, struct bs_tracker, filter);
+}
+
+/* Change tracker. */
+
+static int bs_cbt_init(struct bs_cbt *cbt, sector_t capacity)
+{
+	u64 bytes = (u64)capacity << SECTOR_SHIFT;
+	unsigned int shift = clamp(tracking_block_minimum_shift, 9U, 30U);
+	unsigned int max_shift = clamp(tracking_block_maximum_shift, shift, 30U);
+	u64 max_count = max(tracking_block_maximum_count, 1U);
+	u64 count;
+
+	while ((bytes >> shift) > max_count && shift < max_shift)
+		shift++;
+	count = DIV_ROUND_UP_ULL(bytes, 1ULL << shift);
+	/* Even the largest block leaves more than a map can count. */
+	while (count > (u64)INT_MAX) {
+		shift++;
+		count = DIV_ROUND_UP_ULL(bytes, 1ULL << shift);
+	}
+	cbt->block_shift = shift;
+	cbt->block_count = max_t(u64, count, 1);
+	cbt->active = vzalloc(cbt->block_count);
+	cbt->readable = vzalloc(cbt->block_count);
+	if (!cbt->active || !cbt->readable) {
+		vfree(cbt->active);
+		vfree(cbt->readable);
+		return -ENOMEM;
+	}
+	cbt->active_nr = 1;
+	cbt->readable_nr = 0;
+	uuid_gen(&cbt->generation);
+	return 0;
+}
+
+/* The blocks of [sector, sector + count) of the device; count > 0. */
+static void bs_cbt_range(struct bs_cbt *cbt, sector_t sector, sector_t count,
+			 u32 *first, u32 *last)
+{
+	unsigned int shift = cbt->block_shift - SECTOR_SHIFT;
+	u64 f = sector >> shift;
+	u64 l = (sector + count - 1) >> shift;
+
+	*first = min_t(u64, f, cbt->block_count - 1);
+	*last = min_t(u64, l, cbt->block_count - 1);
+}
+
+/* Caller holds t->lock. */
+static void __bs_cbt_mark(struct bs_tracker *t, sector_t sector,
+			  sector_t count, bool readable)
+{
+	struct bs_cbt *cbt = &t->cbt;
+	u32 b, first, last;
+
+	if (sector >= t->capacity || !count)
+		return;
+	bs_cbt_range(cbt, sector, count, &first, &last);
+	for (b = first; b <= last; b++) {
+		cbt->active[b] = cbt->active_nr;
+		if (readable)
+			cbt->readable[b] = cbt->readable_nr;
+	}
+}
+
+/**
+ * bs_cbt_mark_dirty() - mark a range changed in both maps
+ * @t: the tracker.
+ * @sector: first sector, relative to the device.
+ * @count: number of sectors.
+ *
+ * For writes to a snapshot image and for cbtdirty: the backup being made
+ * from the snapshot and the next one both see the range as changed.
+ */
+void bs_cbt_mark_dirty(struct bs_tracker *t, sector_t sector, sector_t count)
+{
+	spin_lock(&t->lock);
+	__bs_cbt_mark(t, sector, count, true);
+	spin_unlock(&t->lock);
+}
+
+/**
+ * bs_tracker_switch() - the switch point of a take
+ * @t: the tracker, whose writes are held back.
+ * @area: the copy-on-write state to start.
+ *
+ * The readable map becomes the active one as it is now, copy-on-write
+ * starts and the held writes go on (through copy-on-write).  Writes that
+ * passed before this were waited for by the caller.
+ *
+ * Context: process; may sleep.
+ */
+void bs_tracker_switch(struct bs_tracker *t, struct bs_area *area)
+{
+	struct bs_cbt *cbt = &t->cbt;
+	struct bio_list held;
+	struct bio *bio;
+
+	spin_lock(&t->lock);
+	if (cbt->active_nr == U8_MAX) {
+		memset(cbt->active, 0, cbt->block_count);
+		memset(cbt->readable, 0, cbt->block_count);
+		uuid_gen(&cbt->generation);
+		cbt->readable_nr = 0;
+		cbt->active_nr = 1;
+	} else {
+		memcpy(cbt->readable, cbt->active, cbt->block_count);
+		cbt->readable_nr = cbt->active_nr++;
+	}
+	t->area = area;
+	t->hold = false;
+	held = t->held;
+	bio_list_init(&t->held);
+	spin_unlock(&t->lock);
+
+	while ((bio = bio_list_pop(&held)))
+		submit_bio_noacct(bio);
+}
+
+/* The filter. */
+
+/* Bios that change the data of the device. */
+static bool bs_bio_changes_data(struct bio *bio)
+{
+	switch (bio_op(bio)) {
+	case REQ_OP_WRITE:
+	case REQ_OP_DISCARD:
+	case REQ_OP_SECURE_ERASE:
+	case REQ_OP_WRITE_ZEROES:
+		return bio_sectors(bio) != 0;
+	default:
+		return false;
+	}
+}
+
+static bool bs_submit_bio(struct bio *bio)
+{
+	struct bs_tracker *t = bs_tracker(bdev_filter(bio->bi_bdev));
+	sector_t sector = bio->bi_iter.bi_sector - t->start;
+	struct bs_area *area;
+
+	if (!bs_bio_changes_data(bio))
+		return false;
+
+	spin_lock(&t->lock);
+	if (unlikely(t->hold)) {
+		if (bio->bi_opf & REQ_NOWAIT) {
+			spin_unlock(&t->lock);
+			bio_wouldblock_error(bio);
+			return true;
+		}
+		bio_list_add(&t->held, bio);
+		spin_unlock(&t->lock);
+		return true;
+	}
+	__bs_cbt_mark(t, sector, bio_sectors(bio), false);
+	area = t->area;
+	spin_unlock(&t->lock);
+
+	if (likely(!area))
+		return false;
+	if (unlikely(bio_has_crypt_ctx(bio) || bio_integrity(bio))) {
+		pr_err_ratelimited("%pg: bio with inline encryption or integrity data refused while a snapshot is held\n",
+				   t->bdev);
+		bio->bi_status = BLK_STS_NOTSUPP;
+		bio_endio(bio);
+		return true;
+	}
+	/* Destroy clears t->area and waits for this callback to return. */
+	return bs_area_write(area, bio);
+}
+
+static struct blkfilter *bs_attach(struct block_device *bdev)
+{
+	struct bs_tracker *t;
+	int ret;
+
+	t = kzalloc(sizeof(*t), GFP_KERNEL);
+	if (!t)
+		return ERR_PTR(-ENOMEM);
+	t->bdev = bdev;
+	t->dev = bdev->bd_dev;
+	t->start = get_start_sect(bdev);
+	t->capacity = bdev_nr_sectors(bdev);
+	spin_lock_init(&t->lock);
+	bio_list_init(&t->held);
+	ret = bs_cbt_init(&t->cbt, t->capacity);
+	if (ret) {
+		kfree(t);
+		return ERR_PTR(ret);
+	}
+	pr_info("%pg: tracking %u blocks of %u KiB\n", bdev,
+		t->cbt.block_count, 1U << (t->cbt.block_shift - 10));
+	return &t->filter;
+}
+
+static void bs_detach(struct blkfilter *flt)
+{
+	struct bs_tracker *t = bs_tracker(flt);
+
+	bs_snapshot_device_gone(t);
+	WARN_ON_ONCE(!bio_list_empty(&t->held));
+	vfree(t->cbt.active);
+	vfree(t->cbt.readable);
+	kfree(t);
+}
+
+/* BLKFILTER_CTL commands. */
+
+static int bs_ctl_cbtinfo(struct bs_tracker *t, __u8 __user *buf, __u32 *plen)
+{
+	struct blksnap_cbtinfo info = {};
+
+	if (*plen < sizeof(info))
+		return -EINVAL;
+	info.device_capacity = (u64)t->capacity << SECTOR_SHIFT;
+	info.block_size = 1U << t->cbt.block_shift;
+	info.block_count = t->cbt.block_count;
+	spin_lock(&t->lock);
+	export_uuid(info.generation_id.b, &t->cbt.generation);
+	info.changes_number = t->cbt.readable_nr;
+	spin_unlock(&t->lock);
+	if (copy_to_user(buf, &info, sizeof(info)))
+		return -EFAULT;
+	*plen = sizeof(info);
+	return 0;
+}
+
+static int bs_ctl_cbtmap(struct bs_tracker *t, __u8 __user *buf, __u32 *plen)
+{
+	struct blksnap_cbtmap arg;
+	u32 len;
+
+	if (*plen < sizeof(arg))
+		return -EINVAL;
+	if (copy_from_user(&arg, buf, sizeof(arg)))
+		return -EFAULT;
+	if (arg.offset > t->cbt.block_count)
+		return -EINVAL;
+	len = min(arg.length, t->cbt.block_count - arg.offset);
+	if (len && copy_to_user(u64_to_user_ptr(arg.buffer),
+				t->cbt.readable + arg.offset, len))
+		return -EFAULT;
+	return len;
+}
+
+static int bs_ctl_cbtdirty(struct bs_tracker *t, __u8 __user *buf,
+			   __u32 *plen)
+{
+	struct blksnap_cbtdirty arg;
+	struct blksnap_sectors *ranges;
+	u32 i;
+	int ret = 0;
+
+	if (*plen < sizeof(arg))
+		return -EINVAL;
+	if (copy_from_user(&arg, buf, sizeof(arg)))
+		return -EFAULT;
+	if (!arg.count)
+		return 0;
+	if (arg.count > BS_DIRTY_MAX_COUNT)
+		return -EINVAL;
+	ranges = kvmalloc_array(arg.count, sizeof(*ranges), GFP_KERNEL);
+	if (!ranges)
+		return -ENOMEM;
+	if (copy_from_user(ranges, u64_to_user_ptr(arg.dirty_sectors),
+			   array_size(arg.count, sizeof(*ranges)))) {
+		ret = -EFAULT;
+		goto out;
+	}
+	for (i = 0; i < arg.count; i++) {
+		if (!ranges[i].count || ranges[i].offset >= t->capacity ||
+		    ranges[i].count > t->capacity - ranges[i].offset) {
+			ret = -EINVAL;
+			goto out;
+		}
+	}
+	for (i = 0; i < arg.count; i++)
+		bs_cbt_mark_dirty(t, ranges[i].offset, ranges[i].count);
+out:
+	kvfree(ranges);
+	return ret;
+}
+
+static int bs_ctl_snapshotadd(struct bs_tracker *t, __u8 __user *buf,
+			      __u32 *plen)
+{
+	struct blksnap_snapshotadd arg;
+	uuid_t id;
+
+	if (*plen < sizeof(arg))
+		return -EINVAL;
+	if (copy_from_user(&arg, buf, sizeof(arg)))
+		return -EFAULT;
+	import_uuid(&id, arg.id.b);
+	return bs_snapshot_add(t, &id);
+}
+
+static int bs_ctl_snapshotinfo(struct bs_tracker *t, __u8 __user *buf,
+			       __u32 *plen)
+{
+	struct blksnap_snapshotinfo info = {};
+	struct bs_area *area;
+
+	if (*plen < sizeof(info))
+		return -EINVAL;
+	mutex_lock(&bs_mutex);
+	info.error_code = t->error;
+	area = t->snap_area;
+	if (area) {
+		spin_lock(&area->snap->ev_lock);
+		info.error_code = area->snap->error;
+		spin_unlock(&area->snap->ev_lock);
+		if (area->image.disk)
+			strscpy(info.image, area->image.disk->disk_name,
+				sizeof(info.image));
+	}
+	mutex_unlock(&bs_mutex);
+	if (copy_to_user(buf, &info, sizeof(info)))
+		return -EFAULT;
+	*plen = sizeof(info);
+	return 0;
+}
+
+static int bs_ctl(struct blkfilter *flt, const unsigned int cmd,
+		  __u8 __user *buf, __u32 *plen)
+{
+	struct bs_tracker *t = bs_tracker(flt);
+
+	switch (cmd) {
+	case blkfilter_ctl_blksnap_cbtinfo:
+		return bs_ctl_cbtinfo(t, buf, plen);
+	case blkfilter_ctl_blksnap_cbtmap:
+		return bs_ctl_cbtmap(t, buf, plen);
+	case blkfilter_ctl_blksnap_cbtdirty:
+		return bs_ctl_cbtdirty(t, buf, plen);
+	case blkfilter_ctl_blksnap_snapshotadd:
+		return bs_ctl_snapshotadd(t, buf, plen);
+	case blkfilter_ctl_blksnap_snapshotinfo:
+		return bs_ctl_snapshotinfo(t, buf, plen);
+	}
+	return -ENOTTY;
+}
+
+static struct blkfilter_operations bs_filter_ops = {
+	.owner = THIS_MODULE,
+	.name = "blksnap",
+	.attach = bs_attach,
+	.detach = bs_detach,
+	.ctl = bs_ctl,
+	.submit_bio = bs_submit_bio,
+};
+
+int bs_tracker_init(void)
+{
+	return blkfilter_register(&bs_filter_ops);
+}
+
+void bs_tracker_exit(void)
+{
+	blkfilter_unregister(&bs_filter_ops);
+}
