@@ -26,6 +26,7 @@
 #include <linux/blkdev.h>
 #include <linux/highmem.h>
 #include <linux/sched/mm.h>
+#include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/uio.h>
 #include <linux/vmalloc.h>
@@ -33,7 +34,7 @@
 #include "blksnap.h"
 
 /* The most bytes read from the original into one copy. */
-#define BS_COPY_MAX_BYTES	(1U << 20)
+#define BS_COPY_MAX_BYTES	SZ_1M
 
 enum bs_copy_state {
 	BS_LOADING,	/* being read from the original */

@@ -96,7 +96,7 @@ struct bs_tracker {
 	dev_t dev;
 	sector_t start;
 	sector_t capacity;
-	spinlock_t lock;
+	spinlock_t lock;	/* see above */
 	struct bs_cbt cbt;
 	bool hold;
 	struct bio_list held;
@@ -134,7 +134,7 @@ struct bs_storage {
 	struct block_device *bdev;
 	bool direct;
 	bool is_bdev;
-	spinlock_t lock;
+	spinlock_t lock;	/* see above */
 	sector_t size;
 	sector_t used;
 	sector_t limit;
@@ -208,7 +208,7 @@ struct bs_area {
 	sector_t capacity;
 	unsigned int chunk_shift;
 	unsigned long chunk_count;
-	spinlock_t lock;
+	spinlock_t lock;	/* see above */
 	unsigned long **table;
 	unsigned long leaves;
 	int error;
@@ -254,13 +254,13 @@ struct bs_snapshot {
 	struct list_head link;
 	uuid_t id;
 	struct kref ref;
-	struct mutex lock;
+	struct mutex lock;	/* see above */
 	struct list_head areas;
 	bool taken;
 	bool dead;
 	int error;
 	struct bs_storage *storage;
-	spinlock_t ev_lock;
+	spinlock_t ev_lock;	/* see above */
 	struct list_head events;
 	wait_queue_head_t ev_wait;
 };

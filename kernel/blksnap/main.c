@@ -78,6 +78,7 @@ module_param(diff_storage_minimum, ulong, 0644);
 MODULE_PARM_DESC(diff_storage_minimum,
 		 "Portion by which a difference storage file grows, in sectors (default 2097152: 1 GiB)");
 
+/* Snapshot membership and the list of snapshots: see blksnap.h. */
 DEFINE_MUTEX(bs_mutex);
 struct workqueue_struct *bs_wq;
 

@@ -473,6 +473,11 @@ int bs_snapshot_collect(struct blksnap_snapshot_collect __user *uarg)
 	return ret;
 }
 
+static bool bs_snapshot_has_event(struct bs_snapshot *snap)
+{
+	return !list_empty_careful(&snap->events) || READ_ONCE(snap->dead);
+}
+
 /**
  * bs_snapshot_wait_event() - IOCTL_BLKSNAP_SNAPSHOT_WAIT_EVENT
  * @uarg: the user's argument.
@@ -502,8 +507,8 @@ int bs_snapshot_wait_event(struct blksnap_snapshot_event __user *uarg)
 		goto out_free;
 	}
 	left = wait_event_interruptible_timeout(snap->ev_wait,
-		!list_empty_careful(&snap->events) || READ_ONCE(snap->dead),
-		msecs_to_jiffies(arg->timeout_ms));
+						bs_snapshot_has_event(snap),
+						msecs_to_jiffies(arg->timeout_ms));
 	spin_lock(&snap->ev_lock);
 	ev = list_first_entry_or_null(&snap->events, struct bs_event, link);
 	if (ev)

@@ -22,7 +22,7 @@
 #endif
 
 /* The most ranges one cbtdirty command may carry. */
-#define BS_DIRTY_MAX_COUNT	(1U << 20)
+#define BS_DIRTY_MAX_COUNT	BIT(20)
 
 static inline struct bs_tracker *bs_tracker(struct blkfilter *flt)
 {
