@@ -435,7 +435,7 @@ static struct bs_copy *bs_copy_alloc(struct bs_area *area, unsigned long first,
 	struct bs_copy *copy;
 	unsigned int i;
 
-	bs_storage_throttle(st);
+	bs_storage_throttle(st, &area->error);
 	copy = kzalloc(struct_size(copy, bvec, nr_pages), GFP_NOIO);
 	if (!copy)
 		return NULL;
@@ -479,6 +479,10 @@ static int bs_load_next_run(struct bs_area *area, unsigned long first,
 	struct bs_copy *copy;
 
 	spin_lock(&area->lock);
+	if (area->error) {
+		spin_unlock(&area->lock);
+		return 0;
+	}
 	for (c = first; c <= last; c++) {
 		if (__bs_entry_get(area, c)) {
 			if (run)

@@ -154,7 +154,7 @@ int bs_storage_alloc(struct bs_storage *st, sector_t count, sector_t *sector);
 int bs_storage_rw(struct bs_storage *st, sector_t sector,
 		  struct iov_iter *iter);
 bool bs_storage_on(struct bs_storage *st, struct block_device *bdev);
-void bs_storage_throttle(struct bs_storage *st);
+void bs_storage_throttle(struct bs_storage *st, int *error);
 void bs_storage_unqueue(struct bs_storage *st, unsigned int chunks);
 struct page *bs_storage_page_get(struct bs_storage *st);
 void bs_storage_page_put(struct bs_storage *st, struct page *page);

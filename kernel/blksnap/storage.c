@@ -190,14 +190,16 @@ bool bs_storage_on(struct bs_storage *st, struct block_device *bdev)
 /**
  * bs_storage_throttle() - wait while too much old data waits in memory
  * @st: the storage.
+ * @error: stop waiting when this becomes non-zero.
  *
  * Context: process; may sleep.
  */
-void bs_storage_throttle(struct bs_storage *st)
+void bs_storage_throttle(struct bs_storage *st, int *error)
 {
 	unsigned int max = max(READ_ONCE(chunk_maximum_in_queue), 1U);
 
-	wait_event(st->wait, READ_ONCE(st->in_memory) < max);
+	wait_event(st->wait,
+		   READ_ONCE(st->in_memory) < max || READ_ONCE(*error));
 }
 
 /**

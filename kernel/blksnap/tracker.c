@@ -79,16 +79,15 @@ static void __bs_cbt_mark(struct bs_tracker *t, sector_t sector,
 			  sector_t count, bool readable)
 {
 	struct bs_cbt *cbt = &t->cbt;
-	u32 b, first, last;
+	u32 first, last;
 
 	if (sector >= t->capacity || !count)
 		return;
 	bs_cbt_range(cbt, sector, count, &first, &last);
-	for (b = first; b <= last; b++) {
-		cbt->active[b] = cbt->active_nr;
-		if (readable)
-			cbt->readable[b] = cbt->readable_nr;
-	}
+	memset(cbt->active + first, cbt->active_nr, last - first + 1);
+	if (readable)
+		memset(cbt->readable + first, cbt->readable_nr,
+		       last - first + 1);
 }
 
 /**
