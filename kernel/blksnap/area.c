@@ -50,13 +50,12 @@ enum bs_copy_state {
  * @first: first chunk.
  * @count: number of chunks.
  * @state: an enum bs_copy_state; under area->lock.
- * @keep: must go to the storage (a write depends on it); under area->lock.
  * @in_table: the table points at it; under area->lock.
  * @blocked: an image read of the original overlaps it: the writes waiting
  *	on it must go on waiting; under area->lock.
- * @users: image reads copying from it; under area->lock.
  * @stored_at: its place in the storage once stored; under area->lock.
- * @ref: one for the table, one per user, one per work or I/O owed.
+ * @ref: one for the table, one per image read using it, one for its
+ *	load and the work that follows.
  * @error: the error of its load or store.
  * @pending_bios: load bios not yet completed.
  * @waiting: writes waiting for it; under area->lock.
@@ -70,10 +69,8 @@ struct bs_copy {
 	unsigned long first;
 	unsigned int count;
 	enum bs_copy_state state;
-	bool keep;
 	bool in_table;
 	bool blocked;
-	unsigned int users;
 	sector_t stored_at;
 	refcount_t ref;
 	int error;
@@ -217,20 +214,6 @@ static void bs_copy_put(struct bs_copy *copy)
 		bs_copy_free(copy);
 }
 
-/* Queue the copy's work; caller holds a reference it gives to the work. */
-static void bs_copy_queue(struct bs_copy *copy)
-{
-	atomic_inc(&copy->area->inflight);
-	if (!queue_work(bs_wq, &copy->work)) {
-		atomic_dec(&copy->area->inflight);
-		bs_copy_put(copy);
-	}
-}
-
-static struct bs_copy *bs_copy_alloc(struct bs_area *area, unsigned long first,
-				     unsigned int count, bool keep);
-static void bs_copy_load(struct bs_copy *copy);
-
 /* Caller holds area->lock.  True if an image read of the original overlaps. */
 static bool __bs_readers_overlap(struct bs_area *area, struct bs_copy *copy)
 {
@@ -332,29 +315,25 @@ static void bs_copy_work(struct work_struct *work)
 	struct bs_copy *copy = container_of(work, struct bs_copy, work);
 	struct bs_area *area = copy->area;
 	struct bio_list go = BIO_EMPTY_LIST;
-	bool store = false, put_table = false;
 	unsigned int noio = memalloc_noio_save();
+	bool store = false;
 	int error = 0;
 
 	spin_lock(&area->lock);
-	if (copy->state == BS_LOADING) {
-		if (copy->error) {
-			copy->state = BS_FAILED;
-			error = copy->error;
-		} else {
-			copy->state = BS_LOADED;
-		}
+	if (copy->error) {
+		copy->state = BS_FAILED;
+		error = copy->error;
+	} else {
+		copy->state = BS_LOADED;
 	}
 	if (copy->state == BS_FAILED || area->error) {
 		/* Nothing to preserve any more: the writes go on. */
 		bio_list_merge(&go, &copy->waiting);
 		bio_list_init(&copy->waiting);
-	} else if (copy->state == BS_LOADED) {
-		put_table = __bs_copy_settle(area, copy, &go);
-		if (copy->keep) {
-			copy->state = BS_STORING;
-			store = true;
-		}
+	} else {
+		__bs_copy_settle(area, copy, &go);
+		copy->state = BS_STORING;
+		store = true;
 	}
 	spin_unlock(&area->lock);
 	wake_up_all(&area->wait);
@@ -365,8 +344,6 @@ static void bs_copy_work(struct work_struct *work)
 		bs_area_fail(area, error);
 	}
 	bs_resubmit(&go);
-	if (put_table)
-		bs_copy_put(copy);
 	if (store)
 		bs_copy_store(copy);
 
@@ -427,7 +404,7 @@ static void bs_copy_load(struct bs_copy *copy)
 }
 
 static struct bs_copy *bs_copy_alloc(struct bs_area *area, unsigned long first,
-				     unsigned int count, bool keep)
+				     unsigned int count)
 {
 	struct bs_storage *st = bs_area_storage(area);
 	unsigned int nr_pages = ((size_t)count << area->chunk_shift) >>
@@ -443,7 +420,6 @@ static struct bs_copy *bs_copy_alloc(struct bs_area *area, unsigned long first,
 	copy->first = first;
 	copy->count = count;
 	copy->state = BS_LOADING;
-	copy->keep = keep;
 	copy->nr_pages = nr_pages;
 	refcount_set(&copy->ref, 1);
 	bio_list_init(&copy->waiting);
@@ -467,12 +443,12 @@ static struct bs_copy *bs_copy_alloc(struct bs_area *area, unsigned long first,
 }
 
 /*
- * Start loading the first run of chunks of [first, last] that are only on
- * the original.  Returns 1 if it started one, 0 if there is none, or a
+ * Start preserving the first run of chunks of [first, last] that are only
+ * on the original.  Returns 1 if it started one, 0 if there is none, or a
  * negative errno.  May sleep.
  */
 static int bs_load_next_run(struct bs_area *area, unsigned long first,
-			    unsigned long last, bool keep)
+			    unsigned long last)
 {
 	unsigned int max = max(BS_COPY_MAX_BYTES >> area->chunk_shift, 1U);
 	unsigned long c, run = 0, start = 0, i;
@@ -498,7 +474,7 @@ static int bs_load_next_run(struct bs_area *area, unsigned long first,
 	if (!run)
 		return 0;
 
-	copy = bs_copy_alloc(area, start, run, keep);
+	copy = bs_copy_alloc(area, start, run);
 	if (!copy)
 		return -ENOMEM;
 	spin_lock(&area->lock);
@@ -525,9 +501,8 @@ static int bs_load_next_run(struct bs_area *area, unsigned long first,
 
 /*
  * Caller holds area->lock.  Scan the chunks of a write: the first copy the
- * write must wait for (loading or blocked), or NULL if every chunk is
- * preserved; *fresh says whether a chunk is only on the original.  Copies
- * in memory that no write needed yet are sent to the storage.
+ * write must wait for (loading or blocked), or NULL if there is none;
+ * *fresh says whether a chunk is only on the original.
  */
 static struct bs_copy *__bs_write_scan(struct bs_area *area,
 				       unsigned long first, unsigned long last,
@@ -548,13 +523,6 @@ static struct bs_copy *__bs_write_scan(struct bs_area *area,
 		if (bs_is_stored(e))
 			continue;
 		copy = (struct bs_copy *)e;
-		if (!copy->keep) {
-			copy->keep = true;
-			if (copy->state == BS_LOADED) {
-				refcount_inc(&copy->ref);
-				bs_copy_queue(copy);
-			}
-		}
 		if (!wait && (copy->state == BS_LOADING || copy->blocked))
 			wait = copy;
 	}
@@ -579,7 +547,7 @@ static void bs_cow_bio(struct bs_area *area, struct bio *bio)
 	}
 	/* Start reading every run of fresh chunks, then wait for the first. */
 	do {
-		ret = bs_load_next_run(area, first, last, true);
+		ret = bs_load_next_run(area, first, last);
 	} while (ret > 0);
 	if (ret < 0) {
 		bs_area_fail(area, ret);
@@ -817,22 +785,10 @@ static long bs_image_read_part(struct bs_area *area, struct bio *bio,
 		bs_copy_put(copy);
 		return -EIO;
 	}
-	copy->users++;
 	spin_unlock(&area->lock);
 	done = min(len, ((sector_t)(copy->first + copy->count) << shift) - pos);
 	ret = bs_copy_iter(copy, (pos - ((sector_t)copy->first << shift)) <<
 			   SECTOR_SHIFT, done << SECTOR_SHIFT, iter, false);
-	spin_lock(&area->lock);
-	copy->users--;
-	/* A copy no write needs is dropped once nobody reads it. */
-	if (!copy->users && !copy->keep && copy->in_table &&
-	    copy->state == BS_LOADED && !copy->blocked) {
-		for (n = 0; n < copy->count; n++)
-			*__bs_entry(area, copy->first + n) = 0;
-		copy->in_table = false;
-		refcount_dec(&copy->ref); /* the table's; ours is below */
-	}
-	spin_unlock(&area->lock);
 	bs_copy_put(copy);
 	return ret ? ret : done;
 }
@@ -862,20 +818,13 @@ static int bs_image_prepare(struct bs_area *area, unsigned long c,
 		}
 		if (!e) {
 			spin_unlock(&area->lock);
-			ret = bs_load_next_run(area, c, c, true);
+			ret = bs_load_next_run(area, c, c);
 			if (ret < 0)
 				return ret;
 			continue;
 		}
 		copy = (struct bs_copy *)e;
 		refcount_inc(&copy->ref);
-		if (!copy->keep) {
-			copy->keep = true;
-			if (copy->state == BS_LOADED) {
-				refcount_inc(&copy->ref);
-				bs_copy_queue(copy);
-			}
-		}
 		spin_unlock(&area->lock);
 		wait_event(area->wait, READ_ONCE(area->error) ||
 			   READ_ONCE(copy->state) == BS_FAILED ||
