@@ -21,6 +21,7 @@
 #include <linux/uio.h>
 
 #include "blksnap.h"
+#include "compat.h"
 
 /* The largest storage a file offset can address, in sectors. */
 #define BS_STORAGE_MAX_SECT	((sector_t)(MAX_LFS_FILESIZE >> SECTOR_SHIFT))
@@ -257,6 +258,16 @@ void bs_storage_page_put(struct bs_storage *st, struct page *page)
 		__free_page(page);
 }
 
+/* A block device opened with O_EXCL, which do_dentry_open() clears. */
+static bool bs_file_excl(struct file *file)
+{
+#ifdef HAVE_FMODE_EXCL
+	return file->f_mode & FMODE_EXCL;
+#else
+	return file->private_data == file;
+#endif
+}
+
 /**
  * bs_storage_create() - take a descriptor as difference storage
  * @fd: the descriptor, open for reading and writing.
@@ -301,7 +312,7 @@ struct bs_storage *bs_storage_create(unsigned int fd, sector_t limit)
 
 	if (S_ISBLK(inode->i_mode)) {
 		ret = -EINVAL;
-		if (!(file->f_flags & O_EXCL))
+		if (!bs_file_excl(file))
 			goto out_free;
 		st->is_bdev = true;
 		st->bdev = I_BDEV(file->f_mapping->host);

@@ -57,6 +57,7 @@ tmp=$(mktemp)
 	emit HAVE_BLK_ALLOC_DISK_LIM 'blk_alloc_disk\(struct queue_limits' linux/blkdev.h
 	emit HAVE_QUEUE_LIMITS_FEATURES 'blk_features_t' linux/blkdev.h
 	emit HAVE_BIO_INTEGRITY_H 'bio_integrity\(' linux/bio-integrity.h
+	emit HAVE_FMODE_EXCL 'define FMODE_EXCL' linux/fs.h
 	echo "#endif"
 } >"$tmp"
 
