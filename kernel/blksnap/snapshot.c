@@ -393,8 +393,9 @@ int bs_snapshot_destroy(const uuid_t *id)
  * bs_snapshot_device_gone() - the filter is leaving a device
  * @t: its tracker.
  *
- * A device only added leaves its snapshot; a device of a taken snapshot
- * fails it with -ENODEV, and its image stays, failing, until destroy.
+ * The device's snapshot fails with -ENODEV.  A device only added leaves
+ * it (the snapshot cannot be taken any more); the image of a device of a
+ * taken snapshot stays, failing, until destroy.
  *
  * Context: process; may sleep.  Called from the filter's detach, possibly
  * with the blkfilter module's mutex held.
@@ -419,6 +420,8 @@ void bs_snapshot_device_gone(struct bs_tracker *t)
 		area->tracker = NULL;
 		spin_unlock(&area->lock);
 		if (!area->snap->taken) {
+			/* The snapshot cannot be taken whole any more. */
+			bs_snapshot_failed(area->snap, area, -ENODEV);
 			list_del(&area->link);
 			bs_area_free(area);
 			area = NULL;
