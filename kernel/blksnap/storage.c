@@ -163,6 +163,13 @@ again:
 		*iter = saved;
 		goto again;
 	}
+	/*
+	 * The space was handed out within the storage's size: a block device
+	 * answering "no space" has shrunk or gone, which is an I/O error, not
+	 * an overflow that more space would cure.
+	 */
+	if (ret == -ENOSPC)
+		return -EIO;
 	if (ret < 0)
 		return ret;
 	return ret == len ? 0 : -EIO;
