@@ -196,6 +196,7 @@ struct bs_image {
  * @cow_work: starts copy-on-write for @pending.
  * @inflight: copy-on-write work in progress (loads, stores, @cow_work).
  * @wait: woken when a copy changed state or @inflight dropped to zero.
+ * @frozen: take froze the device's filesystem; under the snapshot's lock.
  * @image: the image device.
  */
 struct bs_area {
@@ -218,6 +219,7 @@ struct bs_area {
 	struct work_struct cow_work;
 	atomic_t inflight;
 	wait_queue_head_t wait;
+	bool frozen;
 	struct bs_image image;
 };
 

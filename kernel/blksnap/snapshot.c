@@ -253,7 +253,7 @@ static void __bs_snapshot_switch(struct bs_snapshot *snap)
 int bs_snapshot_take(const uuid_t *id)
 {
 	struct bs_snapshot *snap;
-	struct bs_area *area, *frozen = NULL;
+	struct bs_area *area;
 	unsigned int noio;
 	int ret = 0;
 
@@ -280,11 +280,21 @@ int bs_snapshot_take(const uuid_t *id)
 
 	list_for_each_entry(area, &snap->areas, link) {
 		ret = bs_freeze(area->bdev);
+		/*
+		 * A filesystem frozen already (by fsfreeze, say) is as still as
+		 * it gets; 6.1 answers EBUSY there, 6.12 nests the freeze.
+		 */
+		if (ret == -EBUSY) {
+			pr_info("%pg: filesystem frozen already, taken as it is\n",
+				area->bdev);
+			ret = 0;
+			continue;
+		}
 		if (ret) {
 			pr_err("cannot freeze %pg: %d\n", area->bdev, ret);
 			goto out_thaw;
 		}
-		frozen = area;
+		area->frozen = true;
 	}
 	/* Nothing from here on may wait for writes to a frozen device. */
 	noio = memalloc_noio_save();
@@ -294,11 +304,9 @@ int bs_snapshot_take(const uuid_t *id)
 	ret = 0;
 out_thaw:
 	list_for_each_entry(area, &snap->areas, link) {
-		if (!frozen)
-			break;
-		bs_thaw(area->bdev);
-		if (area == frozen)
-			break;
+		if (area->frozen)
+			bs_thaw(area->bdev);
+		area->frozen = false;
 	}
 out_unlock:
 	mutex_unlock(&bs_mutex);
