@@ -160,6 +160,55 @@ void bs_snapshot_failed(struct bs_snapshot *snap, struct bs_area *area,
 			bs_area_fail(a, error);
 }
 
+/* Caller holds bs_mutex.  True if @st lies on a device of @snap. */
+static bool __bs_storage_in(struct bs_storage *st, struct bs_snapshot *snap)
+{
+	struct bs_area *area;
+
+	list_for_each_entry(area, &snap->areas, link)
+		if (bs_storage_on(st, area->bdev))
+			return true;
+	return false;
+}
+
+/*
+ * Caller holds bs_mutex.  True if copy-on-write of @from waits, through
+ * the storages, for that of @to: @from's storage lies on a device of @to,
+ * or of a snapshot that waits for @to.
+ */
+static bool __bs_waits_for(struct bs_snapshot *from, struct bs_snapshot *to,
+			   unsigned int depth)
+{
+	struct bs_snapshot *snap;
+
+	if (depth > 8)
+		return true;	/* too deep to be sure: say yes */
+	list_for_each_entry(snap, &bs_snapshots, link) {
+		if (snap == from || !__bs_storage_in(from->storage, snap))
+			continue;
+		if (snap == to || __bs_waits_for(snap, to, depth + 1))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Caller holds bs_mutex.  Adding @bdev to @snap makes every snapshot whose
+ * storage is on @bdev wait for @snap; if @snap waits for one of them
+ * already, their copy-on-write would wait for each other's forever.
+ */
+static bool __bs_would_deadlock(struct bs_snapshot *snap,
+				struct block_device *bdev)
+{
+	struct bs_snapshot *other;
+
+	list_for_each_entry(other, &bs_snapshots, link)
+		if (other != snap && bs_storage_on(other->storage, bdev) &&
+		    __bs_waits_for(snap, other, 0))
+			return true;
+	return false;
+}
+
 /**
  * bs_snapshot_add() - add a device to a snapshot (snapshotadd)
  * @t: the device's tracker.
@@ -189,6 +238,10 @@ int bs_snapshot_add(struct bs_tracker *t, const uuid_t *id)
 	}
 	if (bs_storage_on(snap->storage, t->bdev)) {
 		ret = -EINVAL;
+		goto out;
+	}
+	if (__bs_would_deadlock(snap, t->bdev)) {
+		ret = -EDEADLK;
 		goto out;
 	}
 	area = bs_area_create(snap, t);
