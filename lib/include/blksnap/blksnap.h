@@ -1,0 +1,241 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libblksnap: block-device snapshots and change tracking.
+ *
+ * A thin C library over the ioctls of the blksnap kernel module: the
+ * BLKFILTER_* commands on a block device and the commands of the control
+ * device /dev/blksnap-control.  See libblksnap(3).
+ *
+ * Conventions:
+ *  - every function returning int returns 0 (or a count where said) on
+ *    success and a negative errno value on failure; errno itself is not
+ *    a part of the contract;
+ *  - nothing is ever printed;
+ *  - the handles (struct blksnap_ctl, struct blksnap_dev, struct
+ *    blksnap_snapshot) are opaque; the library keeps no global mutable
+ *    state, so different handles may be used from different threads at
+ *    once; one handle must not be used by two threads at a time;
+ *  - descriptors are opened with O_CLOEXEC;
+ *  - a snapshot handle refers to the control handle it was made with,
+ *    which must stay open as long as the snapshot handle is used.
+ */
+#ifndef BLKSNAP_BLKSNAP_H
+#define BLKSNAP_BLKSNAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ----------------------------------------------------------------------
+ * Types
+ */
+
+/* Path of the control device. */
+#define BLKSNAP_CONTROL_PATH	"/dev/blksnap-control"
+
+/* A snapshot id or a tracker generation id: 16 bytes. */
+struct blksnap_id {
+	uint8_t b[16];
+};
+
+/* Length of the text form of an id, "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx",
+ * with its terminating NUL. */
+#define BLKSNAP_ID_STR_LEN	37
+
+/* Version of the kernel module. */
+struct blksnap_module_version {
+	uint16_t major;
+	uint16_t minor;
+	uint16_t revision;
+	uint16_t build;
+};
+
+/* The change tracker of a device (blkfilter_ctl_blksnap_cbtinfo). */
+struct blksnap_cbt_info {
+	uint64_t device_size;		/* bytes */
+	uint32_t block_size;		/* bytes per tracker block */
+	uint32_t block_count;		/* tracker blocks, one map byte each */
+	struct blksnap_id generation;	/* changes when the tracker resets */
+	uint8_t changes_number;		/* number of the last snapshot taken */
+};
+
+/* A range of a device, in 512-byte sectors. */
+struct blksnap_range {
+	uint64_t offset;
+	uint64_t count;
+};
+
+/* Longest image name, with its NUL. */
+#define BLKSNAP_IMAGE_NAME_MAX	33
+
+/* The snapshot state of a device (blkfilter_ctl_blksnap_snapshotinfo). */
+struct blksnap_image_info {
+	int error;			/* 0, or -errno: why the snapshot failed */
+	char image[BLKSNAP_IMAGE_NAME_MAX]; /* "blksnap-image0", or "" */
+};
+
+/* Event codes. */
+#define BLKSNAP_EVENT_CORRUPTED	0
+
+/* An event of a snapshot. */
+struct blksnap_event {
+	uint32_t code;			/* BLKSNAP_EVENT_* */
+	int64_t time_ns;		/* CLOCK_REALTIME, nanoseconds */
+	/* Payload of BLKSNAP_EVENT_CORRUPTED. */
+	uint32_t dev_major;		/* the original device */
+	uint32_t dev_minor;
+	int error;			/* -errno, e.g. -ENOSPC: overflow */
+};
+
+struct blksnap_ctl;
+struct blksnap_dev;
+struct blksnap_snapshot;
+
+/* ----------------------------------------------------------------------
+ * Library
+ */
+
+/* Version of this library, "MAJOR.MINOR.PATCH"; a static string. */
+const char *blksnap_lib_version(void);
+
+/* Text form of an id into buf (BLKSNAP_ID_STR_LEN bytes); returns buf. */
+char *blksnap_id_format(const struct blksnap_id *id, char *buf);
+
+/* Parse an id, with dashes (8-4-4-4-12) or as 32 hex digits.
+ * -EINVAL if str is anything else. */
+int blksnap_id_parse(const char *str, struct blksnap_id *id);
+
+/* ----------------------------------------------------------------------
+ * Control device
+ */
+
+/* Open the control device at path (NULL: BLKSNAP_CONTROL_PATH).
+ * -ENOENT when it does not exist (the module is not loaded), -EACCES,
+ * -ENOMEM, ... On success *ctlp is a new handle. */
+int blksnap_ctl_open(const char *path, struct blksnap_ctl **ctlp);
+
+/* Close a control handle; NULL is ignored.  Snapshots are not destroyed. */
+void blksnap_ctl_close(struct blksnap_ctl *ctl);
+
+/* Version of the module (IOCTL_BLKSNAP_VERSION). */
+int blksnap_module_version(struct blksnap_ctl *ctl,
+			   struct blksnap_module_version *ver);
+
+/* Ids of all snapshots (IOCTL_BLKSNAP_SNAPSHOT_COLLECT).  Returns their
+ * number; *idsp is then an array of them allocated with malloc() (NULL
+ * when there is none), for the caller to free(). */
+int blksnap_snapshot_collect(struct blksnap_ctl *ctl, struct blksnap_id **idsp);
+
+/* ----------------------------------------------------------------------
+ * Block devices: filter and change tracker
+ */
+
+/* Open a block device for the calls below (read-only: the ioctls need
+ * CAP_SYS_ADMIN, not write access).  -ENOTBLK if path is not a block
+ * device, -ENOENT, -EACCES, ... */
+int blksnap_dev_open(const char *path, struct blksnap_dev **devp);
+
+/* Close a device handle; NULL is ignored.  The filter stays attached. */
+void blksnap_dev_close(struct blksnap_dev *dev);
+
+/* Attach the "blksnap" filter (BLKFILTER_ATTACH): starts change tracking.
+ * -EALREADY if it is attached already, -EBUSY if another filter is,
+ * -ENOENT if the module is not loaded. */
+int blksnap_attach(struct blksnap_dev *dev);
+
+/* Detach the "blksnap" filter (BLKFILTER_DETACH); the tracker is lost.
+ * -ENOENT if no filter is attached, -EINVAL if another one is. */
+int blksnap_detach(struct blksnap_dev *dev);
+
+/* The device's change tracker.  -ENOENT if the filter is not attached. */
+int blksnap_cbt_info(struct blksnap_dev *dev, struct blksnap_cbt_info *info);
+
+/* Read up to len bytes of the readable change map from byte offset into
+ * buf.  Returns the number of bytes read (0 at the end). */
+int blksnap_cbt_map_read(struct blksnap_dev *dev, uint32_t offset,
+			 void *buf, uint32_t len);
+
+/* Read the whole readable change map: *mapp is set to a malloc()ed array
+ * of info->block_count bytes (NULL when it is 0), info to the tracker it
+ * belongs to.  Returns 0; -EIO if the map ended early. */
+int blksnap_cbt_map(struct blksnap_dev *dev, struct blksnap_cbt_info *info,
+		    uint8_t **mapp);
+
+/* Mark count ranges as changed in both maps (blkfilter_ctl_blksnap_cbtdirty).
+ * -EINVAL for a range of 0 sectors or past the end of the device. */
+int blksnap_cbt_mark_dirty(struct blksnap_dev *dev,
+			   const struct blksnap_range *ranges, uint32_t count);
+
+/* The device's snapshot state: error and image name. */
+int blksnap_image_info(struct blksnap_dev *dev, struct blksnap_image_info *info);
+
+/* ----------------------------------------------------------------------
+ * Snapshots
+ */
+
+/* Create a snapshot (IOCTL_BLKSNAP_SNAPSHOT_CREATE) whose difference
+ * storage is storage, chosen by what it is:
+ *  - an existing directory: an unnamed O_TMPFILE file in it, gone at
+ *    destroy;
+ *  - a block device: used whole, opened O_RDWR | O_EXCL;
+ *  - an existing regular file: opened O_RDWR and used from offset 0;
+ *  - a path that does not exist: a regular file created there (mode 0600,
+ *    O_EXCL), left in place after destroy for the caller to remove.
+ * limit is the most the storage may grow to, in bytes, rounded down to
+ * 512; 0 means: the size of a block device, or the space available on
+ * the file's file system (-ENOSPC if that is nothing).  A limit from 1
+ * to 511, or a storage of another kind (e.g. a character device), is
+ * -EINVAL; a block device in use elsewhere -EBUSY; -EINTR if a signal
+ * came while the module allocated the storage.  On success *snapp is a
+ * new handle.  The storage descriptor is closed once the module holds
+ * it. */
+int blksnap_snapshot_create(struct blksnap_ctl *ctl, const char *storage,
+			    uint64_t limit, struct blksnap_snapshot **snapp);
+
+/* As blksnap_snapshot_create() with an open descriptor of the storage
+ * (regular file or block device, open for reading and writing), which
+ * stays the caller's. */
+int blksnap_snapshot_create_fd(struct blksnap_ctl *ctl, int fd,
+			       uint64_t limit, struct blksnap_snapshot **snapp);
+
+/* A handle for the existing snapshot id (nothing is checked). */
+int blksnap_snapshot_open(struct blksnap_ctl *ctl, const struct blksnap_id *id,
+			  struct blksnap_snapshot **snapp);
+
+/* Free a snapshot handle; NULL is ignored.  The snapshot is not destroyed. */
+void blksnap_snapshot_free(struct blksnap_snapshot *snap);
+
+/* The snapshot's id. */
+void blksnap_snapshot_id(const struct blksnap_snapshot *snap,
+			 struct blksnap_id *id);
+
+/* Whether blksnap_snapshot_create() made the storage file (path case). */
+int blksnap_snapshot_storage_created(const struct blksnap_snapshot *snap);
+
+/* Add a device to the snapshot, attaching the filter first if it is not
+ * attached.  -ENOENT unknown snapshot, -EALREADY already in it, -EBUSY in
+ * another snapshot or snapshot taken, -EINVAL the storage is on it. */
+int blksnap_snapshot_add(struct blksnap_snapshot *snap, struct blksnap_dev *dev);
+
+/* Take the snapshot of all its devices at once; images appear.
+ * -ENODEV no device added, -EALREADY taken already. */
+int blksnap_snapshot_take(struct blksnap_snapshot *snap);
+
+/* Wait up to timeout_ms (0: do not wait) for the snapshot's next event.
+ * -ETIMEDOUT none came, -EINTR a signal came, -ENOENT unknown or
+ * destroyed snapshot. */
+int blksnap_snapshot_wait_event(struct blksnap_snapshot *snap,
+				uint32_t timeout_ms, struct blksnap_event *ev);
+
+/* Destroy the snapshot: images go, storage is released.  -ENOENT if it
+ * does not exist (any more).  The handle must still be freed. */
+int blksnap_snapshot_destroy(struct blksnap_snapshot *snap);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* BLKSNAP_BLKSNAP_H */
