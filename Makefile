@@ -8,6 +8,11 @@
 #   make demo              run demo/demo.sh in a 6.12 VM
 #   make bench             run bench/run.sh
 #   make lint              checkpatch --strict on kernel code, shellcheck
+#   make userspace         libblksnap and the blksnap tool into build/lib, build/tools
+#   make install [PREFIX=/usr/local] [DESTDIR=]
+#                          install the library, header, pkg-config file, tool
+#                          and man pages
+#   make check-host        the host tests only (tests/host/run.sh)
 #   make clean
 #
 # Sub-makefiles (kernel/Makefile, tests/Makefile) get KVER, MODULES_OUT and
@@ -29,7 +34,8 @@ CHECKPATCH  := $(BLKSNAP_CACHE)/checkpatch/checkpatch.pl
 
 export KERNELS BLKSNAP_CACHE
 
-.PHONY: all deps modules tests-bin check demo bench lint clean
+.PHONY: all deps modules tests-bin check demo bench lint clean \
+	userspace lib tool install check-host
 
 all: modules tests-bin
 
@@ -51,6 +57,29 @@ tests-bin:
 	else \
 		echo "tests-bin: no tests/Makefile yet, nothing to build"; \
 	fi
+
+# Userspace: libblksnap (lib/) and the blksnap tool (tools/blksnap/).
+PREFIX ?= /usr/local
+MANDIR ?= $(PREFIX)/share/man
+
+userspace: lib tool
+
+lib:
+	@$(MAKE) --no-print-directory -C $(TOP)/lib O=$(BUILD)/lib
+
+tool: lib
+	@$(MAKE) --no-print-directory -C $(TOP)/tools/blksnap O=$(BUILD)/tools LIBO=$(BUILD)/lib
+
+install: userspace
+	@$(MAKE) --no-print-directory -C $(TOP)/lib O=$(BUILD)/lib PREFIX=$(PREFIX) install
+	@$(MAKE) --no-print-directory -C $(TOP)/tools/blksnap O=$(BUILD)/tools \
+		LIBO=$(BUILD)/lib PREFIX=$(PREFIX) install
+	install -d $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man3
+	install -m 0644 $(TOP)/man/blksnap.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 $(TOP)/man/libblksnap.3 $(DESTDIR)$(MANDIR)/man3/
+
+check-host:
+	$(TOP)/tests/host/run.sh
 
 # Series are resolved to kernel versions in the recipe, after deps ran.
 check: deps

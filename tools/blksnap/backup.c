@@ -1,0 +1,834 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * blksnap(8) backup: snapshot devices at once and copy them, fully or
+ * only their changed blocks, into a backup directory (format in meta.c).
+ *
+ * Nothing that is not complete ever looks complete: data goes to hidden
+ * temporary files, renamed when every device is copied and the snapshot
+ * is known to be sound; the metadata file comes last.  On any failure,
+ * and on SIGINT, SIGTERM or SIGHUP, the temporary files are removed and
+ * the snapshot is destroyed.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include "blksnap-tool.h"
+
+#define BUF_SIZE	(1u << 20)
+#define ZERO_GRAIN	4096u
+#define EVENT_PERIOD	0.5	/* seconds between checks for a corrupted event */
+
+struct bdev {
+	const char *path;
+	char name[META_NAME_MAX + 1];
+	struct blksnap_dev *dev;
+	dev_t rdev;
+	bool have_prev;
+	struct meta prev;	/* latest complete backup, its chain checked */
+	struct meta m;		/* the new one */
+	char image[64];		/* /dev/blksnap-imageN */
+	int image_fd;
+	char img_tmp[4400], img_final[4400];
+	char blk_tmp[4400], blk_final[4400];
+	int img_fd, blk_fd;
+	struct brange *ranges;
+	size_t nranges;
+	uint64_t to_read;
+	double seconds;
+};
+
+struct backup {
+	const char *dir;
+	struct bdev *devs;
+	int ndevs;
+	struct blksnap_ctl *ctl;
+	struct blksnap_snapshot *snap;
+	char id[BLKSNAP_ID_STR_LEN];
+	bool incremental, verify, quiet, json;
+	/* progress */
+	bool progress;
+	uint64_t total, done;
+	double start, last_print, last_event;
+	const char *current;
+	bool corrupted;
+	int corrupt_error;
+	unsigned char *buf, *buf2;
+};
+
+static void progress_show(struct backup *b, bool force)
+{
+	char s1[32], s2[32], s3[32];
+	double now, el, rate, left;
+
+	if (!b->progress)
+		return;
+	now = now_seconds();
+	if (!force && now - b->last_print < 0.5)
+		return;
+	b->last_print = now;
+	el = now - b->start;
+	rate = el > 0 ? (double)b->done / el : 0;
+	left = rate > 0 ? (double)(b->total - b->done) / rate : 0;
+	fprintf(stderr, "\r%s: %s: %s of %s, %s/s, %d:%02d left \033[K",
+		prog_name, b->current, human_size(b->done, s1, sizeof(s1)),
+		human_size(b->total, s2, sizeof(s2)),
+		human_size((uint64_t)rate, s3, sizeof(s3)),
+		(int)(left / 60), (int)left % 60);
+}
+
+static void progress_end(struct backup *b)
+{
+	if (b->progress)
+		fprintf(stderr, "\r\033[K");
+}
+
+/* Whether the snapshot failed: polls its event now and then.  Returns
+ * 0, or -1 after reporting. */
+static int check_snapshot(struct backup *b, bool now)
+{
+	struct blksnap_event ev;
+	double t = now_seconds();
+	int ret;
+
+	if (b->corrupted)
+		return -1;
+	if (!now && t - b->last_event < EVENT_PERIOD)
+		return 0;
+	b->last_event = t;
+	ret = blksnap_snapshot_wait_event(b->snap, 0, &ev);
+	if (ret == -ETIMEDOUT || ret == -EINTR)
+		return 0;
+	if (ret < 0) {
+		progress_end(b);
+		errmsg(b->id, ret, "cannot watch the snapshot");
+		return -1;
+	}
+	if (ev.code == BLKSNAP_EVENT_CORRUPTED) {
+		const char *obj = NULL;
+		char mm[32];
+		int i;
+
+		for (i = 0; i < b->ndevs; i++)
+			if (b->devs[i].rdev == makedev(ev.dev_major, ev.dev_minor))
+				obj = b->devs[i].path;
+		if (!obj) {
+			snprintf(mm, sizeof(mm), "device %u:%u", ev.dev_major, ev.dev_minor);
+			obj = mm;
+		}
+		progress_end(b);
+		b->corrupted = true;
+		b->corrupt_error = ev.error;
+		errmsg(obj, 0, "the snapshot failed: %s%s", strerror(-ev.error),
+		       ev.error == -ENOSPC ? " (the difference storage overflowed: give a larger --limit or --storage)" : "");
+		return -1;
+	}
+	return 0;
+}
+
+/* After a failed read of an image: the snapshot's fault or an I/O error. */
+static void read_failed(struct backup *b, struct bdev *d, int err)
+{
+	struct blksnap_image_info ii;
+
+	progress_end(b);
+	if (blksnap_image_info(d->dev, &ii) == 0 && ii.error) {
+		b->corrupted = true;
+		b->corrupt_error = ii.error;
+		errmsg(d->path, 0, "the snapshot failed: %s%s", strerror(-ii.error),
+		       ii.error == -ENOSPC ? " (the difference storage overflowed: give a larger --limit or --storage)" : "");
+		return;
+	}
+	if (check_snapshot(b, true) < 0)
+		return;
+	errmsg(d->image, err, "cannot read");
+}
+
+static int stopped(struct backup *b)
+{
+	if (!stop_signal)
+		return 0;
+	progress_end(b);
+	errmsg(NULL, 0, "interrupted by signal %d (%s): nothing written", (int)stop_signal,
+	       strsignal(stop_signal));
+	return 1;
+}
+
+/* Write buf to fd at off, leaving holes where whole grains are zero. */
+static int write_sparse(int fd, const unsigned char *buf, size_t len, uint64_t off,
+			uint64_t *written)
+{
+	size_t pos = 0;
+
+	while (pos < len) {
+		size_t end, n;
+		int ret;
+
+		n = len - pos < ZERO_GRAIN ? len - pos : ZERO_GRAIN;
+		if (all_zero(buf + pos, n)) {
+			pos += n;
+			continue;
+		}
+		/* A run of non-zero grains. */
+		for (end = pos + n; end < len; end += n) {
+			n = len - end < ZERO_GRAIN ? len - end : ZERO_GRAIN;
+			if (all_zero(buf + end, n))
+				break;
+		}
+		ret = write_all(fd, buf + pos, end - pos, off + pos);
+		if (ret < 0)
+			return ret;
+		*written += end - pos;
+		pos = end;
+	}
+	return 0;
+}
+
+/* Copy bytes [src, src + len) of the image to [dst, ...) of the data file. */
+static int copy_range(struct backup *b, struct bdev *d, uint64_t src, uint64_t len,
+		      uint64_t dst)
+{
+	int ret;
+
+	while (len) {
+		size_t n = len < BUF_SIZE ? (size_t)len : BUF_SIZE;
+
+		if (stopped(b))
+			return -1;
+		if (check_snapshot(b, false) < 0)
+			return -1;
+		ret = read_all(d->image_fd, b->buf, n, src);
+		if (ret < 0) {
+			read_failed(b, d, ret == -ENODATA ? -EIO : ret);
+			return -1;
+		}
+		ret = write_sparse(d->img_fd, b->buf, n, dst, &d->m.bytes_copied);
+		if (ret < 0) {
+			progress_end(b);
+			errmsg(d->img_final, ret, "cannot write");
+			return -1;
+		}
+		b->done += n;
+		progress_show(b, false);
+		src += n;
+		dst += n;
+		len -= n;
+	}
+	return 0;
+}
+
+static int compare_range(struct backup *b, struct bdev *d, uint64_t src, uint64_t len,
+			 uint64_t dst)
+{
+	int ret;
+
+	while (len) {
+		size_t n = len < BUF_SIZE ? (size_t)len : BUF_SIZE;
+
+		if (stopped(b) || check_snapshot(b, false) < 0)
+			return -1;
+		ret = read_all(d->image_fd, b->buf, n, src);
+		if (ret < 0) {
+			read_failed(b, d, ret == -ENODATA ? -EIO : ret);
+			return -1;
+		}
+		ret = read_all(d->img_fd, b->buf2, n, dst);
+		if (ret < 0) {
+			progress_end(b);
+			errmsg(d->img_final, ret == -ENODATA ? -EIO : ret, "cannot read back");
+			return -1;
+		}
+		if (memcmp(b->buf, b->buf2, n) != 0) {
+			progress_end(b);
+			errmsg(d->img_final, 0, "verification failed: differs from %s near byte %llu",
+			       d->image, (unsigned long long)src);
+			return -1;
+		}
+		b->done += n;
+		progress_show(b, false);
+		src += n;
+		dst += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/* Copy (or compare) what the backup of d holds. */
+static int walk_device(struct backup *b, struct bdev *d, bool compare)
+{
+	uint64_t dst = 0;
+	size_t i;
+
+	b->current = d->path;
+	if (!d->m.incremental)
+		return compare ? compare_range(b, d, 0, d->m.device_size, 0) :
+				 copy_range(b, d, 0, d->m.device_size, 0);
+	for (i = 0; i < d->nranges; i++) {
+		uint64_t s = (uint64_t)d->ranges[i].start * d->m.block_size;
+		uint64_t e = ((uint64_t)d->ranges[i].start + d->ranges[i].count) *
+			     d->m.block_size;
+		int ret;
+
+		if (e > d->m.device_size)
+			e = d->m.device_size;
+		ret = compare ? compare_range(b, d, s, e - s, dst) :
+				copy_range(b, d, s, e - s, dst);
+		if (ret < 0)
+			return ret;
+		dst += e - s;
+	}
+	return 0;
+}
+
+/* The changed blocks: map bytes greater than the base's changes number. */
+static int changed_ranges(struct bdev *d, const uint8_t *map, uint32_t count)
+{
+	size_t cap = 0;
+	uint32_t i = 0;
+
+	d->nranges = 0;
+	d->m.changed_blocks = 0;
+	while (i < count) {
+		uint32_t s;
+
+		if (map[i] <= d->prev.changes_number) {
+			i++;
+			continue;
+		}
+		for (s = i; i < count && map[i] > d->prev.changes_number; i++)
+			;
+		if (d->nranges == cap) {
+			struct brange *nr;
+
+			cap = cap ? cap * 2 : 256;
+			nr = realloc(d->ranges, cap * sizeof(*nr));
+			if (!nr)
+				return -ENOMEM;
+			d->ranges = nr;
+		}
+		d->ranges[d->nranges].start = s;
+		d->ranges[d->nranges].count = i - s;
+		d->nranges++;
+		d->m.changed_blocks += i - s;
+	}
+	return 0;
+}
+
+static int open_image(struct backup *b, struct bdev *d)
+{
+	struct blksnap_image_info ii;
+	int ret, i;
+
+	ret = blksnap_image_info(d->dev, &ii);
+	if (ret < 0) {
+		errmsg(d->path, ret, "cannot read the snapshot state");
+		return -1;
+	}
+	if (ii.error) {
+		b->corrupted = true;
+		b->corrupt_error = ii.error;
+		errmsg(d->path, 0, "the snapshot failed: %s", strerror(-ii.error));
+		return -1;
+	}
+	if (!ii.image[0]) {
+		errmsg(d->path, 0, "no snapshot image after take");
+		return -1;
+	}
+	snprintf(d->image, sizeof(d->image), "/dev/%s", ii.image);
+	/* Without udev settling, the node may take a moment to appear.
+	 * O_DIRECT: no second copy of the device in the page cache. */
+	for (i = 0; i < 100; i++) {
+		d->image_fd = open(d->image, O_RDONLY | O_CLOEXEC | O_DIRECT);
+		if (d->image_fd < 0 && errno == EINVAL)
+			d->image_fd = open(d->image, O_RDONLY | O_CLOEXEC);
+		if (d->image_fd >= 0 || errno != ENOENT || stop_signal)
+			break;
+		usleep(50000);
+	}
+	if (d->image_fd < 0) {
+		errmsg(d->image, errno, "cannot open");
+		return -1;
+	}
+	posix_fadvise(d->image_fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	return 0;
+}
+
+/* Decide full or incremental, set up the new metadata and temp files. */
+static int prepare_device(struct backup *b, struct bdev *d)
+{
+	struct blksnap_cbt_info ci;
+	uint8_t *map = NULL;
+	bool incr = false;
+	int ret;
+
+	if (open_image(b, d) < 0)
+		return -1;
+	ret = blksnap_cbt_map(d->dev, &ci, &map);
+	if (ret < 0) {
+		errmsg(d->path, ret, "cannot read the change tracker");
+		return -1;
+	}
+	d->m.format = META_FORMAT;
+	snprintf(d->m.name, sizeof(d->m.name), "%s", d->name);
+	snprintf(d->m.device, sizeof(d->m.device), "%s", d->path);
+	d->m.device_size = ci.device_size;
+	d->m.block_size = ci.block_size;
+	d->m.block_count = ci.block_count;
+	d->m.generation = ci.generation;
+	d->m.changes_number = ci.changes_number;
+	snprintf(d->m.snapshot, sizeof(d->m.snapshot), "%s", b->id);
+	d->m.time = (int64_t)time(NULL);
+	if (b->incremental) {
+		const char *why = NULL;
+
+		if (!d->have_prev)
+			why = "no previous complete backup";
+		else if (memcmp(&d->prev.generation, &ci.generation, sizeof(ci.generation)))
+			why = "the change tracker was reset since the previous backup (generation changed)";
+		else if (d->prev.device_size != ci.device_size ||
+			 d->prev.block_size != ci.block_size ||
+			 d->prev.block_count != ci.block_count)
+			why = "the device size or tracker block size changed";
+		else if (d->prev.changes_number >= ci.changes_number)
+			why = "the change tracker is behind the previous backup";
+		if (why && !b->quiet)
+			warnmsg(d->path, "full copy: %s", why);
+		incr = !why;
+	}
+	d->m.incremental = incr;
+	if (incr) {
+		d->m.base_seq = d->prev.seq;
+		d->m.base_changes_number = d->prev.changes_number;
+		ret = changed_ranges(d, map, ci.block_count);
+		if (ret < 0) {
+			free(map);
+			errmsg(d->path, ret, "change map");
+			return -1;
+		}
+		d->m.data_size = ranges_bytes(&d->m, d->ranges, d->nranges);
+	} else {
+		d->m.changed_blocks = ci.block_count;
+		d->m.data_size = ci.device_size;
+	}
+	free(map);
+	d->to_read = d->m.data_size;
+
+	file_name(d->img_final, sizeof(d->img_final), b->dir, d->name, d->m.seq, "img");
+	snprintf(d->img_tmp, sizeof(d->img_tmp), "%s/.%s.%06u.img.tmp.%d", b->dir,
+		 d->name, d->m.seq, (int)getpid());
+	d->img_fd = open(d->img_tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (d->img_fd < 0) {
+		errmsg(d->img_tmp, errno, "cannot create");
+		return -1;
+	}
+	if (incr) {
+		file_name(d->blk_final, sizeof(d->blk_final), b->dir, d->name,
+			  d->m.seq, "blocks");
+		snprintf(d->blk_tmp, sizeof(d->blk_tmp), "%s/.%s.%06u.blocks.tmp.%d",
+			 b->dir, d->name, d->m.seq, (int)getpid());
+		d->blk_fd = open(d->blk_tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (d->blk_fd < 0) {
+			errmsg(d->blk_tmp, errno, "cannot create");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int flush_device(struct bdev *d)
+{
+	int ret;
+
+	if (ftruncate(d->img_fd, (off_t)d->m.data_size) < 0) {
+		errmsg(d->img_final, errno, "cannot write");
+		return -1;
+	}
+	if (fsync(d->img_fd) < 0) {
+		errmsg(d->img_final, errno, "cannot write");
+		return -1;
+	}
+	if (d->blk_fd >= 0) {
+		ret = blocks_write(d->blk_fd, d->ranges, d->nranges);
+		if (ret == 0 && fsync(d->blk_fd) < 0)
+			ret = -errno;
+		if (ret < 0) {
+			errmsg(d->blk_final, ret, "cannot write");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void discard_temps(struct backup *b)
+{
+	int i;
+
+	for (i = 0; i < b->ndevs; i++) {
+		struct bdev *d = &b->devs[i];
+
+		if (d->img_fd >= 0) {
+			close(d->img_fd);
+			d->img_fd = -1;
+			unlink(d->img_tmp);
+		}
+		if (d->blk_fd >= 0) {
+			close(d->blk_fd);
+			d->blk_fd = -1;
+			unlink(d->blk_tmp);
+		}
+	}
+}
+
+/* Rename every device's data in place, then write the metadata files. */
+static int finalize(struct backup *b)
+{
+	int i, ret;
+
+	for (i = 0; i < b->ndevs; i++) {
+		struct bdev *d = &b->devs[i];
+
+		if (rename(d->img_tmp, d->img_final) < 0) {
+			errmsg(d->img_final, errno, "cannot rename %s to it", d->img_tmp);
+			return -1;
+		}
+		close(d->img_fd);
+		d->img_fd = -1;
+		if (d->blk_fd >= 0) {
+			if (rename(d->blk_tmp, d->blk_final) < 0) {
+				errmsg(d->blk_final, errno, "cannot rename %s to it", d->blk_tmp);
+				return -1;
+			}
+			close(d->blk_fd);
+			d->blk_fd = -1;
+		}
+	}
+	ret = fsync_dir(b->dir);
+	if (ret < 0) {
+		errmsg(b->dir, ret, "cannot sync");
+		return -1;
+	}
+	for (i = 0; i < b->ndevs; i++) {
+		struct bdev *d = &b->devs[i];
+		char meta[4400];
+
+		d->m.verified = b->verify;
+		ret = meta_write(b->dir, &d->m);
+		if (ret < 0) {
+			file_name(meta, sizeof(meta), b->dir, d->name, d->m.seq, "meta");
+			errmsg(meta, ret, "cannot write");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void print_summary(struct backup *b, double seconds)
+{
+	struct json j;
+	int i;
+
+	if (b->json) {
+		json_begin(&j);
+		json_str(&j, "snapshot", b->id);
+		json_str(&j, "directory", b->dir);
+		json_double(&j, "seconds", seconds);
+		json_arr(&j, "devices");
+		for (i = 0; i < b->ndevs; i++) {
+			struct bdev *d = &b->devs[i];
+			char meta[4400];
+
+			file_name(meta, sizeof(meta), b->dir, d->name, d->m.seq, "meta");
+			json_obj(&j, NULL);
+			json_str(&j, "device", d->path);
+			json_str(&j, "name", d->name);
+			json_u64(&j, "sequence", d->m.seq);
+			json_str(&j, "type", d->m.incremental ? "incremental" : "full");
+			if (d->m.incremental)
+				json_u64(&j, "base", d->m.base_seq);
+			else
+				json_null(&j, "base");
+			json_u64(&j, "device_size", d->m.device_size);
+			json_u64(&j, "changed_blocks", d->m.changed_blocks);
+			json_u64(&j, "bytes_read", d->m.data_size);
+			json_u64(&j, "bytes_copied", d->m.bytes_copied);
+			json_bool(&j, "verified", d->m.verified);
+			json_double(&j, "seconds", d->seconds);
+			json_str(&j, "metadata", meta);
+			json_close_obj(&j);
+		}
+		json_close_arr(&j);
+		json_end(&j);
+		return;
+	}
+	if (b->quiet)
+		return;
+	for (i = 0; i < b->ndevs; i++) {
+		struct bdev *d = &b->devs[i];
+		char s1[32], s2[32];
+
+		fprintf(stderr, "%s: %s: %s backup %s.%06u: %s read, %s written, %.1f s\n",
+			prog_name, d->path, d->m.incremental ? "incremental" : "full",
+			d->name, d->m.seq, human_size(d->m.data_size, s1, sizeof(s1)),
+			human_size(d->m.bytes_copied, s2, sizeof(s2)), d->seconds);
+	}
+}
+
+static int backup_run(struct backup *b, const char *storage, uint64_t limit)
+{
+	int i, ret;
+	double t0;
+
+	ret = blksnap_snapshot_create(b->ctl, storage, limit, &b->snap);
+	if (ret == -EINTR && stopped(b))
+		return 128 + stop_signal;
+	if (ret < 0) {
+		create_error(storage, ret);
+		return EXIT_FAIL;
+	}
+	{
+		struct blksnap_id id;
+
+		blksnap_snapshot_id(b->snap, &id);
+		blksnap_id_format(&id, b->id);
+	}
+	for (i = 0; i < b->ndevs; i++) {
+		if (stopped(b))
+			return 128 + stop_signal;
+		ret = blksnap_snapshot_add(b->snap, b->devs[i].dev);
+		if (ret == -EINTR && stopped(b))
+			return 128 + stop_signal;
+		if (ret < 0) {
+			add_error(b->devs[i].path, ret);
+			return EXIT_FAIL;
+		}
+	}
+	if (stopped(b))
+		return 128 + stop_signal;
+	ret = blksnap_snapshot_take(b->snap);
+	if (ret == -EINTR && stopped(b))
+		return 128 + stop_signal;
+	if (ret < 0) {
+		if (ret == -ENOSPC || ret == -EIO || ret == -ENODEV) {
+			errmsg(b->id, ret, "the snapshot failed at take");
+			return EXIT_CORRUPTED;
+		}
+		errmsg(b->id, ret, "cannot take the snapshot");
+		return EXIT_FAIL;
+	}
+	b->total = 0;
+	for (i = 0; i < b->ndevs; i++) {
+		if (stopped(b))
+			return 128 + stop_signal;
+		if (prepare_device(b, &b->devs[i]) < 0)
+			return b->corrupted ? EXIT_CORRUPTED : EXIT_FAIL;
+		b->total += b->devs[i].to_read;
+	}
+	if (b->verify)
+		b->total *= 2;
+	b->start = now_seconds();
+	b->last_event = 0;
+	for (i = 0; i < b->ndevs; i++) {
+		struct bdev *d = &b->devs[i];
+
+		t0 = now_seconds();
+		if (walk_device(b, d, false) < 0 || flush_device(d) < 0)
+			goto failed;
+		if (b->verify) {
+			posix_fadvise(d->img_fd, 0, 0, POSIX_FADV_DONTNEED);
+			posix_fadvise(d->image_fd, 0, 0, POSIX_FADV_DONTNEED);
+			if (walk_device(b, d, true) < 0)
+				goto failed;
+		}
+		d->seconds = now_seconds() - t0;
+	}
+	progress_end(b);
+	/* The data is good only if the snapshot held to the end. */
+	if (check_snapshot(b, true) < 0)
+		goto failed;
+	for (i = 0; i < b->ndevs; i++) {
+		struct blksnap_image_info ii;
+
+		ret = blksnap_image_info(b->devs[i].dev, &ii);
+		if (ret == 0 && ii.error) {
+			b->corrupted = true;
+			errmsg(b->devs[i].path, 0, "the snapshot failed: %s", strerror(-ii.error));
+			goto failed;
+		}
+	}
+	if (stopped(b))
+		return 128 + stop_signal;
+	if (finalize(b) < 0)
+		return EXIT_FAIL;
+	return EXIT_OK;
+
+failed:
+	progress_end(b);
+	if (stop_signal)
+		return 128 + stop_signal;
+	return b->corrupted ? EXIT_CORRUPTED : EXIT_FAIL;
+}
+
+int cmd_backup(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "incremental", no_argument, NULL, 'i' },
+		{ "verify", no_argument, NULL, 'V' },
+		{ "storage", required_argument, NULL, 's' },
+		{ "limit", required_argument, NULL, 'l' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct backup b;
+	const char *storage = NULL;
+	char storage_path[4096];
+	uint64_t limit = 0;
+	struct stat st;
+	double t_start;
+	int opt, i, k, rc = EXIT_FAIL, ret;
+
+	memset(&b, 0, sizeof(b));
+	while ((opt = getopt_long(argc, argv, "hjiVs:l:q", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'h': return command_help(argv[0]);
+		case 'j': b.json = true; break;
+		case 'i': b.incremental = true; break;
+		case 'V': b.verify = true; break;
+		case 'q': b.quiet = true; break;
+		case 's': storage = optarg; break;
+		case 'l':
+			if (parse_size(optarg, &limit) < 0 || limit < 512)
+				return usage_error(argv[0], "invalid limit '%s' (a size of at least 512 bytes: N, NK, NM, NG, NT)", optarg);
+			break;
+		default: return usage_error(argv[0], "invalid option");
+		}
+	}
+	if (argc - optind < 1)
+		return usage_error(argv[0], "missing target directory");
+	if (argc - optind < 2)
+		return usage_error(argv[0], "missing device");
+	b.dir = argv[optind];
+	if (stat(b.dir, &st) < 0) {
+		errmsg(b.dir, errno, "cannot use as target directory");
+		return EXIT_FAIL;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		errmsg(b.dir, 0, "not a directory");
+		return EXIT_FAIL;
+	}
+	b.ndevs = argc - optind - 1;
+	b.devs = calloc((size_t)b.ndevs, sizeof(*b.devs));
+	b.buf = aligned_alloc(4096, BUF_SIZE);
+	b.buf2 = aligned_alloc(4096, BUF_SIZE);
+	if (!b.devs || !b.buf || !b.buf2) {
+		errmsg(NULL, ENOMEM, "backup");
+		goto out;
+	}
+	for (i = 0; i < b.ndevs; i++) {
+		struct bdev *d = &b.devs[i];
+
+		d->path = argv[optind + 1 + i];
+		d->img_fd = d->blk_fd = d->image_fd = -1;
+	}
+	for (i = 0; i < b.ndevs; i++) {
+		struct bdev *d = &b.devs[i];
+
+		if (device_name(d->path, d->name, sizeof(d->name)) < 0) {
+			rc = usage_error(argv[0], "device path '%s' gives no backup name", d->path);
+			goto out;
+		}
+		for (k = 0; k < i; k++) {
+			if (strcmp(b.devs[k].name, d->name) == 0) {
+				rc = usage_error(argv[0], "%s and %s have the same backup name %s",
+						 b.devs[k].path, d->path, d->name);
+				goto out;
+			}
+		}
+	}
+	for (i = 0; i < b.ndevs; i++) {
+		struct bdev *d = &b.devs[i];
+		unsigned int max_seq, latest;
+
+		if (open_dev(d->path, &d->dev) < 0)
+			goto out;
+		if (stat(d->path, &st) == 0)
+			d->rdev = st.st_rdev;
+		ret = meta_scan(b.dir, d->name, &max_seq, &latest);
+		if (ret < 0) {
+			errmsg(b.dir, ret, "cannot read");
+			goto out;
+		}
+		if (max_seq >= META_SEQ_MAX) {
+			errmsg(b.dir, 0, "%s: no backup number left", d->name);
+			goto out;
+		}
+		d->m.seq = max_seq + 1;
+		if (b.incremental && latest) {
+			struct chain c;
+			char why[4400];
+
+			ret = chain_load(b.dir, d->name, latest, &c, why, sizeof(why));
+			if (ret == -ENOMEM) {
+				errmsg(NULL, ENOMEM, "backup");
+				goto out;
+			}
+			if (ret < 0) {
+				if (!b.quiet)
+					warnmsg(d->path, "previous backup %s.%06u unusable: %s",
+						d->name, latest, why);
+			} else {
+				d->prev = c.m[c.n - 1];
+				d->have_prev = true;
+				chain_free(&c);
+			}
+		}
+	}
+	if (!storage)
+		storage = default_storage();
+	snprintf(storage_path, sizeof(storage_path), "%s", storage);
+	b.progress = !b.quiet && isatty(STDERR_FILENO);
+	catch_signals();
+	if (open_ctl(&b.ctl) < 0)
+		goto out;
+	t_start = now_seconds();
+	rc = backup_run(&b, storage, limit);
+	if (rc == EXIT_OK)
+		print_summary(&b, now_seconds() - t_start);
+out:
+	discard_temps(&b);
+	for (i = 0; b.devs && i < b.ndevs; i++) {
+		if (b.devs[i].image_fd >= 0)
+			close(b.devs[i].image_fd);
+		b.devs[i].image_fd = -1;
+	}
+	if (b.snap) {
+		ret = blksnap_snapshot_destroy(b.snap);
+		if (ret < 0) {
+			errmsg(b.id, ret, "cannot destroy the snapshot");
+			if (rc == EXIT_OK)
+				rc = EXIT_FAIL;
+		}
+		if (blksnap_snapshot_storage_created(b.snap))
+			unlink(storage_path);
+		blksnap_snapshot_free(b.snap);
+	}
+	blksnap_ctl_close(b.ctl);
+	if (b.devs) {
+		for (i = 0; i < b.ndevs; i++) {
+			blksnap_dev_close(b.devs[i].dev);
+			free(b.devs[i].ranges);
+		}
+	}
+	free(b.devs);
+	free(b.buf);
+	free(b.buf2);
+	return rc;
+}

@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * blksnap(8): declarations shared by the tool's files.
+ */
+#ifndef BLKSNAP_TOOL_H
+#define BLKSNAP_TOOL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <signal.h>
+
+#include <blksnap/blksnap.h>
+
+/* Exit codes, documented in blksnap(8). */
+#define EXIT_OK		0
+#define EXIT_FAIL	1
+#define EXIT_USAGE	2
+#define EXIT_CORRUPTED	3	/* the snapshot overflowed or failed */
+#define EXIT_TIMEOUT	4	/* snapshot-wait-event: no event in time */
+
+/* util.c */
+extern const char *prog_name;
+void errmsg(const char *obj, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void warnmsg(const char *obj, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+int usage_error(const char *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+int parse_size(const char *s, uint64_t *out);
+int parse_u32(const char *s, uint32_t *out);
+const char *human_size(uint64_t bytes, char *buf, size_t len);
+bool all_zero(const void *buf, size_t len);
+int write_all(int fd, const void *buf, size_t len, uint64_t off);
+int read_all(int fd, void *buf, size_t len, uint64_t off);
+int fsync_dir(const char *dir);
+double now_seconds(void);
+const char *ctl_path(void);
+int open_ctl(struct blksnap_ctl **ctl);
+int open_dev(const char *path, struct blksnap_dev **dev);
+int get_snapshot(struct blksnap_ctl *ctl, const char *idstr,
+		 struct blksnap_snapshot **snap);
+
+/* Minimal JSON writer on stdout. */
+struct json {
+	FILE *f;
+	int depth;
+	bool first[32];
+};
+void json_begin(struct json *j);
+void json_end(struct json *j);
+void json_obj(struct json *j, const char *key);
+void json_arr(struct json *j, const char *key);
+void json_close_obj(struct json *j);
+void json_close_arr(struct json *j);
+void json_str(struct json *j, const char *key, const char *val);
+void json_u64(struct json *j, const char *key, uint64_t val);
+void json_i64(struct json *j, const char *key, int64_t val);
+void json_bool(struct json *j, const char *key, bool val);
+void json_double(struct json *j, const char *key, double val);
+void json_null(struct json *j, const char *key);
+
+/* Termination signals (backup, restore). */
+extern volatile sig_atomic_t stop_signal;
+void catch_signals(void);
+
+/* cmds.c: messages shared with backup. */
+void create_error(const char *storage, int ret);
+void add_error(const char *dev, int ret);
+const char *default_storage(void);
+
+/* Commands. */
+struct command {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *summary;
+	const char *help;
+};
+void print_command_help(const struct command *c, FILE *f);
+const struct command *find_command(const char *name);
+/* Handle --help for a command: prints help to stdout. */
+int command_help(const char *name);
+
+int cmd_version(int argc, char **argv);
+int cmd_attach(int argc, char **argv);
+int cmd_detach(int argc, char **argv);
+int cmd_cbtinfo(int argc, char **argv);
+int cmd_cbtmap(int argc, char **argv);
+int cmd_markdirty(int argc, char **argv);
+int cmd_snapshot_create(int argc, char **argv);
+int cmd_snapshot_add(int argc, char **argv);
+int cmd_snapshot_take(int argc, char **argv);
+int cmd_snapshot_info(int argc, char **argv);
+int cmd_snapshot_collect(int argc, char **argv);
+int cmd_snapshot_wait_event(int argc, char **argv);
+int cmd_snapshot_destroy(int argc, char **argv);
+int cmd_backup(int argc, char **argv);
+int cmd_restore(int argc, char **argv);
+int cmd_list(int argc, char **argv);
+
+/* meta.c: the backup format, see blksnap(8) "BACKUP FORMAT". */
+#define META_FORMAT	1
+#define META_NAME_MAX	200
+#define META_SEQ_MAX	999999u
+
+struct meta {
+	unsigned int format;
+	char name[META_NAME_MAX + 1];
+	char device[4096];
+	unsigned int seq;
+	bool incremental;
+	unsigned int base_seq;
+	unsigned int base_changes_number;
+	uint64_t device_size;
+	uint32_t block_size;
+	uint32_t block_count;
+	struct blksnap_id generation;
+	unsigned int changes_number;
+	uint64_t changed_blocks;
+	uint64_t data_size;
+	uint64_t bytes_copied;
+	int64_t time;
+	char snapshot[BLKSNAP_ID_STR_LEN];
+	bool verified;
+	bool complete;
+};
+
+/* A changed-block range: tracker blocks [start, start + count). */
+struct brange {
+	uint32_t start;
+	uint32_t count;
+};
+
+struct chain {
+	struct meta *m;		/* m[0] full, then incrementals in order */
+	unsigned int n;
+};
+
+int device_name(const char *path, char *name, size_t len);
+void file_name(char *buf, size_t len, const char *dir, const char *name,
+	       unsigned int seq, const char *ext);
+int meta_write(const char *dir, const struct meta *m);
+int meta_read(const char *path, struct meta *m, char *why, size_t whylen);
+int blocks_write(int fd, const struct brange *r, size_t n);
+int blocks_read(const char *path, const struct meta *m, struct brange **rp,
+		size_t *np, char *why, size_t whylen);
+uint64_t ranges_bytes(const struct meta *m, const struct brange *r, size_t n);
+int meta_scan(const char *dir, const char *name, unsigned int *max_seq,
+	      unsigned int *latest_complete);
+int meta_names(const char *dir, char ***namesp, size_t *np);
+int chain_load(const char *dir, const char *name, unsigned int seq,
+	       struct chain *c, char *why, size_t whylen);
+void chain_free(struct chain *c);
+
+#endif /* BLKSNAP_TOOL_H */

@@ -1,0 +1,721 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * blksnap(8): the commands that map onto one library call each.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+
+#include "blksnap-tool.h"
+
+/* Options of the commands that have only --help and maybe --json. */
+static int simple_opts(int argc, char **argv, bool *json)
+{
+	static const struct option opts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "json", no_argument, NULL, 'j' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int opt;
+
+	while ((opt = getopt_long(argc, argv, json ? "hj" : "h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'h':
+			command_help(argv[0]);
+			return 1;
+		case 'j':
+			if (json) {
+				*json = true;
+				break;
+			}
+			/* fall through */
+		default:
+			return -usage_error(argv[0], "invalid option");
+		}
+	}
+	return 0;
+}
+
+#define SIMPLE_OPTS(json) do {					\
+		int _r = simple_opts(argc, argv, (json));		\
+		if (_r > 0)						\
+			return EXIT_OK;					\
+		if (_r < 0)						\
+			return -_r;					\
+	} while (0)
+
+#define NEED_ARGS(min, max, what) do {					\
+		int _n = argc - optind;					\
+		if (_n < (min))						\
+			return usage_error(argv[0], "missing %s", (what)); \
+		if ((max) >= 0 && _n > (max))				\
+			return usage_error(argv[0], "too many arguments"); \
+	} while (0)
+
+int cmd_version(int argc, char **argv)
+{
+	struct blksnap_module_version v;
+	struct blksnap_ctl *ctl;
+	bool json = false;
+	struct json j;
+	int ret;
+
+	SIMPLE_OPTS(&json);
+	NEED_ARGS(0, 0, "");
+	/* The tool's and library's versions even without the module. */
+	ret = blksnap_ctl_open(ctl_path(), &ctl);
+	if (ret == 0) {
+		ret = blksnap_module_version(ctl, &v);
+		blksnap_ctl_close(ctl);
+		if (ret < 0)
+			errmsg(ctl_path(), ret, "cannot get the module version");
+	} else {
+		errmsg(ctl_path(), ret, "cannot open%s",
+		       ret == -ENOENT ? " (is blksnap.ko loaded?)" : "");
+	}
+	if (json) {
+		json_begin(&j);
+		json_str(&j, "tool", BLKSNAP_VERSION);
+		json_str(&j, "library", blksnap_lib_version());
+		if (ret == 0) {
+			json_obj(&j, "module");
+			json_u64(&j, "major", v.major);
+			json_u64(&j, "minor", v.minor);
+			json_u64(&j, "revision", v.revision);
+			json_u64(&j, "build", v.build);
+			json_close_obj(&j);
+		} else {
+			json_null(&j, "module");
+		}
+		json_end(&j);
+	} else {
+		printf("tool: %s\nlibrary: %s\n", BLKSNAP_VERSION, blksnap_lib_version());
+		if (ret == 0)
+			printf("module: %u.%u.%u.%u\n", v.major, v.minor, v.revision, v.build);
+		else
+			printf("module: unavailable\n");
+	}
+	return ret < 0 ? EXIT_FAIL : EXIT_OK;
+}
+
+static int attach_detach(int argc, char **argv, bool attach)
+{
+	struct blksnap_dev *dev;
+	int ret;
+
+	SIMPLE_OPTS(NULL);
+	NEED_ARGS(1, 1, "device");
+	if (open_dev(argv[optind], &dev) < 0)
+		return EXIT_FAIL;
+	ret = attach ? blksnap_attach(dev) : blksnap_detach(dev);
+	blksnap_dev_close(dev);
+	if (attach && ret == -EALREADY)
+		ret = 0;
+	if (ret == -EBUSY && attach)
+		errmsg(argv[optind], 0, "another filter is attached");
+	else if (ret == -ENOENT && attach)
+		errmsg(argv[optind], 0, "cannot attach: the blksnap filter is unknown (is blksnap.ko loaded?)");
+	else if (ret == -ENOENT)
+		errmsg(argv[optind], 0, "no filter is attached");
+	else if (ret == -EINVAL && !attach)
+		errmsg(argv[optind], 0, "another filter is attached");
+	else if (ret < 0)
+		errmsg(argv[optind], ret, attach ? "cannot attach" : "cannot detach");
+	return ret < 0 ? EXIT_FAIL : EXIT_OK;
+}
+
+int cmd_attach(int argc, char **argv)
+{
+	return attach_detach(argc, argv, true);
+}
+
+int cmd_detach(int argc, char **argv)
+{
+	return attach_detach(argc, argv, false);
+}
+
+/* Messages for the BLKFILTER_CTL calls. */
+static void ctl_error(const char *dev, int ret, const char *what)
+{
+	if (ret == -ENOENT)
+		errmsg(dev, 0, "%s: the blksnap filter is not attached", what);
+	else
+		errmsg(dev, ret, "%s", what);
+}
+
+int cmd_cbtinfo(int argc, char **argv)
+{
+	struct blksnap_cbt_info ci;
+	char gen[BLKSNAP_ID_STR_LEN];
+	struct blksnap_dev *dev;
+	bool json = false;
+	struct json j;
+	int ret;
+
+	SIMPLE_OPTS(&json);
+	NEED_ARGS(1, 1, "device");
+	if (open_dev(argv[optind], &dev) < 0)
+		return EXIT_FAIL;
+	ret = blksnap_cbt_info(dev, &ci);
+	blksnap_dev_close(dev);
+	if (ret < 0) {
+		ctl_error(argv[optind], ret, "cannot read the change tracker");
+		return EXIT_FAIL;
+	}
+	blksnap_id_format(&ci.generation, gen);
+	if (json) {
+		json_begin(&j);
+		json_str(&j, "device", argv[optind]);
+		json_u64(&j, "device_size", ci.device_size);
+		json_u64(&j, "block_size", ci.block_size);
+		json_u64(&j, "block_count", ci.block_count);
+		json_str(&j, "generation", gen);
+		json_u64(&j, "changes_number", ci.changes_number);
+		json_end(&j);
+	} else {
+		printf("device_size=%llu\nblock_size=%u\nblock_count=%u\n"
+		       "generation=%s\nchanges_number=%u\n",
+		       (unsigned long long)ci.device_size, ci.block_size,
+		       ci.block_count, gen, ci.changes_number);
+	}
+	return EXIT_OK;
+}
+
+int cmd_cbtmap(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "all", no_argument, NULL, 'a' },
+		{ "output", required_argument, NULL, 'o' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct blksnap_cbt_info ci;
+	const char *output = NULL;
+	struct blksnap_dev *dev;
+	bool json = false, all = false;
+	uint8_t *map = NULL;
+	struct json j;
+	uint32_t i, start;
+	int opt, ret, rc = EXIT_OK;
+
+	while ((opt = getopt_long(argc, argv, "hjao:", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'h': return command_help(argv[0]);
+		case 'j': json = true; break;
+		case 'a': all = true; break;
+		case 'o': output = optarg; break;
+		default: return usage_error(argv[0], "invalid option");
+		}
+	}
+	NEED_ARGS(1, 1, "device");
+	if (output && json)
+		return usage_error(argv[0], "--output and --json exclude each other");
+	if (open_dev(argv[optind], &dev) < 0)
+		return EXIT_FAIL;
+	ret = blksnap_cbt_map(dev, &ci, &map);
+	blksnap_dev_close(dev);
+	if (ret < 0) {
+		ctl_error(argv[optind], ret, "cannot read the change map");
+		return EXIT_FAIL;
+	}
+	if (output) {
+		int fd = strcmp(output, "-") == 0 ? STDOUT_FILENO :
+			 open(output, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+		if (fd < 0) {
+			errmsg(output, errno, "cannot open");
+			rc = EXIT_FAIL;
+		} else {
+			size_t done = 0;
+
+			/* write(), not pwrite(): standard output may be a pipe. */
+			ret = 0;
+			while (done < ci.block_count) {
+				ssize_t n = write(fd, map + done, ci.block_count - done);
+
+				if (n < 0 && errno == EINTR)
+					continue;
+				if (n <= 0) {
+					ret = n < 0 ? -errno : -EIO;
+					break;
+				}
+				done += (size_t)n;
+			}
+			if (ret < 0) {
+				errmsg(output, ret, "cannot write");
+				rc = EXIT_FAIL;
+			}
+			if (fd != STDOUT_FILENO && close(fd) < 0) {
+				errmsg(output, errno, "cannot write");
+				rc = EXIT_FAIL;
+			}
+		}
+		free(map);
+		return rc;
+	}
+	if (json) {
+		json_begin(&j);
+		json_str(&j, "device", argv[optind]);
+		json_u64(&j, "block_size", ci.block_size);
+		json_u64(&j, "block_count", ci.block_count);
+		json_u64(&j, "changes_number", ci.changes_number);
+		json_arr(&j, "runs");
+	}
+	for (start = 0; start < ci.block_count; start = i) {
+		for (i = start + 1; i < ci.block_count && map[i] == map[start]; i++)
+			;
+		if (!all && map[start] == 0)
+			continue;
+		if (json) {
+			json_obj(&j, NULL);
+			json_u64(&j, "start", start);
+			json_u64(&j, "count", i - start);
+			json_u64(&j, "value", map[start]);
+			json_close_obj(&j);
+		} else {
+			printf("%u %u %u\n", start, i - start, map[start]);
+		}
+	}
+	if (json) {
+		json_close_arr(&j);
+		json_end(&j);
+	}
+	free(map);
+	return rc;
+}
+
+/* OFFSET:LENGTH in bytes, both multiples of 512, LENGTH > 0. */
+static int parse_range(const char *s, struct blksnap_range *r)
+{
+	char buf[64];
+	const char *colon = strchr(s, ':');
+	uint64_t off, len;
+	size_t n;
+
+	if (!colon)
+		return -EINVAL;
+	n = (size_t)(colon - s);
+	if (n >= sizeof(buf))
+		return -EINVAL;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	if (parse_size(buf, &off) < 0 || parse_size(colon + 1, &len) < 0)
+		return -EINVAL;
+	if (len == 0 || off % 512 || len % 512 || off + len < off)
+		return -EINVAL;
+	r->offset = off / 512;
+	r->count = len / 512;
+	return 0;
+}
+
+int cmd_markdirty(int argc, char **argv)
+{
+	struct blksnap_range *ranges;
+	struct blksnap_dev *dev;
+	int i, n, ret;
+
+	SIMPLE_OPTS(NULL);
+	NEED_ARGS(2, -1, "OFFSET:LENGTH");
+	n = argc - optind - 1;
+	ranges = calloc((size_t)n, sizeof(*ranges));
+	if (!ranges) {
+		errmsg(NULL, ENOMEM, "markdirty");
+		return EXIT_FAIL;
+	}
+	for (i = 0; i < n; i++) {
+		if (parse_range(argv[optind + 1 + i], &ranges[i]) < 0) {
+			free(ranges);
+			return usage_error(argv[0], "invalid range '%s' (OFFSET:LENGTH, multiples of 512, LENGTH > 0)",
+					   argv[optind + 1 + i]);
+		}
+	}
+	if (open_dev(argv[optind], &dev) < 0) {
+		free(ranges);
+		return EXIT_FAIL;
+	}
+	ret = blksnap_cbt_mark_dirty(dev, ranges, (uint32_t)n);
+	blksnap_dev_close(dev);
+	free(ranges);
+	if (ret == -EINVAL) {
+		errmsg(argv[optind], 0, "cannot mark: a range reaches past the end of the device");
+		return EXIT_FAIL;
+	}
+	if (ret < 0) {
+		ctl_error(argv[optind], ret, "cannot mark");
+		return EXIT_FAIL;
+	}
+	return EXIT_OK;
+}
+
+/* The default difference storage directory. */
+const char *default_storage(void)
+{
+	const char *p = getenv("BLKSNAP_STORAGE");
+	struct stat st;
+
+	if (p && *p)
+		return p;
+	if (stat("/var/tmp", &st) == 0 && S_ISDIR(st.st_mode))
+		return "/var/tmp";
+	return "/tmp";
+}
+
+/* Messages of snapshot creation and adding devices, shared with backup. */
+void create_error(const char *storage, int ret)
+{
+	if (ret == -EINVAL)
+		errmsg(storage, 0, "cannot create a snapshot with this storage (it must be a directory, a regular file or a block device; and a limit >= 512 bytes)");
+	else if (ret == -ENOSPC)
+		errmsg(storage, 0, "cannot create a snapshot: no free space for the storage");
+	else if (ret == -EBUSY)
+		errmsg(storage, 0, "cannot create a snapshot: the storage device is in use");
+	else
+		errmsg(storage, ret, "cannot create a snapshot");
+}
+
+void add_error(const char *dev, int ret)
+{
+	if (ret == -EINVAL)
+		errmsg(dev, 0, "cannot add to the snapshot: the difference storage is on this device (use --storage elsewhere)");
+	else if (ret == -EBUSY)
+		errmsg(dev, 0, "cannot add to the snapshot: in another snapshot, snapshot taken already, or another filter attached");
+	else if (ret == -EALREADY)
+		errmsg(dev, 0, "cannot add to the snapshot: added already");
+	else if (ret == -ENOENT)
+		errmsg(dev, 0, "cannot add to the snapshot: no such snapshot, or blksnap.ko not loaded");
+	else
+		errmsg(dev, ret, "cannot add to the snapshot");
+}
+
+int cmd_snapshot_create(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "storage", required_argument, NULL, 's' },
+		{ "limit", required_argument, NULL, 'l' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *storage = NULL;
+	struct blksnap_snapshot *snap;
+	struct blksnap_ctl *ctl;
+	struct blksnap_id id;
+	char idstr[BLKSNAP_ID_STR_LEN];
+	uint64_t limit = 0;
+	bool json = false;
+	struct json j;
+	int opt, ret, i, rc = EXIT_OK;
+
+	while ((opt = getopt_long(argc, argv, "hjs:l:", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'h': return command_help(argv[0]);
+		case 'j': json = true; break;
+		case 's': storage = optarg; break;
+		case 'l':
+			if (parse_size(optarg, &limit) < 0 || limit < 512)
+				return usage_error(argv[0], "invalid limit '%s' (a size of at least 512 bytes: N, NK, NM, NG, NT)", optarg);
+			break;
+		default: return usage_error(argv[0], "invalid option");
+		}
+	}
+	if (!storage)
+		storage = default_storage();
+	if (open_ctl(&ctl) < 0)
+		return EXIT_FAIL;
+	ret = blksnap_snapshot_create(ctl, storage, limit, &snap);
+	if (ret < 0) {
+		create_error(storage, ret);
+		blksnap_ctl_close(ctl);
+		return EXIT_FAIL;
+	}
+	blksnap_snapshot_id(snap, &id);
+	blksnap_id_format(&id, idstr);
+	for (i = optind; i < argc; i++) {
+		struct blksnap_dev *dev;
+
+		if (open_dev(argv[i], &dev) < 0) {
+			rc = EXIT_FAIL;
+			break;
+		}
+		ret = blksnap_snapshot_add(snap, dev);
+		blksnap_dev_close(dev);
+		if (ret < 0) {
+			add_error(argv[i], ret);
+			rc = EXIT_FAIL;
+			break;
+		}
+	}
+	if (rc != EXIT_OK) {
+		/* Leave nothing behind. */
+		ret = blksnap_snapshot_destroy(snap);
+		if (ret < 0)
+			errmsg(idstr, ret, "cannot destroy the snapshot");
+	} else if (json) {
+		json_begin(&j);
+		json_str(&j, "id", idstr);
+		json_str(&j, "storage", storage);
+		json_arr(&j, "devices");
+		for (i = optind; i < argc; i++)
+			json_str(&j, NULL, argv[i]);
+		json_close_arr(&j);
+		json_end(&j);
+	} else {
+		printf("%s\n", idstr);
+	}
+	blksnap_snapshot_free(snap);
+	blksnap_ctl_close(ctl);
+	return rc;
+}
+
+int cmd_snapshot_add(int argc, char **argv)
+{
+	struct blksnap_snapshot *snap;
+	struct blksnap_ctl *ctl;
+	int i, ret, rc = EXIT_OK;
+
+	SIMPLE_OPTS(NULL);
+	NEED_ARGS(2, -1, "snapshot id or device");
+	if (open_ctl(&ctl) < 0)
+		return EXIT_FAIL;
+	if (get_snapshot(ctl, argv[optind], &snap) < 0) {
+		blksnap_ctl_close(ctl);
+		return EXIT_FAIL;
+	}
+	for (i = optind + 1; i < argc; i++) {
+		struct blksnap_dev *dev;
+
+		if (open_dev(argv[i], &dev) < 0) {
+			rc = EXIT_FAIL;
+			break;
+		}
+		ret = blksnap_snapshot_add(snap, dev);
+		blksnap_dev_close(dev);
+		if (ret < 0) {
+			add_error(argv[i], ret);
+			rc = EXIT_FAIL;
+			break;
+		}
+	}
+	blksnap_snapshot_free(snap);
+	blksnap_ctl_close(ctl);
+	return rc;
+}
+
+int cmd_snapshot_take(int argc, char **argv)
+{
+	struct blksnap_snapshot *snap;
+	struct blksnap_ctl *ctl;
+	int ret;
+
+	SIMPLE_OPTS(NULL);
+	NEED_ARGS(1, 1, "snapshot id");
+	if (open_ctl(&ctl) < 0)
+		return EXIT_FAIL;
+	if (get_snapshot(ctl, argv[optind], &snap) < 0) {
+		blksnap_ctl_close(ctl);
+		return EXIT_FAIL;
+	}
+	ret = blksnap_snapshot_take(snap);
+	blksnap_snapshot_free(snap);
+	blksnap_ctl_close(ctl);
+	if (ret == -ENOENT)
+		errmsg(argv[optind], 0, "cannot take: no such snapshot");
+	else if (ret == -EALREADY)
+		errmsg(argv[optind], 0, "cannot take: taken already");
+	else if (ret == -ENODEV)
+		errmsg(argv[optind], 0, "cannot take: no device in the snapshot");
+	else if (ret < 0)
+		errmsg(argv[optind], ret, "cannot take");
+	return ret < 0 ? EXIT_FAIL : EXIT_OK;
+}
+
+int cmd_snapshot_info(int argc, char **argv)
+{
+	struct blksnap_image_info ii;
+	struct blksnap_dev *dev;
+	bool json = false;
+	struct json j;
+	int ret;
+
+	SIMPLE_OPTS(&json);
+	NEED_ARGS(1, 1, "device");
+	if (open_dev(argv[optind], &dev) < 0)
+		return EXIT_FAIL;
+	ret = blksnap_image_info(dev, &ii);
+	blksnap_dev_close(dev);
+	if (ret < 0) {
+		ctl_error(argv[optind], ret, "cannot read the snapshot state");
+		return EXIT_FAIL;
+	}
+	if (json) {
+		json_begin(&j);
+		json_str(&j, "device", argv[optind]);
+		json_i64(&j, "error", ii.error);
+		if (ii.error)
+			json_str(&j, "error_text", strerror(-ii.error));
+		else
+			json_null(&j, "error_text");
+		if (ii.image[0])
+			json_str(&j, "image", ii.image);
+		else
+			json_null(&j, "image");
+		json_end(&j);
+	} else {
+		printf("error=%d%s%s%s\nimage=%s%s\n", ii.error,
+		       ii.error ? " (" : "", ii.error ? strerror(-ii.error) : "",
+		       ii.error ? ")" : "", ii.image[0] ? "/dev/" : "", ii.image);
+	}
+	return EXIT_OK;
+}
+
+int cmd_snapshot_collect(int argc, char **argv)
+{
+	char idstr[BLKSNAP_ID_STR_LEN];
+	struct blksnap_ctl *ctl;
+	struct blksnap_id *ids;
+	bool json = false;
+	struct json j;
+	int i, n;
+
+	SIMPLE_OPTS(&json);
+	NEED_ARGS(0, 0, "");
+	if (open_ctl(&ctl) < 0)
+		return EXIT_FAIL;
+	n = blksnap_snapshot_collect(ctl, &ids);
+	blksnap_ctl_close(ctl);
+	if (n < 0) {
+		errmsg(ctl_path(), n, "cannot list the snapshots");
+		return EXIT_FAIL;
+	}
+	if (json) {
+		json_begin(&j);
+		json_arr(&j, "snapshots");
+	}
+	for (i = 0; i < n; i++) {
+		blksnap_id_format(&ids[i], idstr);
+		if (json)
+			json_str(&j, NULL, idstr);
+		else
+			printf("%s\n", idstr);
+	}
+	if (json) {
+		json_close_arr(&j);
+		json_end(&j);
+	}
+	free(ids);
+	return EXIT_OK;
+}
+
+int cmd_snapshot_wait_event(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct blksnap_snapshot *snap;
+	struct blksnap_ctl *ctl;
+	struct blksnap_event ev;
+	uint32_t timeout = 1000;
+	bool json = false;
+	struct json j;
+	int opt, ret;
+
+	while ((opt = getopt_long(argc, argv, "hjt:", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'h': return command_help(argv[0]);
+		case 'j': json = true; break;
+		case 't':
+			if (parse_u32(optarg, &timeout) < 0)
+				return usage_error(argv[0], "invalid timeout '%s' (milliseconds, 0 to 4294967295)", optarg);
+			break;
+		default: return usage_error(argv[0], "invalid option");
+		}
+	}
+	NEED_ARGS(1, 1, "snapshot id");
+	if (open_ctl(&ctl) < 0)
+		return EXIT_FAIL;
+	if (get_snapshot(ctl, argv[optind], &snap) < 0) {
+		blksnap_ctl_close(ctl);
+		return EXIT_FAIL;
+	}
+	ret = blksnap_snapshot_wait_event(snap, timeout, &ev);
+	blksnap_snapshot_free(snap);
+	blksnap_ctl_close(ctl);
+	if (ret == -ETIMEDOUT) {
+		if (json) {
+			json_begin(&j);
+			json_str(&j, "id", argv[optind]);
+			json_null(&j, "event");
+			json_end(&j);
+		} else {
+			printf("no event\n");
+		}
+		return EXIT_TIMEOUT;
+	}
+	if (ret == -ENOENT) {
+		errmsg(argv[optind], 0, "no such snapshot");
+		return EXIT_FAIL;
+	}
+	if (ret < 0) {
+		errmsg(argv[optind], ret, "cannot wait for an event");
+		return EXIT_FAIL;
+	}
+	if (json) {
+		json_begin(&j);
+		json_str(&j, "id", argv[optind]);
+		json_str(&j, "event", ev.code == BLKSNAP_EVENT_CORRUPTED ? "corrupted" : "unknown");
+		json_u64(&j, "code", ev.code);
+		json_i64(&j, "time_ns", ev.time_ns);
+		if (ev.code == BLKSNAP_EVENT_CORRUPTED) {
+			json_u64(&j, "dev_major", ev.dev_major);
+			json_u64(&j, "dev_minor", ev.dev_minor);
+			json_i64(&j, "error", ev.error);
+			json_str(&j, "error_text", strerror(-ev.error));
+		}
+		json_end(&j);
+	} else if (ev.code == BLKSNAP_EVENT_CORRUPTED) {
+		printf("event=corrupted\ntime_ns=%lld\ndevice=%u:%u\nerror=%d (%s)\n",
+		       (long long)ev.time_ns, ev.dev_major, ev.dev_minor, ev.error,
+		       strerror(-ev.error));
+	} else {
+		printf("event=%u\ntime_ns=%lld\n", ev.code, (long long)ev.time_ns);
+	}
+	return EXIT_OK;
+}
+
+int cmd_snapshot_destroy(int argc, char **argv)
+{
+	struct blksnap_snapshot *snap;
+	struct blksnap_ctl *ctl;
+	int i, ret, rc = EXIT_OK;
+
+	SIMPLE_OPTS(NULL);
+	NEED_ARGS(1, -1, "snapshot id");
+	if (open_ctl(&ctl) < 0)
+		return EXIT_FAIL;
+	for (i = optind; i < argc; i++) {
+		if (get_snapshot(ctl, argv[i], &snap) < 0) {
+			rc = EXIT_FAIL;
+			continue;
+		}
+		ret = blksnap_snapshot_destroy(snap);
+		blksnap_snapshot_free(snap);
+		if (ret == -ENOENT) {
+			errmsg(argv[i], 0, "cannot destroy: no such snapshot");
+			rc = EXIT_FAIL;
+		} else if (ret < 0) {
+			errmsg(argv[i], ret, "cannot destroy");
+			rc = EXIT_FAIL;
+		}
+	}
+	blksnap_ctl_close(ctl);
+	return rc;
+}

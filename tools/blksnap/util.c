@@ -1,0 +1,397 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * blksnap(8): messages, number parsing, I/O helpers, JSON output.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "blksnap-tool.h"
+
+const char *prog_name = "blksnap";
+
+/* "blksnap: OBJ: message: strerror(err)"; err 0 leaves the reason out. */
+void errmsg(const char *obj, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", prog_name);
+	if (obj)
+		fprintf(stderr, "%s: ", obj);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	if (err)
+		fprintf(stderr, ": %s", strerror(err < 0 ? -err : err));
+	fputc('\n', stderr);
+}
+
+void warnmsg(const char *obj, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", prog_name);
+	if (obj)
+		fprintf(stderr, "%s: ", obj);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+int usage_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", prog_name);
+	if (cmd)
+		fprintf(stderr, "%s: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry '%s %s%s--help' for more information.\n",
+		prog_name, cmd ? cmd : "", cmd ? " " : "");
+	return EXIT_USAGE;
+}
+
+/*
+ * A size in bytes: decimal digits, optionally followed by one of the
+ * binary suffixes K, M, G, T (case-insensitive, optionally followed by
+ * "iB").  No sign, no blanks, no other suffix; -ERANGE on overflow.
+ */
+int parse_size(const char *s, uint64_t *out)
+{
+	uint64_t v = 0;
+	unsigned int shift = 0;
+	const char *p = s;
+
+	if (!s || !*s)
+		return -EINVAL;
+	if (*p < '0' || *p > '9')
+		return -EINVAL;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		unsigned int d = (unsigned int)(*p - '0');
+
+		if (v > (UINT64_MAX - d) / 10)
+			return -ERANGE;
+		v = v * 10 + d;
+	}
+	if (*p) {
+		switch (*p) {
+		case 'k': case 'K': shift = 10; break;
+		case 'm': case 'M': shift = 20; break;
+		case 'g': case 'G': shift = 30; break;
+		case 't': case 'T': shift = 40; break;
+		default: return -EINVAL;
+		}
+		p++;
+		if (*p && strcmp(p, "iB") != 0)
+			return -EINVAL;
+	}
+	if (shift && v > (UINT64_MAX >> shift))
+		return -ERANGE;
+	*out = v << shift;
+	return 0;
+}
+
+/* A decimal unsigned 32-bit number, strictly. */
+int parse_u32(const char *s, uint32_t *out)
+{
+	uint64_t v = 0;
+	const char *p;
+
+	if (!s || !*s)
+		return -EINVAL;
+	for (p = s; *p; p++) {
+		if (*p < '0' || *p > '9')
+			return -EINVAL;
+		v = v * 10 + (uint64_t)(*p - '0');
+		if (v > UINT32_MAX)
+			return -ERANGE;
+	}
+	*out = (uint32_t)v;
+	return 0;
+}
+
+const char *human_size(uint64_t bytes, char *buf, size_t len)
+{
+	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB" };
+	double v = (double)bytes;
+	unsigned int u = 0;
+
+	while (v >= 1024 && u + 1 < sizeof(units) / sizeof(units[0])) {
+		v /= 1024;
+		u++;
+	}
+	if (u == 0)
+		snprintf(buf, len, "%llu B", (unsigned long long)bytes);
+	else
+		snprintf(buf, len, "%.1f %s", v, units[u]);
+	return buf;
+}
+
+bool all_zero(const void *buf, size_t len)
+{
+	const unsigned char *p = buf;
+
+	if (!len)
+		return true;
+	return p[0] == 0 && memcmp(p, p + 1, len - 1) == 0;
+}
+
+int write_all(int fd, const void *buf, size_t len, uint64_t off)
+{
+	const char *p = buf;
+
+	while (len) {
+		ssize_t n = pwrite(fd, p, len, (off_t)off);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			return -EIO;
+		p += n;
+		len -= (size_t)n;
+		off += (uint64_t)n;
+	}
+	return 0;
+}
+
+/* Read exactly len bytes; -ENODATA at an early end of file. */
+int read_all(int fd, void *buf, size_t len, uint64_t off)
+{
+	char *p = buf;
+
+	while (len) {
+		ssize_t n = pread(fd, p, len, (off_t)off);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			return -ENODATA;
+		p += n;
+		len -= (size_t)n;
+		off += (uint64_t)n;
+	}
+	return 0;
+}
+
+int fsync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (fsync(fd) < 0 && errno != EINVAL)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+double now_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* The control device: $BLKSNAP_CONTROL or the default. */
+const char *ctl_path(void)
+{
+	const char *p = getenv("BLKSNAP_CONTROL");
+
+	return p && *p ? p : BLKSNAP_CONTROL_PATH;
+}
+
+int open_ctl(struct blksnap_ctl **ctl)
+{
+	int ret = blksnap_ctl_open(ctl_path(), ctl);
+
+	if (ret == -ENOENT)
+		errmsg(ctl_path(), ret, "cannot open (is blksnap.ko loaded?)");
+	else if (ret < 0)
+		errmsg(ctl_path(), ret, "cannot open");
+	return ret;
+}
+
+int open_dev(const char *path, struct blksnap_dev **dev)
+{
+	int ret = blksnap_dev_open(path, dev);
+
+	if (ret == -ENOTBLK)
+		errmsg(path, 0, "not a block device");
+	else if (ret < 0)
+		errmsg(path, ret, "cannot open");
+	return ret;
+}
+
+int get_snapshot(struct blksnap_ctl *ctl, const char *idstr,
+		 struct blksnap_snapshot **snap)
+{
+	struct blksnap_id id;
+	int ret;
+
+	ret = blksnap_id_parse(idstr, &id);
+	if (ret < 0) {
+		errmsg(idstr, 0, "not a snapshot id");
+		return ret;
+	}
+	ret = blksnap_snapshot_open(ctl, &id, snap);
+	if (ret < 0)
+		errmsg(idstr, ret, "cannot open snapshot");
+	return ret;
+}
+
+/* ---------------------------------------------------------------------- */
+
+volatile sig_atomic_t stop_signal;
+
+static void on_signal(int sig)
+{
+	stop_signal = sig;
+}
+
+/* SIGINT, SIGTERM, SIGHUP only set stop_signal: the work loops look at it
+ * and clean up (no SA_RESTART, so that waits return EINTR). */
+void catch_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
+/* ---------------------------------------------------------------------- */
+
+static void json_quoted(FILE *f, const char *s)
+{
+	const unsigned char *p;
+
+	fputc('"', f);
+	for (p = (const unsigned char *)s; *p; p++) {
+		switch (*p) {
+		case '"': fputs("\\\"", f); break;
+		case '\\': fputs("\\\\", f); break;
+		case '\n': fputs("\\n", f); break;
+		case '\t': fputs("\\t", f); break;
+		case '\r': fputs("\\r", f); break;
+		default:
+			if (*p < 0x20)
+				fprintf(f, "\\u%04x", *p);
+			else
+				fputc(*p, f);
+		}
+	}
+	fputc('"', f);
+}
+
+static void json_sep(struct json *j, const char *key)
+{
+	int i;
+
+	if (!j->first[j->depth])
+		fputc(',', j->f);
+	j->first[j->depth] = false;
+	fputc('\n', j->f);
+	for (i = 0; i < j->depth; i++)
+		fputs("  ", j->f);
+	if (key) {
+		json_quoted(j->f, key);
+		fputs(": ", j->f);
+	}
+}
+
+void json_begin(struct json *j)
+{
+	j->f = stdout;
+	j->depth = 1;
+	j->first[1] = true;
+	fputc('{', j->f);
+}
+
+void json_end(struct json *j)
+{
+	fputs("\n}\n", j->f);
+	fflush(j->f);
+}
+
+static void json_open(struct json *j, const char *key, char c)
+{
+	json_sep(j, key);
+	fputc(c, j->f);
+	if (j->depth + 1 < (int)(sizeof(j->first) / sizeof(j->first[0])))
+		j->depth++;
+	j->first[j->depth] = true;
+}
+
+static void json_close(struct json *j, char c)
+{
+	int i;
+	bool empty = j->first[j->depth];
+
+	j->depth--;
+	if (!empty) {
+		fputc('\n', j->f);
+		for (i = 0; i < j->depth; i++)
+			fputs("  ", j->f);
+	}
+	fputc(c, j->f);
+}
+
+void json_obj(struct json *j, const char *key) { json_open(j, key, '{'); }
+void json_arr(struct json *j, const char *key) { json_open(j, key, '['); }
+void json_close_obj(struct json *j) { json_close(j, '}'); }
+void json_close_arr(struct json *j) { json_close(j, ']'); }
+
+void json_str(struct json *j, const char *key, const char *val)
+{
+	json_sep(j, key);
+	json_quoted(j->f, val);
+}
+
+void json_u64(struct json *j, const char *key, uint64_t val)
+{
+	json_sep(j, key);
+	fprintf(j->f, "%llu", (unsigned long long)val);
+}
+
+void json_i64(struct json *j, const char *key, int64_t val)
+{
+	json_sep(j, key);
+	fprintf(j->f, "%lld", (long long)val);
+}
+
+void json_bool(struct json *j, const char *key, bool val)
+{
+	json_sep(j, key);
+	fputs(val ? "true" : "false", j->f);
+}
+
+void json_double(struct json *j, const char *key, double val)
+{
+	json_sep(j, key);
+	fprintf(j->f, "%.3f", val);
+}
+
+void json_null(struct json *j, const char *key)
+{
+	json_sep(j, key);
+	fputs("null", j->f);
+}
