@@ -1,14 +1,42 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
-# Host tests: need no kernel module. Each is a C program in this folder,
-# built and run here; exit 0 pass, 77 skip, other fail.
+# Host tests: need no kernel module; exit 0 pass, 77 skip, other fail.
+#
+#   *.c        UAPI-only programs (except lib-*.c), built and run here;
+#   lib-*.c    programs linked with libblksnap.so (built here first);
+#   tool-*.sh  shell tests of the blksnap tool (built here first), run as
+#              "bash FILE" with BLKSNAP (the tool), BLKSNAP_LIB (the
+#              library folder) and TEST_TMP (a scratch folder) set.
+#
+# VALGRIND=1 runs the lib-*.c programs and the tool under valgrind
+# (memory errors and leaks fail the test).
 set -uo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 TOP=$(cd "$HERE/../.." && pwd)
 OUT=$TOP/build/host-tests
 mkdir -p "$OUT"
 pass=0 fail=0 skip=0
+
+result() { # NAME STATUS
+	case $2 in
+	0) echo "PASS $1"; pass=$((pass + 1)) ;;
+	77) echo "SKIP $1"; skip=$((skip + 1)) ;;
+	*) echo "FAIL $1"; fail=$((fail + 1)) ;;
+	esac
+}
+
+vg=()
+if [[ ${VALGRIND:-0} != 0 ]]; then
+	if command -v valgrind >/dev/null; then
+		vg=(valgrind -q --leak-check=full "--show-leak-kinds=definite,indirect"
+			"--errors-for-leak-kinds=definite,indirect" --error-exitcode=99)
+	else
+		echo "run.sh: VALGRIND set but no valgrind: running without"
+	fi
+fi
+
 for src in "$HERE"/*.c; do
+	[[ $(basename "$src") == lib-* ]] && continue
 	name=host/$(basename "$src" .c)
 	bin=$OUT/$(basename "$src" .c)
 	if ! cc -O2 -Wall -Wextra -Werror -I"$TOP/include/uapi" -o "$bin" "$src"; then
@@ -17,11 +45,57 @@ for src in "$HERE"/*.c; do
 		continue
 	fi
 	"$bin"
-	case $? in
-	0) echo "PASS $name"; pass=$((pass + 1)) ;;
-	77) echo "SKIP $name"; skip=$((skip + 1)) ;;
-	*) echo "FAIL $name"; fail=$((fail + 1)) ;;
-	esac
+	result "$name" $?
 done
+
+# The library and the tool, built apart from the main build folders.
+LIBO=$OUT/lib
+TOOLO=$OUT/tools
+built=1
+if ! make -s -C "$TOP/lib" O="$LIBO" >"$OUT/build.log" 2>&1 ||
+	! make -s -C "$TOP/tools/blksnap" O="$TOOLO" LIBO="$LIBO" >>"$OUT/build.log" 2>&1; then
+	cat "$OUT/build.log"
+	built=0
+fi
+
+for src in "$HERE"/lib-*.c; do
+	[[ -f $src ]] || continue
+	name=host/$(basename "$src" .c)
+	bin=$OUT/$(basename "$src" .c)
+	if ((!built)) || ! cc -O2 -g -Wall -Wextra -Werror -I"$TOP/lib/include" \
+		-o "$bin" "$src" -L"$LIBO" -lblksnap; then
+		echo "FAIL $name (build)"
+		fail=$((fail + 1))
+		continue
+	fi
+	LD_LIBRARY_PATH=$LIBO "${vg[@]}" "$bin"
+	result "$name" $?
+done
+
+# Under valgrind the tool runs through a wrapper script.
+tool=$TOOLO/blksnap
+tmo=300
+if ((${#vg[@]})); then
+	tmo=1800
+	printf '#!/bin/bash\nexec %s %q "$@"\n' "${vg[*]}" "$TOOLO/blksnap" >"$OUT/blksnap-vg"
+	chmod +x "$OUT/blksnap-vg"
+	tool=$OUT/blksnap-vg
+fi
+for t in "$HERE"/tool-*.sh; do
+	[[ -f $t ]] || continue
+	name=host/$(basename "$t" .sh)
+	if ((!built)); then
+		echo "FAIL $name (build)"
+		fail=$((fail + 1))
+		continue
+	fi
+	tmp=$(mktemp -d "$OUT/tmp.XXXXXX")
+	BLKSNAP=$tool BLKSNAP_LIB=$LIBO TEST_TMP=$tmp timeout "$tmo" bash "$t"
+	rc=$?
+	((rc == 124)) && echo "$name: timeout after $tmo s"
+	rm -rf "$tmp"
+	result "$name" $rc
+done
+
 echo "$pass passed, $fail failed, $skip skipped"
 ((fail == 0))
