@@ -1,0 +1,52 @@
+#!/bin/bash
+# Destroy while I/O runs on both the original (fio random writes, verified
+# at the end) and the open image (readers and a writer): the image I/O ends
+# with errors instead of hanging, the image goes away, nothing Oopses, and
+# the original holds every write (fio's verification). Three rounds.
+# needs: blksnap.ko, 1 disk, fio
+# timeout: 300
+. "$TEST_BIN/testlib.sh"
+need_disks 1
+need_cmd fio
+d=${DISKS[0]}
+load_blksnap diff_storage_minimum=16384
+snap attach "$d"
+fio --name=orig --filename="$d" --direct=1 --ioengine=libaio --iodepth=8 \
+	--rw=randwrite --bs=4k --size=32m --verify=crc32c --verify_fatal=1 \
+	--do_verify=1 --loops=3 --randrepeat=0 --output="$TEST_TMP/fio.log" &
+fio_pid=$!
+rounds=0
+while ((rounds < 3)); do
+	id=$(snap_new "$TEST_TMP/storage" 1048576 "$d") || fail "snap_new"
+	snap take "$id"
+	img=$(snap_image "$d") || fail "snap_image"
+	pids=()
+	for _ in 1 2; do
+		(while dd if="$img" of=/dev/null bs=64k count=1024 iflag=direct status=none; do :; done) &
+		pids+=($!)
+	done
+	(while dd if=/dev/urandom of="$img" bs=4k count=256 seek=$((RANDOM % 1000 * 16)) \
+		oflag=direct conv=notrunc,nocreat status=none; do :; done) &
+	pids+=($!)
+	# Never create a file where the image was (fio would, once it is gone).
+	fio --name=img --filename="$img" --allow_file_create=0 --direct=1 \
+		--ioengine=libaio --iodepth=4 --rw=randrw --bs=16k --size=32m \
+		--time_based --runtime=30 --output=/dev/null >/dev/null 2>&1 &
+	pids+=($!)
+	sleep 3
+	snap destroy "$id"
+	[[ ! -e $img ]] || fail "$img left after destroy"
+	for p in "${pids[@]}"; do
+		wait_gone "$p" 20 || fail "image I/O hangs after destroy (round $rounds)"
+	done
+	wait "${pids[@]}" 2>/dev/null
+	rm -f "$TEST_TMP/storage"
+	rounds=$((rounds + 1))
+	kill -0 "$fio_pid" 2>/dev/null || break
+done
+wait "$fio_pid" || { cat "$TEST_TMP/fio.log"; fail "fio on the original failed"; }
+grep -q "err= 0" "$TEST_TMP/fio.log" || { cat "$TEST_TMP/fio.log"; fail "fio errors"; }
+echo "destroyed under I/O $rounds times"
+((rounds >= 2)) || fail "only $rounds rounds while fio ran"
+snap detach "$d"
+unload_blksnap
