@@ -46,7 +46,7 @@ PROGRAMS=(
 	dmsetup
 	sfdisk blockdev blkdiscard losetup fsfreeze findmnt mount umount wipefs
 	kmod modprobe insmod rmmod lsmod modinfo depmod
-	cmp stat timeout dd sync sha256sum md5sum truncate
+	cmp stat timeout dd sync sha256sum md5sum truncate script
 )
 
 # Modules wanted in the guest: globs relative to kernel/, then their
