@@ -61,7 +61,7 @@ static const struct {
 	{ "EINTR", EINTR }, { "ENOSPC", ENOSPC }, { "EEXIST", EEXIST },
 	{ "E2BIG", E2BIG }, { "EOVERFLOW", EOVERFLOW }, { "EFBIG", EFBIG },
 	{ "EROFS", EROFS }, { "EOPNOTSUPP", EOPNOTSUPP }, { "ERANGE", ERANGE },
-	{ "EAGAIN", EAGAIN },
+	{ "EAGAIN", EAGAIN }, { "EDEADLK", EDEADLK },
 };
 
 #define NERRNAMES (sizeof(errnames) / sizeof(errnames[0]))
