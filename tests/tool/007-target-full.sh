@@ -11,24 +11,6 @@ need_cmd sfdisk
 load_blksnap diff_storage_minimum=16384
 B() { blksnap "$@" || fail "blksnap $*"; }
 
-# part DISK MIB: one partition of MIB MiB on DISK; prints its path.
-part() {
-	printf 'label: dos\nstart=2048, size=%d\n' $(($2 * 2048)) | sfdisk -q "$1" >/dev/null ||
-		fail "sfdisk $1"
-	blockdev --rereadpt "$1" 2>/dev/null
-	[[ -b ${1}1 ]] || fail "no partition ${1}1"
-	echo "${1}1"
-}
-# unpart: no partition table left for the next test of the boot.
-unpart() {
-	local x
-	for x in "${DISKS[@]}"; do
-		[[ -b ${x}1 ]] || continue
-		wipefs -qa "$x" >/dev/null 2>&1
-		blockdev --rereadpt "$x" 2>/dev/null
-	done
-	return 0
-}
 trap 'cleanup_blksnap; unpart' EXIT
 d=$(part "${DISKS[0]}" 64)
 n=${d#/dev/}

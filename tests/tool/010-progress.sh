@@ -8,14 +8,11 @@
 . "$TEST_BIN/testlib.sh"
 need_disks 1
 need_cmd script sfdisk
-# A 256 MiB partition: long enough a copy for a few progress lines.
-printf 'label: dos\nstart=2048, size=%d\n' $((256 * 2048)) |
-	sfdisk -q "${DISKS[0]}" >/dev/null || fail "sfdisk"
-blockdev --rereadpt "${DISKS[0]}" 2>/dev/null
-d=${DISKS[0]}1
-[[ -b $d ]] || fail "no partition $d"
-n=${d#/dev/}
 load_blksnap diff_storage_minimum=16384
+trap 'cleanup_blksnap; unpart' EXIT
+# A 256 MiB partition: long enough a copy for a few progress lines.
+d=$(part "${DISKS[0]}" 256)
+n=${d#/dev/}
 mkpattern "$TEST_TMP/p" 16384
 put "$TEST_TMP/p" "$d" 0 || fail "write"
 
