@@ -38,7 +38,7 @@
 
 enum bs_copy_state {
 	BS_LOADING,	/* being read from the original */
-	BS_LOADED,	/* in memory */
+	BS_LOADED,	/* in memory, not to be stored: the snapshot failed */
 	BS_STORING,	/* in memory, being written to the storage */
 	BS_STORED,	/* in the storage too */
 	BS_FAILED,	/* could not be read or stored */
@@ -320,14 +320,10 @@ static void bs_copy_work(struct work_struct *work)
 	int error = 0;
 
 	spin_lock(&area->lock);
-	if (copy->error) {
-		copy->state = BS_FAILED;
-		error = copy->error;
-	} else {
-		copy->state = BS_LOADED;
-	}
-	if (copy->state == BS_FAILED || area->error) {
+	error = copy->error;
+	if (error || area->error) {
 		/* Nothing to preserve any more: the writes go on. */
+		copy->state = error ? BS_FAILED : BS_LOADED;
 		bio_list_merge(&go, &copy->waiting);
 		bio_list_init(&copy->waiting);
 	} else {
