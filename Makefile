@@ -13,6 +13,9 @@
 #                          install the library, header, pkg-config file, tool
 #                          and man pages
 #   make check-host        the host tests only (tests/host/run.sh)
+#   make debug-kernel      build the debug kernel (scripts/debug-kernel.sh)
+#                          and the modules for it; "debug" in KERNELS tests
+#                          on it (tests/vm/run.sh --kernel debug)
 #   make clean
 #
 # Sub-makefiles (kernel/Makefile, tests/Makefile) get KVER, MODULES_OUT and
@@ -35,7 +38,7 @@ CHECKPATCH  := $(BLKSNAP_CACHE)/checkpatch/checkpatch.pl
 export KERNELS BLKSNAP_CACHE
 
 .PHONY: all deps modules tests-bin check demo bench lint clean \
-	userspace lib tool install check-host
+	userspace lib tool install check-host debug-kernel
 
 all: modules tests-bin
 
@@ -81,9 +84,23 @@ install: userspace
 check-host:
 	$(TOP)/tests/host/run.sh
 
-# Series are resolved to kernel versions in the recipe, after deps ran.
+# The debug kernel (KASAN, lockdep, kmemleak, KFENCE, fault injection),
+# built from linux-source-6.12 in $(BLKSNAP_CACHE)/debug-kernel (a no-op
+# when nothing changed), and our modules built against it.
+debug-kernel:
+	$(TOP)/scripts/debug-kernel.sh
+	@$(MAKE) --no-print-directory modules \
+		KVER=$$($(TOP)/scripts/debug-kernel.sh --print release) \
+		KDIR=$$($(TOP)/scripts/debug-kernel.sh --print kdir)
+
+# Series are resolved to kernel versions in the recipe, after deps ran;
+# "debug" is the debug kernel, built here.
 check: deps
 	@set -e; for k in $(KERNELS); do \
+		if [ $$k = debug ]; then \
+			$(MAKE) --no-print-directory debug-kernel; \
+			continue; \
+		fi; \
 		kv=$$($(TOP)/scripts/kver.sh $$k) || { echo "kernel $$k not installed" >&2; exit 1; }; \
 		$(MAKE) --no-print-directory modules KVER=$$kv; \
 	done
