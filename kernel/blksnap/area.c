@@ -84,7 +84,7 @@ struct bs_copy {
 
 /**
  * struct bs_reader - an image read of the original in progress
- * @link: entry in area->readers.
+ * @link: entry in area->readers; under area->readers_lock.
  * @first: first chunk read.
  * @last: last chunk read.
  */
@@ -93,6 +93,25 @@ struct bs_reader {
 	unsigned long first;
 	unsigned long last;
 };
+
+/**
+ * struct bs_direct_read - an image read sent on to a device as it is
+ * @area: the image's area.
+ * @parent: the image's bio.
+ * @reader: registers the read while it reads the original.
+ * @original: it reads the original, not the storage.
+ * @clone: the bio sent on; last, see bs_direct_set.
+ */
+struct bs_direct_read {
+	struct bs_area *area;
+	struct bio *parent;
+	struct bs_reader reader;
+	bool original;
+	struct bio clone;
+};
+
+/* Clones for direct image reads, with their struct bs_direct_read before. */
+static struct bio_set bs_direct_set;
 
 static inline bool bs_is_stored(unsigned long e)
 {
@@ -214,16 +233,35 @@ static void bs_copy_put(struct bs_copy *copy)
 		bs_copy_free(copy);
 }
 
-/* Caller holds area->lock.  True if an image read of the original overlaps. */
-static bool __bs_readers_overlap(struct bs_area *area, struct bs_copy *copy)
+/*
+ * Caller holds area->lock.  Mark the copy blocked if an image read of the
+ * original overlaps it, unblock it otherwise; returns whether it is.
+ */
+static bool __bs_copy_block(struct bs_area *area, struct bs_copy *copy)
 {
 	unsigned long last = copy->first + copy->count - 1;
+	bool overlap = false;
 	struct bs_reader *r;
 
-	list_for_each_entry(r, &area->readers, link)
-		if (r->first <= last && r->last >= copy->first)
-			return true;
-	return false;
+	/* Direct reads leave area->readers from their completion (irq). */
+	spin_lock_irq(&area->readers_lock);
+	list_for_each_entry(r, &area->readers, link) {
+		if (r->first <= last && r->last >= copy->first) {
+			overlap = true;
+			break;
+		}
+	}
+	if (overlap && !copy->blocked) {
+		copy->blocked = true;
+		list_add_tail(&copy->blocked_link, &area->blocked);
+		area->nr_blocked++;
+	} else if (!overlap && copy->blocked) {
+		copy->blocked = false;
+		list_del_init(&copy->blocked_link);
+		area->nr_blocked--;
+	}
+	spin_unlock_irq(&area->readers_lock);
+	return overlap;
 }
 
 /*
@@ -237,17 +275,8 @@ static bool __bs_copy_settle(struct bs_area *area, struct bs_copy *copy,
 {
 	unsigned long i, *e;
 
-	if (__bs_readers_overlap(area, copy)) {
-		if (!copy->blocked) {
-			copy->blocked = true;
-			list_add_tail(&copy->blocked_link, &area->blocked);
-		}
+	if (__bs_copy_block(area, copy))
 		return false;
-	}
-	if (copy->blocked) {
-		copy->blocked = false;
-		list_del_init(&copy->blocked_link);
-	}
 	bio_list_merge(go, &copy->waiting);
 	bio_list_init(&copy->waiting);
 	if (copy->state != BS_STORED || !copy->in_table)
@@ -637,15 +666,14 @@ static void bs_copy_wait(struct bs_area *area, struct bs_copy *copy,
 	bs_copy_put(copy);
 }
 
-/* Release the image read registered as @r; let blocked copies go. */
-static void bs_reader_end(struct bs_area *area, struct bs_reader *r)
+/* Settle the blocked copies again: the writes of those no read overlaps go. */
+static void bs_unblock(struct bs_area *area)
 {
 	struct bio_list go = BIO_EMPTY_LIST;
 	struct bs_copy *copy, *tmp;
 	LIST_HEAD(put);
 
 	spin_lock(&area->lock);
-	list_del(&r->link);
 	list_for_each_entry_safe(copy, tmp, &area->blocked, blocked_link) {
 		/* Settling takes it off area->blocked once nothing overlaps. */
 		if (__bs_copy_settle(area, copy, &go))
@@ -658,6 +686,132 @@ static void bs_reader_end(struct bs_area *area, struct bs_reader *r)
 		list_del_init(&copy->blocked_link);
 		bs_copy_put(copy);
 	}
+}
+
+static void bs_unblock_work(struct work_struct *work)
+{
+	struct bs_area *area = container_of(work, struct bs_area,
+					    unblock_work);
+	unsigned int noio = memalloc_noio_save();
+
+	bs_unblock(area);
+	memalloc_noio_restore(noio);
+}
+
+/*
+ * Caller holds area->lock.  Register an image read of chunks
+ * [first, last] of the original.
+ */
+static void __bs_reader_start(struct bs_area *area, struct bs_reader *r,
+			      unsigned long first, unsigned long last)
+{
+	r->first = first;
+	r->last = last;
+	spin_lock_irq(&area->readers_lock);
+	list_add_tail(&r->link, &area->readers);
+	spin_unlock_irq(&area->readers_lock);
+}
+
+/*
+ * Unregister an image read; true if copies are blocked, which may now be
+ * let go.  Any context.
+ */
+static bool bs_reader_end(struct bs_area *area, struct bs_reader *r)
+{
+	unsigned long flags;
+	bool blocked;
+
+	spin_lock_irqsave(&area->readers_lock, flags);
+	list_del(&r->link);
+	blocked = area->nr_blocked;
+	spin_unlock_irqrestore(&area->readers_lock, flags);
+	return blocked;
+}
+
+static void bs_direct_endio(struct bio *clone)
+{
+	struct bs_direct_read *dr = container_of(clone, struct bs_direct_read,
+						 clone);
+	struct bs_area *area = dr->area;
+	struct bio *parent = dr->parent;
+
+	if (dr->original && bs_reader_end(area, &dr->reader))
+		queue_work(bs_wq, &area->unblock_work);
+	if (clone->bi_status && !parent->bi_status)
+		parent->bi_status = clone->bi_status;
+	bio_put(clone);
+	bio_endio(parent);
+	bs_image_done(area);
+}
+
+/**
+ * bs_area_image_read_direct() - serve an image read without a work item
+ * @area: the area of the image.
+ * @bio: a read within the image's capacity.
+ *
+ * A read whose chunks are all still only on the original is sent on to
+ * the original, registered as a reader until it completes; one whose
+ * chunks all lie one after the other in a storage that is a block device
+ * is sent on to that device.  Anything else is left to the image's work.
+ * On success the bio ends through bs_image_done().
+ *
+ * Context: the image's submit_bio; does not wait for I/O.
+ * Return: true if the bio was sent on.
+ */
+bool bs_area_image_read_direct(struct bs_area *area, struct bio *bio)
+{
+	struct bs_storage *st = bs_area_storage(area);
+	sector_t pos = bio->bi_iter.bi_sector, len = bio_sectors(bio);
+	unsigned int shift = area->chunk_shift - SECTOR_SHIFT;
+	unsigned long first, last, c, e, e0;
+	struct bs_direct_read *dr;
+	struct bio *clone;
+
+	if (!len || pos >= area->capacity || len > area->capacity - pos)
+		return false;
+	first = pos >> shift;
+	last = (pos + len - 1) >> shift;
+	clone = bio_alloc_clone(area->bdev, bio, GFP_NOIO, &bs_direct_set);
+	if (!clone)
+		return false;
+	dr = container_of(clone, struct bs_direct_read, clone);
+	dr->area = area;
+	dr->parent = bio;
+
+	spin_lock(&area->lock);
+	if (area->error)
+		goto slow;
+	e0 = __bs_entry_get(area, first);
+	if (!e0) {
+		for (c = first + 1; c <= last; c++)
+			if (__bs_entry_get(area, c))
+				goto slow;
+		dr->original = true;
+		__bs_reader_start(area, &dr->reader, first, last);
+	} else {
+		if (!bs_is_stored(e0) || !st->is_bdev)
+			goto slow;
+		for (c = first + 1; c <= last; c++) {
+			e = __bs_entry_get(area, c);
+			if (!bs_is_stored(e) || bs_stored_sector(e) !=
+			    bs_stored_sector(e0) + ((c - first) << shift))
+				goto slow;
+		}
+		dr->original = false;
+		bio_set_dev(clone, st->bdev);
+		clone->bi_iter.bi_sector = bs_stored_sector(e0) + pos -
+					   ((sector_t)first << shift);
+	}
+	spin_unlock(&area->lock);
+	clone->bi_opf &= ~REQ_NOWAIT;
+	clone->bi_end_io = bs_direct_endio;
+	submit_bio_noacct(clone);
+	return true;
+
+slow:
+	spin_unlock(&area->lock);
+	bio_put(clone);
+	return false;
 }
 
 /* Read [pos, pos + len) of the device from the original into @iter. */
@@ -741,13 +895,12 @@ static long bs_image_read_part(struct bs_area *area, struct bio *bio,
 		/* Only on the original: as many such chunks as follow. */
 		for (n = c + 1; n <= last && !__bs_entry_get(area, n); n++)
 			;
-		reader.first = c;
-		reader.last = n - 1;
-		list_add_tail(&reader.link, &area->readers);
+		__bs_reader_start(area, &reader, c, n - 1);
 		spin_unlock(&area->lock);
 		done = min(len, ((sector_t)n << shift) - pos);
 		ret = bs_read_original(area, bio, skip, pos, done);
-		bs_reader_end(area, &reader);
+		if (bs_reader_end(area, &reader))
+			bs_unblock(area);
 		if (ret)
 			return ret;
 		iov_iter_advance(iter, done << SECTOR_SHIFT);
@@ -960,7 +1113,9 @@ struct bs_area *bs_area_create(struct bs_snapshot *snap, struct bs_tracker *t)
 	bio_list_init(&area->pending);
 	INIT_LIST_HEAD(&area->readers);
 	INIT_LIST_HEAD(&area->blocked);
+	spin_lock_init(&area->readers_lock);
 	INIT_WORK(&area->cow_work, bs_cow_work);
+	INIT_WORK(&area->unblock_work, bs_unblock_work);
 	atomic_set(&area->inflight, 0);
 	init_waitqueue_head(&area->wait);
 	area->image.index = -1;
@@ -996,6 +1151,8 @@ void bs_area_free(struct bs_area *area)
 {
 	unsigned long l, i;
 
+	/* Queued by the completion of a direct image read. */
+	flush_work(&area->unblock_work);
 	for (l = 0; l < area->leaves; l++) {
 		unsigned long *leaf = area->table[l];
 		struct bs_copy *last = NULL;
@@ -1023,4 +1180,15 @@ void bs_area_free(struct bs_area *area)
 	kvfree(area->table);
 	put_device(&area->bdev->bd_device);
 	kfree(area);
+}
+
+int bs_area_init(void)
+{
+	return bioset_init(&bs_direct_set, BIO_POOL_SIZE,
+			   offsetof(struct bs_direct_read, clone), 0);
+}
+
+void bs_area_exit(void)
+{
+	bioset_exit(&bs_direct_set);
 }

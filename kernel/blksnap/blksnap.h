@@ -186,14 +186,18 @@ struct bs_image {
  * @chunk_shift: chunk size, log2 of bytes.
  * @chunk_count: number of chunks.
  * @lock: protects the chunk table, the copies' states and lists, @error,
- *	@pending, @readers and @blocked.
+ *	@pending and @blocked.
  * @table: chunk table, two levels: leaves of BS_LEAF_ENTRIES entries.
  * @leaves: number of leaves.
  * @error: why the snapshot failed, or 0; set once.
  * @pending: writes waiting for @cow_work.
+ * @readers_lock: protects @readers and @nr_blocked; taken inside @lock,
+ *	and from interrupts (the completion of direct image reads).
  * @readers: image reads of the original in progress (struct bs_reader).
  * @blocked: copies whose waiting writes @readers keep back.
+ * @nr_blocked: copies in @blocked.
  * @cow_work: starts copy-on-write for @pending.
+ * @unblock_work: lets blocked copies go after a direct image read.
  * @inflight: copy-on-write work in progress (loads, stores, @cow_work).
  * @wait: woken when a copy changed state or @inflight dropped to zero.
  * @frozen: take froze the device's filesystem; under the snapshot's lock.
@@ -214,9 +218,12 @@ struct bs_area {
 	unsigned long leaves;
 	int error;
 	struct bio_list pending;
+	spinlock_t readers_lock;	/* see above */
 	struct list_head readers;
 	struct list_head blocked;
+	unsigned int nr_blocked;
 	struct work_struct cow_work;
+	struct work_struct unblock_work;
 	atomic_t inflight;
 	wait_queue_head_t wait;
 	bool frozen;
@@ -230,12 +237,16 @@ void bs_area_free(struct bs_area *area);
 bool bs_area_write(struct bs_area *area, struct bio *bio);
 void bs_area_fail(struct bs_area *area, int error);
 int bs_area_image_io(struct bs_area *area, struct bio *bio);
+bool bs_area_image_read_direct(struct bs_area *area, struct bio *bio);
+int bs_area_init(void);
+void bs_area_exit(void);
 
 /* image.c */
 int bs_image_init(void);
 void bs_image_exit(void);
 int bs_image_create(struct bs_area *area);
 void bs_image_destroy(struct bs_area *area);
+void bs_image_done(struct bs_area *area);
 
 /**
  * struct bs_snapshot - a snapshot of one or more devices

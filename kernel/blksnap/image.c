@@ -32,7 +32,13 @@ struct bs_image_io {
 	struct bio *bio;
 };
 
-static void bs_image_done(struct bs_area *area)
+/**
+ * bs_image_done() - an image bio was served
+ * @area: the image's area.
+ *
+ * Context: any.
+ */
+void bs_image_done(struct bs_area *area)
 {
 	if (atomic_dec_and_test(&area->image.inflight))
 		wake_up_all(&area->image.idle);
@@ -81,16 +87,19 @@ static void bs_image_submit_bio(struct bio *bio)
 		bio_io_error(bio);
 		return;
 	}
+	atomic_inc(&area->image.inflight);
+	if (bio_op(bio) == REQ_OP_READ && bs_area_image_read_direct(area, bio))
+		return;
 	io = kmem_cache_alloc(bs_image_io_cache, GFP_NOIO);
 	if (!io) {
 		bio->bi_status = BLK_STS_RESOURCE;
 		bio_endio(bio);
+		bs_image_done(area);
 		return;
 	}
 	INIT_WORK(&io->work, bs_image_work);
 	io->area = area;
 	io->bio = bio;
-	atomic_inc(&area->image.inflight);
 	queue_work(bs_wq, &io->work);
 }
 

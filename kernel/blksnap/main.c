@@ -168,9 +168,12 @@ static int __init bs_init(void)
 	bs_wq = alloc_workqueue("blksnap", WQ_UNBOUND | WQ_MEM_RECLAIM, 0);
 	if (!bs_wq)
 		return -ENOMEM;
-	ret = bs_image_init();
+	ret = bs_area_init();
 	if (ret)
 		goto out_wq;
+	ret = bs_image_init();
+	if (ret)
+		goto out_area;
 	ret = misc_register(&bs_ctl_dev);
 	if (ret)
 		goto out_image;
@@ -185,6 +188,8 @@ out_misc:
 	misc_deregister(&bs_ctl_dev);
 out_image:
 	bs_image_exit();
+out_area:
+	bs_area_exit();
 out_wq:
 	destroy_workqueue(bs_wq);
 	return ret;
@@ -195,6 +200,7 @@ static void __exit bs_exit(void)
 	bs_tracker_exit();
 	misc_deregister(&bs_ctl_dev);
 	bs_image_exit();
+	bs_area_exit();
 	destroy_workqueue(bs_wq);
 }
 
@@ -202,4 +208,6 @@ module_init(bs_init);
 module_exit(bs_exit);
 MODULE_DESCRIPTION("Block device snapshots and change tracking");
 MODULE_LICENSE("GPL");
+#ifndef BLKFILTER_IN_TREE
 MODULE_SOFTDEP("pre: blkfilter");
+#endif
