@@ -3,22 +3,32 @@
 #
 # Usage: bench/run.sh [OPTIONS]
 #
-# blkfilter-idle: 4 KiB random-read IOPS of a null_blk device with
-# blkfilter not loaded (A), loaded with nothing attached (B), with bftest
-# attached to another device (C) and to the measured device itself (D),
-# measured alternately A,B,C,D,A,B,... in one boot per kernel. Prints a
-# table of the medians and the ratios to A, and writes it with the raw
-# numbers to build/bench/results-KVER-DATE.txt. See bench/README.md.
+# One boot per kernel runs two guest scripts:
+#  - blkfilter-idle: 4 KiB random-read IOPS of a null_blk device with
+#    blkfilter not loaded (A), loaded with nothing attached (B), with bftest
+#    attached to another device (C) and to the measured device itself (D),
+#    measured alternately A,B,C,D,A,B,...
+#  - snapshot-cost: what snapshots cost a running workload on virtio disks:
+#    no snapshot, blksnap tracking only, blksnap snapshots (storage on a
+#    disk, on tmpfs), dm-snapshot and dm-thin, for first-touch sequential
+#    and random writes, rewrites, reads of the images, take latency under
+#    load, and attach and take on a 4 TiB device.
+# Prints tables of medians and ratios with a PASS/MISS line per target, and
+# writes them with the raw numbers to build/bench/results-KVER-DATE.txt and
+# a chart of the ratios to build/bench/results-KVER-DATE.png (gnuplot).
+# See bench/README.md.
 #
 # Options:
 #   --kernel 6.12|6.1   kernel series (default 6.12); may be repeated, one
 #                       boot per kernel
-#   --quick             smoke run: 1 repetition of 2 s per configuration
+#   --quick             smoke run: 1 repetition, short runs, small regions
 #   --reps N            repetitions (default 5; quick 1)
-#   --runtime SECONDS   length of one measurement (default 5; quick 2)
+#   --runtime SECONDS   length of one time-based measurement (default 5;
+#                       quick 1)
 #   --out DIR           where results and logs go (default build/bench)
 #
-# Modules and test programs are built first (make modules, make tests-bin).
+# Modules and test programs are built first (make modules, make tests-bin),
+# unless MODDIR names a directory of already built modules.
 #
 # Exit status: 0 when every configuration produced numbers, 1 when the VM
 # run failed or a number is missing or not numeric, 2 usage or setup error.
@@ -28,6 +38,7 @@ set -euo pipefail
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 GUEST=$TOP/bench/guest/blkfilter-idle.sh
+GUEST_SNAP=$TOP/bench/guest/snapshot-cost.sh
 TARGET=0.99 # B/A: a loaded blkfilter with nothing attached costs < 1 %
 CONFIGS=(A B C D)
 declare -A LABEL=(
@@ -66,7 +77,7 @@ done
 ((${#kernels[@]})) || kernels=(6.12)
 if [[ -n $quick ]]; then
 	reps=${reps:-1}
-	runtime=${runtime:-2}
+	runtime=${runtime:-1}
 else
 	reps=${reps:-5}
 	runtime=${runtime:-5}
@@ -87,30 +98,83 @@ median() {
 		}'
 }
 
+# chart_png DATA PNG KERNEL DATE: grouped bars of the ratios (DATA.writes,
+# DATA.reads, DATA.idle from report.awk), each group's target a red dashed
+# line.
+chart_png() {
+	local data=$1 png=$2 f
+	if ! command -v gnuplot >/dev/null; then
+		echo "bench: no gnuplot (scripts/deps.sh installs gnuplot-nox), no chart"
+		return 0
+	fi
+	[[ -s $data.writes && -s $data.reads && -s $data.idle ]] || return 0
+	# targets: a dashed segment over each group (row N at x = N - 2)
+	for f in writes reads idle; do
+		awk 'NR > 1 && $NF != "-" {
+			printf "set arrow from %.2f,%s to %.2f,%s nohead front lc rgb \"red\" lw 2 dt 2\n",
+				NR - 2 - 0.45, $NF, NR - 2 + 0.45, $NF
+		}' "$data.$f" >"$data.$f.gp"
+	done
+	gnuplot 2>"$data.err" <<-EOF || { echo "bench: gnuplot failed:"; cat "$data.err"; }
+		set terminal pngcairo size 1400,520 font ",10" noenhanced
+		set output "$png"
+		set datafile missing "-"
+		set style data histograms
+		set style histogram clustered gap 1
+		set style fill solid 0.8 border -1
+		set yrange [0:1.3]
+		set grid ytics
+		set key top left horizontal font ",9"
+		set multiplot layout 1,3 title "blksnap bench, $3, $4: ratios of medians; red dashes: targets"
+		set title "writes: ratio to no snapshot"
+		load "$data.writes.gp"
+		plot for [i=2:6] "$data.writes" using i:xtic(1) title columnheader(i)
+		unset arrow
+		set title "reads: image / original device"
+		load "$data.reads.gp"
+		plot for [i=2:5] "$data.reads" using i:xtic(1) title columnheader(i)
+		unset arrow
+		set title "null_blk 4 KiB reads: blkfilter / not loaded"
+		load "$data.idle.gp"
+		plot for [i=2:4] "$data.idle" using i:xtic(1) title columnheader(i)
+		unset multiplot
+	EOF
+	[[ -s $png ]] && echo "bench: chart in $png"
+	return 0
+}
+
 # bench_kernel SERIES: one boot, one results file. Returns 1 on failure.
 bench_kernel() {
 	local series=$1 kver stamp date log res
 	kver=$("$TOP/scripts/kver.sh" "$series") || die "no installed kernel $series"
-	make -C "$TOP" --no-print-directory -s modules KVER="$kver" >/dev/null ||
-		die "building the modules for $kver failed"
+	if [[ -z ${MODDIR:-} ]]; then
+		make -C "$TOP" --no-print-directory -s modules KVER="$kver" >/dev/null ||
+			die "building the modules for $kver failed"
+	fi
 	make -C "$TOP" --no-print-directory -s tests-bin >/dev/null ||
 		die "building the test programs failed"
 
 	stamp=$(date +%Y%m%d-%H%M%S)
 	date=$(date '+%Y-%m-%d %H:%M:%S %z')
-	log=$out/logs/blkfilter-idle-$kver-$stamp.log
+	log=$out/logs/bench-$kver-$stamp.log
 	res=$out/results-$kver-$stamp.txt
-	echo "bench: blkfilter-idle on $kver, $mode: $reps x ${runtime} s per configuration"
+	echo "bench: blkfilter-idle and snapshot-cost on $kver, $mode: $reps repetitions, ${runtime} s runs"
 
-	# Guest time: warm-up, then per measurement the run, a 1 s pause and
-	# module and fio start-up (slow under emulation).
+	# Guest time: for blkfilter-idle, warm-up, then per measurement the
+	# run, a 1 s pause and module and fio start-up (slow under emulation);
+	# for snapshot-cost, prefill, per repetition 18 write measurements
+	# with their set-ups and 10 reads, then the takes and the 4 TiB device.
 	local tmo=$((180 + reps * ${#CONFIGS[@]} * (runtime + 15)))
-	local load0 load1 rc=0
+	tmo=$((tmo + 600 + reps * (18 * (runtime + 30) + 10 * (runtime + 10))))
+	local load0 load1 rc=0 q=0
+	[[ -n $quick ]] && q=1
 	load0=$(cut -d' ' -f1-3 /proc/loadavg)
 	"$TOP/tests/vm/run.sh" --kernel "$series" --show-output \
+		--disks 5 --disk-size 3G --mem 3G \
 		--log-dir "$out/logs" --results "$out/logs/results-$kver.txt" \
-		--timeout "$tmo" --append "bench.reps=$reps bench.runtime=$runtime" \
-		"$GUEST" >"$log" 2>&1 || rc=$?
+		--timeout "$tmo" \
+		--append "bench.reps=$reps bench.runtime=$runtime bench.quick=$q" \
+		"$GUEST" "$GUEST_SNAP" >"$log" 2>&1 || rc=$?
 	load1=$(cut -d' ' -f1-3 /proc/loadavg)
 	grep '^vm: ' "$log" || true
 	if ((rc)); then
@@ -123,6 +187,9 @@ bench_kernel() {
 	# The guest's result lines.
 	local -a lines
 	mapfile -t lines < <(tr -d '\r' <"$log" | sed -n 's/^bench: //p')
+	local snaplines
+	snaplines=$(printf '%s\n' "${lines[@]}" |
+		grep -E '^(m|wa|take|big|phase|note|snap[a-z_]*|take[a-z]+)( |$)' || true)
 	local -A info=()
 	local -A vals=()
 	local l k c r v bad=()
@@ -137,6 +204,7 @@ bench_kernel() {
 				bad+=("config $c rep $r: '$v' is not a number")
 			fi
 			;;
+		m | wa | take | takewindow | big | phase | note) ;;
 		*) info[$k]=$v ;;
 		esac
 	done
@@ -152,7 +220,19 @@ bench_kernel() {
 		med[$c]=$(printf '%s\n' "${vs[@]}" | median)
 	done
 
+	# snapshot-cost: tables, targets and chart data from report.awk.
+	local report chart=$out/.chart-$kver-$stamp
+	report=$(awk -v reps="$reps" -v chart="$chart" -v idle_a="${med[A]:-}" \
+		-v idle_b="${med[B]:-}" -v idle_c="${med[C]:-}" -v idle_d="${med[D]:-}" \
+		-f "$TOP/bench/report.awk" <<<"$snaplines") ||
+		bad+=("bench/report.awk failed")
+	while read -r l; do
+		bad+=("${l#error: }")
+	done < <(grep '^error: ' <<<"$report" || true)
+
 	{
+		echo "bench results, $date, kernel ${info[kernel]:-$kver}, $mode"
+		echo
 		echo "blkfilter-idle: 4 KiB random-read IOPS of /dev/nullb0, median of $reps"
 		echo
 		echo "date:      $date"
@@ -197,11 +277,25 @@ bench_kernel() {
 		else
 			echo "bench: target no-filter-loaded ratio=- target=$TARGET MISS"
 		fi
+		echo
+		echo "snapshot-cost: what snapshots cost a running workload, median of $reps"
+		echo
+		echo "settings:  ${info[snapregions_mib]:-?} (MiB)"
+		echo "disks:     ${info[snapdisks]:-?}, virtio, 3 GiB sparse host files"
+		echo "fio:       ${info[snapfio]:-?}, time-based runs ${runtime} s"
+		echo "guest:     ${info[snapcpus]:-?} vCPUs, 3 GiB, QEMU TCG; host $(nproc) CPUs, load $load0 -> $load1"
+		echo "order:     per repetition every write configuration (rotated), then reads"
+		grep -v '^error: ' <<<"$report"
+		echo
+		echo "raw numbers, in run order (bench: lines of the guest):"
+		grep -E '^(m|wa|take|big|phase|note) ' <<<"$snaplines" | sed 's/^/  /'
 		if ((${#bad[@]})); then
 			echo
 			printf 'error: %s\n' "${bad[@]}"
 		fi
 	} | tee "$res"
+	chart_png "$chart" "${res%.txt}.png" "${info[kernel]:-$kver}" "$date"
+	rm -f "$chart".*
 	echo "bench: results in $res (VM log $log)"
 	((${#bad[@]} == 0))
 }

@@ -92,6 +92,8 @@ static void usage(void)
 	      "                noexcl, pipe, closed, fifo, null, socket, dir,\n"
 	      "                fd:N\n"
 	      "  destroy ID | take ID\n"
+	      "  take -T ID               take, and print take_ns=N, the\n"
+	      "       duration of the ioctl (CLOCK_MONOTONIC)\n"
 	      "  collect                  ids, one per line (two-call protocol)\n"
 	      "       -n COUNT one call with this count; prints count=,\n"
 	      "                untouched= and the ids on success\n"
@@ -392,6 +394,34 @@ static int cmd_id(int argc, char **argv, unsigned long req, const char *what)
 	parse_id(argv[1], &id);
 	cfd = open_control();
 	return outcome(what, xioctl(cfd, req, &id));
+}
+
+/* take [-T] ID: with -T, print "take_ns=N", the ioctl's duration. */
+static int cmd_take(int argc, char **argv)
+{
+	struct blksnap_uuid id;
+	struct timespec t0, t1;
+	int opt, cfd, ret, st, timed = 0;
+
+	while ((opt = getopt(argc, argv, "T")) != -1) {
+		if (opt == 'T')
+			timed = 1;
+		else
+			usage();
+	}
+	if (argc - optind != 1)
+		usage();
+	parse_id(argv[optind], &id);
+	cfd = open_control();
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ret = xioctl(cfd, IOCTL_BLKSNAP_SNAPSHOT_TAKE, &id);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	st = outcome("take", ret);
+	if (timed && !st && ret >= 0)
+		printf("take_ns=%lld\n",
+		       (long long)(t1.tv_sec - t0.tv_sec) * 1000000000LL +
+		       (t1.tv_nsec - t0.tv_nsec));
+	return st;
 }
 
 static int cmd_version(int argc)
@@ -1237,7 +1267,7 @@ int main(int argc, char **argv)
 		return cmd_id(argc, argv, IOCTL_BLKSNAP_SNAPSHOT_DESTROY,
 			      "destroy");
 	if (!strcmp(cmd, "take"))
-		return cmd_id(argc, argv, IOCTL_BLKSNAP_SNAPSHOT_TAKE, "take");
+		return cmd_take(argc, argv);
 	if (!strcmp(cmd, "collect"))
 		return cmd_collect(argc, argv);
 	if (!strcmp(cmd, "wait"))

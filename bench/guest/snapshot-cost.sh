@@ -1,0 +1,542 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# Guest side of the snapshot-cost benchmark (run by bench/run.sh through
+# tests/vm/run.sh): what snapshots cost a running workload, blksnap against
+# dm-snapshot and dm-thin, on virtio disks in this one boot.
+#
+# Disks: ORIG (the original, prefilled with non-zero data), STORE (blksnap's
+# difference storage), COW (dm-snapshot's exception store), TDATA and TMETA
+# (dm-thin's pool). Write configurations, each set up fresh for every
+# measurement and measured in rounds whose order rotates:
+#   base    ORIG, no module loaded
+#   track   blksnap attached to ORIG, no snapshot
+#   snapd   blksnap snapshot taken, difference storage the STORE disk
+#   snapt   blksnap snapshot taken, difference storage a file on tmpfs
+#   dmsnap  dm-snapshot (persistent, chunk 8 sectors) of ORIG, COW on COW,
+#           writes through the snapshot-origin device
+#   dmthin  thin volume in a pool on TDATA/TMETA (block 64 KiB) with one
+#           thin snapshot, writes to the origin volume
+# Write tests (regions of ORIG never overlap):
+#   seqw    first-touch 1 MiB sequential writes, queue depth 8, MiB/s
+#   randw   first-touch 4 KiB random writes (each block once), QD 8, IOPS,
+#           and the bytes written to the storage per byte written (wa)
+#   rew     4 KiB random writes, QD 8, time-based, over a region written
+#           (preserved) once after the set-up, IOPS
+# Read tests (a taken snapshot, a region preserved by writing it after take,
+# another left untouched), MiB/s for seqr (1 MiB) and IOPS for randr (4 KiB),
+# QD 8, time-based:
+#   orig    ORIG itself; imgU/imgP the blksnap image over the untouched and
+#   the preserved region; dmU/dmP the dm-snapshot device over the same.
+# Then take latency (ext4 on ORIG, fio writing to it, create/add/take/destroy
+# repeated, the take ioctl timed by snapctl take -T) and the cost of attach
+# and take on a 4 TiB dm-zero device (time, /proc/meminfo before and after).
+#
+# Settings from the kernel command line: bench.reps=N (default 5),
+# bench.runtime=SECONDS of time-based runs (default 5), bench.quick=1 (small
+# regions, few takes).
+#
+# Output: "bench: KEY VALUE..." lines; measurements as
+# "bench: m TEST CONFIG REP VALUE", write amplification as
+# "bench: wa CONFIG REP RATIO", takes as "bench: take REP NS", the large
+# device as "bench: big KEY VALUE"; then "bench: snapdone". Exit 0, 77, 1.
+# timeout: 7200
+. "$TEST_BIN/testlib.sh"
+set -o pipefail
+
+reps=5
+runtime=5
+quick=0
+read -r -a cmdline </proc/cmdline
+for arg in "${cmdline[@]}"; do
+	case $arg in
+	bench.reps=*) reps=${arg#bench.reps=} ;;
+	bench.runtime=*) runtime=${arg#bench.runtime=} ;;
+	bench.quick=*) quick=${arg#bench.quick=} ;;
+	esac
+done
+[[ $reps =~ ^[1-9][0-9]*$ ]] || fail "bad bench.reps=$reps"
+[[ $runtime =~ ^[1-9][0-9]*$ ]] || fail "bad bench.runtime=$runtime"
+
+need_blksnap
+need_cmd fio dmsetup mkfs.ext4 insmod rmmod modprobe snapctl
+need_disks 5
+ORIG=${DISKS[0]}
+STORE=${DISKS[1]}
+COW=${DISKS[2]}
+TDATA=${DISKS[3]}
+TMETA=${DISKS[4]}
+
+# Regions of ORIG, MiB: first-touch sequential, first-touch random, rewrite,
+# untouched read, preserved read.
+# The random writes touch RNDW MiB, one 4 KiB block in RND/RNDW, at random:
+# sparse, as on a large device, so that copy-on-write in large chunks (dm-thin)
+# copies more than is written.
+if ((quick)); then
+	SEQ=64 RND=64 RNDW=4 REW=8 RDU=32 RDP=32 TAKES=3 LOADWAIT=1
+else
+	SEQ=256 RND=512 RNDW=32 REW=64 RDU=256 RDP=256 TAKES=20 LOADWAIT=3
+fi
+OFF_SEQ=0
+OFF_RND=$((OFF_SEQ + SEQ))
+OFF_REW=$((OFF_RND + RND))
+OFF_RDU=$((OFF_REW + REW))
+OFF_RDP=$((OFF_RDU + RDU))
+SPAN=$((OFF_RDP + RDP))
+QD=8
+TMPFS=/mnt/bench-tmpfs
+TMPFS_LIMIT=$((1024 * 2048)) # sectors: 1 GiB, allocated at create
+BIG_SECTORS=$((1 << 33))     # 4 TiB
+
+cpu=$(($(nproc) - 1))
+
+sectors_of() { blockdev --getsz "$1"; }
+# wsect DEV...: sectors written to these disks so far (sum).
+wsect() {
+	local d s=0 f
+	for d in "$@"; do
+		read -r -a f <"/sys/block/${d#/dev/}/stat"
+		s=$((s + f[6]))
+	done
+	echo "$s"
+}
+# settle DEV...: wait (up to 20 s) until nothing is in flight on the disks
+# and their write counters stay still for half a second.
+settle() {
+	local a b i d f busy
+	for ((i = 0; i < 40; i++)); do
+		a=$(wsect "$@")
+		sleep 0.5
+		b=$(wsect "$@")
+		busy=0
+		for d in "$@"; do
+			read -r -a f <"/sys/block/${d#/dev/}/stat"
+			((f[8] == 0)) || busy=1
+		done
+		((a == b && !busy)) && return 0
+	done
+	echo "bench: note: $* still busy after 20 s"
+}
+
+# fio_job DEV RW BS OFF_MIB SIZE_MIB TIMED [IO_MIB]: one fio run over the
+# region, time-based or once through it (or IO_MIB of it); prints
+# "KIB_PER_S IOPS KIB_DONE" of its reads or writes.
+fio_job() {
+	local dev=$1 rw=$2 bs=$3 off=$4 size=$5 timed=$6 io=${7:-} out err
+	local -a opt=(--name=b --filename="$dev" --direct=1 --ioengine=libaio
+		--iodepth="$QD" --rw="$rw" --bs="$bs" --offset="${off}M"
+		--size="${size}M" --cpus_allowed="$cpu" --randrepeat=1
+		--output-format=terse --terse-version=3)
+	((timed)) && opt+=(--time_based --runtime="$runtime")
+	[[ -n $io ]] && opt+=(--io_size="${io}M")
+	out=$(fio "${opt[@]}" 2>&1) || { echo "$out" >&2; return 1; }
+	out=$(grep ';' <<<"$out" | tail -n1)
+	err=$(cut -d';' -f5 <<<"$out")
+	[[ $err == 0 ]] || { echo "fio error $err" >&2; return 1; }
+	# terse v3: reads KiB;KiB/s;IOPS in fields 6-8, writes in 47-49
+	awk -F';' -v w="$([[ $rw == *read ]] && echo 0 || echo 41)" \
+		'{ print $(7 + w), $(8 + w), $(6 + w) }' <<<"$out"
+}
+
+# ---- configurations -----------------------------------------------------
+mods_loaded() { [[ -d /sys/module/blksnap ]]; }
+load_mods() {
+	mods_loaded && return 0
+	insmod "$TEST_MODULES/blkfilter.ko" || fail "insmod blkfilter"
+	insmod "$TEST_MODULES/blksnap.ko" || fail "insmod blksnap"
+}
+unload_mods() {
+	mods_loaded || return 0
+	rmmod blksnap || fail "rmmod blksnap"
+	rmmod blkfilter || fail "rmmod blkfilter"
+}
+attached() { [[ $(cat "/sys/block/${ORIG#/dev/}/filter" 2>/dev/null) == blksnap ]]; }
+dm_exists() { [[ -e /dev/mapper/$1 ]] && dmsetup info "$1" >/dev/null 2>&1; }
+dm_create() {
+	dmsetup create --noudevsync "$1" --table "$2" || fail "dmsetup create $1: $2"
+	dmsetup mknodes "$1"
+	[[ -b /dev/mapper/$1 ]] || fail "no /dev/mapper/$1"
+}
+dm_remove() {
+	local i
+	dm_exists "$1" || return 0
+	for ((i = 0; i < 20; i++)); do
+		dmsetup remove --noudevsync "$1" 2>/dev/null && return 0
+		sleep 0.2
+	done
+	fail "dmsetup remove $1"
+}
+
+SNAP_ID=
+blksnap_new() { # STORAGE LIMIT
+	load_mods
+	attached || snap attach "$ORIG"
+	SNAP_ID=$(snapctl create "$1" "$2") || fail "create $1"
+	snap add "$ORIG" "$SNAP_ID"
+	snap take "$SNAP_ID"
+}
+blksnap_end() {
+	[[ -n $SNAP_ID ]] && snap destroy "$SNAP_ID"
+	SNAP_ID=
+	rm -f "$TMPFS/diff"
+}
+THIN_SNAP=0
+thin_snap() {
+	dmsetup suspend --noudevsync bthin || fail "suspend bthin"
+	dmsetup message bpool 0 "create_snap 1 0" || fail "create_snap"
+	dmsetup resume --noudevsync bthin || fail "resume bthin"
+	THIN_SNAP=1
+}
+thin_unsnap() {
+	((THIN_SNAP)) || return 0
+	dm_remove bthinsnap
+	dmsetup message bpool 0 "delete 1" || fail "delete thin snapshot"
+	THIN_SNAP=0
+}
+
+# teardown: back to nothing (base).
+teardown() {
+	blksnap_end
+	dm_remove bs
+	dm_remove bo
+	thin_unsnap
+	attached && snap detach "$ORIG"
+	unload_mods
+	return 0
+}
+
+# setup CONFIG: teardown, then CONFIG, fresh. Sets DEV (where the workload
+# goes) and WDEVS (the disks whose writes are storage writes).
+setup() {
+	teardown
+	DEV=$ORIG
+	WDEVS=()
+	case $1 in
+	base) ;;
+	track) load_mods; snap attach "$ORIG" ;;
+	snapd)
+		blksnap_new "$STORE" "$(sectors_of "$STORE")"
+		WDEVS=("$STORE")
+		;;
+	snapt) blksnap_new "$TMPFS/diff" "$TMPFS_LIMIT" ;;
+	dmsnap)
+		dd if=/dev/zero of="$COW" bs=64k count=1 oflag=direct status=none ||
+			fail "clear the COW header"
+		dm_create bs "0 $ORIG_SECT snapshot $ORIG $COW P 8"
+		dm_create bo "0 $ORIG_SECT snapshot-origin $ORIG"
+		DEV=/dev/mapper/bo
+		WDEVS=("$COW")
+		;;
+	dmthin)
+		thin_snap
+		DEV=/dev/mapper/bthin
+		WDEVS=("$TDATA" "$TMETA")
+		;;
+	*) fail "unknown config $1" ;;
+	esac
+}
+
+# check CONFIG: the configuration is the intended one and healthy.
+check() {
+	local e s
+	case $1 in
+	base)
+		! mods_loaded || fail "base: blksnap loaded"
+		! dm_exists bo || fail "base: dm-snapshot present"
+		;;
+	track)
+		attached || fail "track: not attached"
+		[[ -z $(snapctl collect) ]] || fail "track: a snapshot exists"
+		;;
+	snapd | snapt)
+		attached || fail "$1: not attached"
+		e=$(snap_field "$ORIG" error_code)
+		[[ $e == 0 ]] || fail "$1: snapshot error_code=$e"
+		[[ -n $(snap_field "$ORIG" image) ]] || fail "$1: no image"
+		;;
+	dmsnap)
+		s=$(dmsetup status bs) || fail "dmsnap: no status"
+		[[ $s == *snapshot* && $s != *Invalid* && $s != *Overflow* ]] ||
+			fail "dmsnap: status '$s'"
+		;;
+	dmthin)
+		s=$(dmsetup status bpool) || fail "dmthin: no pool status"
+		[[ $s != *Fail* && $s != *out_of_data_space* && $s != *" ro "* ]] ||
+			fail "dmthin: pool status '$s'"
+		((THIN_SNAP)) || fail "dmthin: no thin snapshot"
+		;;
+	esac
+}
+
+# ---- set-up of the disks --------------------------------------------------
+cleanup() {
+	local p
+	for p in $(jobs -p); do
+		kill "$p" 2>/dev/null
+	done
+	wait 2>/dev/null
+	umount /mnt/bench-ext4 2>/dev/null
+	blksnap_end 2>/dev/null
+	dm_remove bs 2>/dev/null
+	dm_remove bo 2>/dev/null
+	dm_remove bz 2>/dev/null
+	dm_remove bthinsnap 2>/dev/null
+	dm_remove bthin 2>/dev/null
+	dm_remove bpool 2>/dev/null
+	cleanup_blksnap >/dev/null
+	umount "$TMPFS" 2>/dev/null
+	return 0
+}
+trap cleanup EXIT
+
+for m in dm-mod dm-snapshot crc32c_generic dm-thin-pool dm-zero; do
+	modprobe "$m" 2>/dev/null
+done
+[[ -d /sys/module/dm_snapshot ]] || skip "no dm-snapshot"
+ORIG_SECT=$((SPAN * 2048))
+(($(sectors_of "$ORIG") >= ORIG_SECT)) || fail "$ORIG smaller than $SPAN MiB"
+(($(sectors_of "$STORE") >= ORIG_SECT)) || fail "$STORE too small"
+mkdir -p "$TMPFS" /mnt/bench-ext4
+mount -t tmpfs -o size=1536m tmpfs "$TMPFS" || fail "mount tmpfs"
+
+# The original and the thin origin hold real data, not host-file holes.
+fio_job "$ORIG" write 1m 0 "$SPAN" 0 >/dev/null || fail "prefill $ORIG"
+# dm-thin: pool block 64 KiB (LVM's default for thin pools), no zeroing of
+# new blocks; the origin volume prefilled as ORIG.
+dd if=/dev/zero of="$TMETA" bs=1M count=1 oflag=direct status=none
+dm_create bpool "0 $(sectors_of "$TDATA") thin-pool $TMETA $TDATA 128 0 1 skip_block_zeroing"
+dmsetup message bpool 0 "create_thin 0" || fail "create_thin"
+dm_create bthin "0 $ORIG_SECT thin /dev/mapper/bpool 0"
+fio_job /dev/mapper/bthin write 1m 0 "$SPAN" 0 >/dev/null || fail "prefill bthin"
+
+echo "bench: kernel $(uname -r)"
+echo "bench: snapcpus $(nproc)"
+echo "bench: snapdisks orig=$ORIG store=$STORE cow=$COW thin_data=$TDATA thin_meta=$TMETA"
+echo "bench: snapregions_mib seq=$SEQ rand=$RNDW/$RND rewrite=$REW read_untouched=$RDU read_preserved=$RDP"
+echo "bench: snapfio $(fio --version) ioengine=libaio direct=1 iodepth=$QD cpus_allowed=$cpu"
+echo "bench: snapreps $reps"
+echo "bench: snapruntime $runtime"
+phase() { echo "bench: phase $1 $SECONDS"; }
+phase prefilled
+
+# ---- write tests ----------------------------------------------------------
+WCONFIGS=(base track snapd snapt dmsnap dmthin)
+# fresh CONFIG: a new set-up for each measurement; in quick mode one for
+# all three (their regions do not overlap).
+fresh() {
+	if ((!quick)) || [[ ${FRESH_DONE:-} != "$1" ]]; then
+		setup "$1"
+		FRESH_DONE=$1
+	fi
+	check "$1"
+}
+measure_writes() { # CONFIG REP
+	local c=$1 r=$2 v w0 w1 kib
+	FRESH_DONE=
+	# first-touch sequential
+	fresh "$c"
+	v=$(fio_job "$DEV" write 1m "$OFF_SEQ" "$SEQ" 0) || fail "seqw $c $r"
+	check "$c"
+	echo "bench: m seqw $c $r $(awk '{ printf "%.1f", $1 / 1024 }' <<<"$v")"
+	# first-touch random, with what the storage got
+	fresh "$c"
+	((${#WDEVS[@]})) && settle "${WDEVS[@]}"
+	((${#WDEVS[@]})) && w0=$(wsect "${WDEVS[@]}")
+	v=$(fio_job "$DEV" randwrite 4k "$OFF_RND" "$RND" 0 "$RNDW") || fail "randw $c $r"
+	check "$c"
+	echo "bench: m randw $c $r $(cut -d' ' -f2 <<<"$v")"
+	if ((${#WDEVS[@]})); then
+		settle "${WDEVS[@]}"
+		w1=$(wsect "${WDEVS[@]}")
+		kib=$(cut -d' ' -f3 <<<"$v")
+		# dm-thin's own data device also gets the workload's writes.
+		[[ $c == dmthin ]] && w1=$((w1 - kib * 2))
+		echo "bench: wa $c $r $(awk -v w=$((w1 - w0)) -v k="$kib" \
+			'BEGIN { printf "%.2f", (k > 0 ? w / 2 / k : 0) }')"
+	fi
+	# rewrites of a preserved region
+	fresh "$c"
+	fio_job "$DEV" write 1m "$OFF_REW" "$REW" 0 >/dev/null || fail "preserve $c $r"
+	((${#WDEVS[@]})) && settle "${WDEVS[@]}"
+	v=$(fio_job "$DEV" randwrite 4k "$OFF_REW" "$REW" 1) || fail "rew $c $r"
+	check "$c"
+	echo "bench: m rew $c $r $(cut -d' ' -f2 <<<"$v")"
+	teardown
+}
+
+# ---- read tests -----------------------------------------------------------
+# read_pair TEST DEV OFF SIZE CONFIG REP
+read_one() {
+	local t=$1 dev=$2 off=$3 size=$4 c=$5 r=$6 v
+	if [[ $t == seqr ]]; then
+		v=$(fio_job "$dev" read 1m "$off" "$size" 1) || fail "$t $c $r"
+		echo "bench: m $t $c $r $(awk '{ printf "%.1f", $1 / 1024 }' <<<"$v")"
+	else
+		v=$(fio_job "$dev" randread 4k "$off" "$size" 1) || fail "$t $c $r"
+		echo "bench: m $t $c $r $(cut -d' ' -f2 <<<"$v")"
+	fi
+}
+measure_reads_blksnap() { # REP
+	local r=$1 img t
+	setup snapd
+	check snapd
+	img=$(snap_image "$ORIG")
+	fio_job "$ORIG" write 1m "$OFF_RDP" "$RDP" 0 >/dev/null || fail "preserve"
+	settle "$STORE"
+	for t in seqr randr; do
+		read_one "$t" "$ORIG" "$OFF_RDU" "$RDU" orig "$r"
+		read_one "$t" "$img" "$OFF_RDU" "$RDU" imgU "$r"
+		read_one "$t" "$img" "$OFF_RDP" "$RDP" imgP "$r"
+	done
+	check snapd
+	teardown
+}
+measure_reads_dm() { # REP
+	local r=$1 t
+	setup dmsnap
+	check dmsnap
+	fio_job /dev/mapper/bo write 1m "$OFF_RDP" "$RDP" 0 >/dev/null || fail "preserve"
+	settle "$COW"
+	for t in seqr randr; do
+		read_one "$t" /dev/mapper/bs "$OFF_RDU" "$RDU" dmU "$r"
+		read_one "$t" /dev/mapper/bs "$OFF_RDP" "$RDP" dmP "$r"
+	done
+	check dmsnap
+	teardown
+}
+
+# Warm-up, not counted.
+fio_job "$ORIG" randread 4k 0 "$SPAN" 0 >/dev/null &
+sleep 2
+kill %1 2>/dev/null
+wait 2>/dev/null
+
+for ((r = 1; r <= reps; r++)); do
+	n=${#WCONFIGS[@]}
+	for ((i = 0; i < n; i++)); do
+		measure_writes "${WCONFIGS[$(((i + r - 1) % n))]}" "$r"
+	done
+	phase "writes-$r"
+	if ((r % 2)); then
+		measure_reads_blksnap "$r"
+		measure_reads_dm "$r"
+	else
+		measure_reads_dm "$r"
+		measure_reads_blksnap "$r"
+	fi
+done
+
+phase rounds
+# ---- take latency under load ----------------------------------------------
+dm_remove bthin
+dm_remove bpool
+teardown
+mkfs.ext4 -q -F -E nodiscard,lazy_itable_init=1,lazy_journal_init=1 "$ORIG" ||
+	fail "mkfs.ext4"
+mount "$ORIG" /mnt/bench-ext4 || fail "mount ext4"
+load_mods
+snap attach "$ORIG"
+fio --name=load --directory=/mnt/bench-ext4 --size=256M --rw=randwrite \
+	--bs=4k --iodepth="$QD" --direct=1 --ioengine=libaio --time_based \
+	--runtime=3600 --cpus_allowed="$cpu" >/dev/null 2>&1 &
+fiopid=$!
+sleep "$LOADWAIT"
+kill -0 "$fiopid" 2>/dev/null || fail "fio on ext4 did not start"
+echo "bench: takeload fio randwrite 4k iodepth=$QD direct on ext4 on $ORIG, storage $STORE"
+# The freeze-to-thaw window from the function tracer: the entries of the
+# block layer's freeze and thaw calls that blksnap makes.
+TR=/sys/kernel/tracing
+window=0
+if [[ -w $TR/set_ftrace_filter ]]; then
+	echo 0 >"$TR/tracing_on"
+	echo nop >"$TR/current_tracer"
+	: >"$TR/set_ftrace_filter"
+	for f in bdev_freeze bdev_thaw freeze_bdev thaw_bdev; do
+		echo "$f" >>"$TR/set_ftrace_filter" 2>/dev/null
+	done
+	if grep -q . "$TR/set_ftrace_filter" && echo function >"$TR/current_tracer"; then
+		window=1
+	fi
+fi
+echo "bench: takewindow $( ((window)) && echo ftrace || echo none)"
+# window_ns: from the first freeze to the last thaw in the trace.
+window_ns() {
+	awk '/ (bdev_freeze|freeze_bdev) / && !f { f = $0; sub(/:.*/, "", f); n = split(f, a, " "); f = a[n] }
+		/ (bdev_thaw|thaw_bdev) / { t = $0; sub(/:.*/, "", t); n = split(t, a, " "); t = a[n] }
+		END { if (f != "" && t != "") printf "%.0f\n", (t - f) * 1e9 }' "$TR/trace"
+}
+for ((i = 1; i <= TAKES; i++)); do
+	id=$(snapctl create "$STORE" "$(sectors_of "$STORE")") || fail "create"
+	snap add "$ORIG" "$id"
+	if ((window)); then
+		echo 0 >"$TR/tracing_on"
+		: >"$TR/trace"
+		echo 1 >"$TR/tracing_on"
+	fi
+	out=$(snapctl take -T "$id") || fail "take $i"
+	w=-
+	if ((window)); then
+		echo 0 >"$TR/tracing_on"
+		w=$(window_ns)
+		[[ -n $w ]] || fail "take $i: no freeze and thaw in the trace"
+	fi
+	[[ $(snap_field "$ORIG" error_code) == 0 ]] || fail "take $i: snapshot failed"
+	snap destroy "$id"
+	echo "bench: take $i ${out#take_ns=} $w"
+	sleep 0.2
+done
+if ((window)); then
+	echo nop >"$TR/current_tracer"
+	: >"$TR/set_ftrace_filter"
+fi
+kill -0 "$fiopid" 2>/dev/null || fail "fio on ext4 stopped during the takes"
+kill "$fiopid"
+wait "$fiopid" 2>/dev/null
+umount /mnt/bench-ext4 || fail "umount ext4"
+teardown
+
+phase takes
+# ---- attach and take on a 4 TiB device -----------------------------------
+# meminfo_kib: kernel memory that a module's allocations show in: Slab,
+# VmallocUsed, Percpu (KiB, summed), and the parts.
+meminfo_kib() {
+	awk '/^(Slab|VmallocUsed|Percpu):/ { s += $2; p = p $1 $2 " " }
+		END { print s, p }' /proc/meminfo
+}
+dm_create bz "0 $BIG_SECTORS zero"
+load_mods
+for p in tracking_block_minimum_shift tracking_block_maximum_count \
+	tracking_block_maximum_shift chunk_minimum_shift chunk_maximum_count \
+	chunk_maximum_shift; do
+	echo "bench: big param_$p $(cat "/sys/module/blksnap/parameters/$p")"
+done
+sync
+sleep 1
+m0=$(meminfo_kib)
+t0=${EPOCHREALTIME/./}
+snap attach /dev/mapper/bz
+t1=${EPOCHREALTIME/./}
+sleep 1
+m1=$(meminfo_kib)
+id=$(snapctl create "$STORE" "$(sectors_of "$STORE")") || fail "create (4 TiB)"
+snap add /dev/mapper/bz "$id"
+sleep 1
+m2=$(meminfo_kib)
+out=$(snapctl take -T "$id") || fail "take (4 TiB)"
+sleep 1
+m3=$(meminfo_kib)
+echo "bench: big sectors $BIG_SECTORS"
+echo "bench: big attach_us $((t1 - t0))"
+echo "bench: big take_ns ${out#take_ns=}"
+echo "bench: big tracker_block_size $(cbt /dev/mapper/bz block_size)"
+echo "bench: big tracker_block_count $(cbt /dev/mapper/bz block_count)"
+echo "bench: big mem_before_kib $m0"
+echo "bench: big mem_attached_kib $m1"
+echo "bench: big mem_added_kib $m2"
+echo "bench: big mem_taken_kib $m3"
+snap destroy "$id"
+snap detach /dev/mapper/bz
+dm_remove bz
+teardown
+phase big
+echo "bench: snapdone"

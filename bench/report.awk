@@ -1,0 +1,304 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# Tables, target lines and chart data of the snapshot-cost benchmark, from
+# the guest's "bench: ..." lines (prefix removed) on stdin. Run by
+# bench/run.sh; variables: reps (expected repetitions), chart (file for the
+# gnuplot data, or empty), and idle_a, idle_b, idle_c, idle_d (medians of
+# the blkfilter-idle configurations, for the chart; may be empty).
+#
+# Prints the tables and "bench: target NAME ..." lines; prints
+# "error: ..." lines for every missing or non-numeric number.
+
+function isnum(v) { return v ~ /^-?[0-9]+(\.[0-9]+)?$/ }
+
+function sortnums(s, a,    n, i, j, t) {
+	n = split(s, a, " ")
+	for (i = 2; i <= n; i++) {
+		t = a[i] + 0
+		for (j = i - 1; j >= 1 && a[j] + 0 > t; j--)
+			a[j + 1] = a[j]
+		a[j + 1] = t
+	}
+	return n
+}
+
+function median(s,    a, n) {
+	n = sortnums(s, a)
+	if (n == 0)
+		return ""
+	if (n % 2)
+		return a[(n + 1) / 2]
+	return (a[n / 2] + a[n / 2 + 1]) / 2
+}
+
+function minof(s,    a, n) { n = sortnums(s, a); return n ? a[1] : "" }
+function maxof(s,    a, n) { n = sortnums(s, a); return n ? a[n] : "" }
+function count(s,    a) { return split(s, a, " ") }
+
+function ratio(x, y) {
+	if (x == "" || y == "" || y + 0 == 0)
+		return ""
+	return sprintf("%.3f", x / y)
+}
+
+function fmt(v) {
+	if (v == "")
+		return "-"
+	if (v + 0 >= 100)
+		return sprintf("%.0f", v)
+	return sprintf("%.2f", v)
+}
+
+# row TEST CONFIG LABEL BASECONFIG DMCONFIG
+function row(t, c, label, base, dm,    s, m, mn, mx, sp, r, rd) {
+	s = vals[t, c]
+	m = median(s)
+	if (m == "") {
+		printf "  %-8s %-40s %9s\n", c, label, "-"
+		return
+	}
+	mn = minof(s)
+	mx = maxof(s)
+	sp = m > 0 ? sprintf("%.0f%%", 100 * (mx - mn) / m) : "-"
+	r = base != "" ? ratio(m, median(vals[t, base])) : ""
+	rd = dm != "" ? ratio(m, median(vals[t, dm])) : ""
+	printf "  %-8s %-40s %9s %9s %9s %6s %7s %7s\n", c, label, fmt(m),
+		fmt(mn), fmt(mx), sp, (r == "" ? "-" : r), (rd == "" ? "-" : rd)
+}
+
+function header(title) {
+	print ""
+	print title
+	printf "  %-8s %-40s %9s %9s %9s %6s %7s %7s\n", "config", "", "median",
+		"min", "max", "spread", "ratio", "vs dm"
+}
+
+function target(name, value, op, limit, what,    ok) {
+	if (value == "" || limit == "") {
+		printf "bench: target %-22s %s=- target %s %s MISS (no number)\n",
+			name, what, op, limit
+		return
+	}
+	ok = op == ">=" ? value + 0 >= limit + 0 : value + 0 < limit + 0
+	printf "bench: target %-22s %s=%s target %s %s %s\n", name, what, value,
+		op, limit, (ok ? "PASS" : "MISS")
+}
+
+# med_ratio TEST CONFIG BASE: ratio of medians, or "".
+function mr(t, c, b) { return ratio(median(vals[t, c]), median(vals[t, b])) }
+
+function need(t, c,    n) {
+	n = count(vals[t, c])
+	if (n != reps)
+		printf "error: %s %s: %d of %d numbers\n", t, c, n, reps
+}
+
+{
+	sub(/\r$/, "")
+	k = $1
+	if (k == "m") {
+		# m TEST CONFIG REP VALUE
+		if (!isnum($5))
+			printf "error: %s %s rep %s: '%s' is not a number\n", $2, $3, $4, $5
+		else
+			vals[$2, $3] = vals[$2, $3] " " $5
+	} else if (k == "wa") {
+		if (!isnum($4))
+			printf "error: wa %s rep %s: '%s' is not a number\n", $2, $3, $4
+		else
+			vals["wa", $2] = vals["wa", $2] " " $4
+	} else if (k == "take") {
+		# take REP IOCTL_NS WINDOW_NS (freeze to thaw, or "-")
+		if (!isnum($3))
+			printf "error: take %s: '%s' is not a number\n", $2, $3
+		else {
+			takes = takes " " ($3 / 1e6)
+			ntakes++
+		}
+		if (isnum($4))
+			wins = wins " " ($4 / 1e6)
+		else if ($4 != "-" && $4 != "")
+			printf "error: take %s window: '%s' is not a number\n", $2, $4
+	} else if (k == "takewindow") {
+		haswin = $2 == "ftrace"
+	} else if (k == "big") {
+		big[$2] = $3
+	} else if (k == "snapdone") {
+		done = 1
+	}
+}
+
+END {
+	split("base track snapd snapt dmsnap dmthin", W, " ")
+	lab["base"] = "no snapshot, no module (baseline)"
+	lab["track"] = "blksnap attached, tracking only"
+	lab["snapd"] = "blksnap snapshot, storage on a disk"
+	lab["snapt"] = "blksnap snapshot, storage on tmpfs"
+	lab["dmsnap"] = "dm-snapshot, persistent, 4 KiB chunks"
+	lab["dmthin"] = "dm-thin, 64 KiB blocks, one snapshot"
+	tl["seqw"] = "first-touch sequential writes, 1 MiB QD 8 (MiB/s)"
+	tl["randw"] = "first-touch 4 KiB random writes, QD 8 (IOPS)"
+	tl["rew"] = "rewrites of preserved chunks, 4 KiB random QD 8 (IOPS)"
+	split("seqw randw rew", WT, " ")
+	for (i = 1; i <= 3; i++) {
+		t = WT[i]
+		header(t ": " tl[t] "; ratio to base, vs dm = to dmsnap")
+		for (j = 1; j <= 6; j++) {
+			c = W[j]
+			row(t, c, lab[c], "base", (c ~ /^snap/ ? "dmsnap" : ""))
+			need(t, c)
+		}
+	}
+	print ""
+	print "wa: bytes written to the storage per byte written, first-touch 4 KiB random writes"
+	print "    (snapd: the storage disk; dmsnap: the COW disk; dmthin: pool data + metadata"
+	print "    disks minus the writes themselves; snapt: not measured, tmpfs)"
+	printf "  %-8s %9s %9s %9s\n", "config", "median", "min", "max"
+	split("snapd dmsnap dmthin", WA, " ")
+	for (j = 1; j <= 3; j++) {
+		c = WA[j]
+		printf "  %-8s %9s %9s %9s\n", c, fmt(median(vals["wa", c])),
+			fmt(minof(vals["wa", c])), fmt(maxof(vals["wa", c]))
+		need("wa", c)
+	}
+
+	split("orig imgU imgP dmU dmP", R, " ")
+	lab["orig"] = "the original device (baseline)"
+	lab["imgU"] = "blksnap image, untouched region"
+	lab["imgP"] = "blksnap image, preserved region"
+	lab["dmU"] = "dm-snapshot device, untouched region"
+	lab["dmP"] = "dm-snapshot device, preserved region"
+	tl["seqr"] = "sequential reads, 1 MiB QD 8 (MiB/s)"
+	tl["randr"] = "4 KiB random reads, QD 8 (IOPS)"
+	split("seqr randr", RT, " ")
+	for (i = 1; i <= 2; i++) {
+		t = RT[i]
+		header(t ": " tl[t] "; ratio to orig, vs dm = imgX to dmX")
+		for (j = 1; j <= 5; j++) {
+			c = R[j]
+			row(t, c, lab[c], "orig", (c == "imgU" ? "dmU" : c == "imgP" ? "dmP" : ""))
+			need(t, c)
+		}
+	}
+
+	print ""
+	tk_med = median(takes)
+	tk_max = maxof(takes)
+	wn_med = median(wins)
+	wn_max = maxof(wins)
+	printf "take latency under load (ext4 on the original, fio 4 KiB random writes), ms:\n"
+	printf "  %-36s %5s %9s %9s %9s\n", "", "takes", "median", "min", "max"
+	printf "  %-36s %5d %9s %9s %9s\n", "freeze to thaw (ftrace)", count(wins),
+		fmt(wn_med), fmt(minof(wins)), fmt(wn_max)
+	printf "  %-36s %5d %9s %9s %9s\n", "whole take ioctl (with the image)", ntakes,
+		fmt(tk_med), fmt(minof(takes)), fmt(tk_max)
+	if (ntakes == 0)
+		print "error: no take latencies"
+	if (haswin && count(wins) != ntakes)
+		print "error: freeze-to-thaw windows missing"
+	# The target is on freeze to thaw; without the tracer, on the ioctl.
+	tg_max = haswin ? wn_max : tk_max
+
+	# 4 TiB device.
+	att_ms = isnum(big["attach_us"]) ? big["attach_us"] / 1000 : ""
+	take_ms = isnum(big["take_ns"]) ? big["take_ns"] / 1e6 : ""
+	split(big["mem_before_kib"], m0, " ")
+	split(big["mem_attached_kib"], m1, " ")
+	split(big["mem_taken_kib"], m3, " ")
+	mem_att = isnum(m1[1]) && isnum(m0[1]) ? m1[1] - m0[1] : ""
+	mem_take = isnum(m3[1]) && isnum(m1[1]) ? m3[1] - m1[1] : ""
+	# The tracker's bound from the parameters: two maps of one byte per
+	# block, the block growing from the minimum until the count fits.
+	sect = big["sectors"]
+	if (isnum(sect) && isnum(big["param_tracking_block_minimum_shift"])) {
+		bytes = sect * 512
+		sh = big["param_tracking_block_minimum_shift"]
+		while (bytes / 2 ^ sh > big["param_tracking_block_maximum_count"] &&
+		       sh < big["param_tracking_block_maximum_shift"])
+			sh++
+		cnt = int((bytes + 2 ^ sh - 1) / 2 ^ sh)
+		bound_kib = 2 * cnt / 1024
+		# page rounding of the two maps and the tracker's structures
+		allow_kib = bound_kib * 1.02 + 256
+	} else {
+		bound_kib = ""
+		allow_kib = ""
+	}
+	printf "\nattach and take on a 4 TiB dm-zero device:\n"
+	printf "  attach %s ms, take %s ms (tracker block %s bytes, %s blocks)\n",
+		fmt(att_ms), fmt(take_ms), big["tracker_block_size"],
+		big["tracker_block_count"]
+	printf "  kernel memory (Slab + VmallocUsed + Percpu): +%s KiB at attach (bound from\n",
+		(mem_att == "" ? "-" : mem_att)
+	printf "  the parameters: 2 maps x %s blocks = %s KiB), +%s KiB more at create, add and take\n",
+		(cnt == "" ? "-" : cnt), (bound_kib == "" ? "-" : bound_kib),
+		(mem_take == "" ? "-" : mem_take)
+	printf "  /proc/meminfo before: %s\n", big["mem_before_kib"]
+	printf "  attached:             %s\n", big["mem_attached_kib"]
+	printf "  taken:                %s\n", big["mem_taken_kib"]
+	if (att_ms == "" || take_ms == "" || mem_att == "")
+		print "error: the 4 TiB numbers are missing"
+	if (!done)
+		print "error: no 'bench: snapdone' line"
+
+	print ""
+	target("tracking-only seqw", mr("seqw", "track", "base"), ">=", "0.98", "ratio")
+	target("tracking-only randw", mr("randw", "track", "base"), ">=", "0.98", "ratio")
+	target("tracking-only rew", mr("rew", "track", "base"), ">=", "0.98", "ratio")
+	target("rewrite disk", mr("rew", "snapd", "base"), ">=", "0.95", "ratio")
+	target("rewrite tmpfs", mr("rew", "snapt", "base"), ">=", "0.95", "ratio")
+	target("first-touch seq tmpfs", mr("seqw", "snapt", "base"), ">=", "0.60", "ratio")
+	target("first-touch seq disk", mr("seqw", "snapd", "base"), ">=",
+		mr("seqw", "dmsnap", "base"), "ratio")
+	target("first-touch rand disk", mr("randw", "snapd", "base"), ">=",
+		mr("randw", "dmsnap", "base"), "ratio")
+	target("image seq untouched", mr("seqr", "imgU", "orig"), ">=", "0.90", "ratio")
+	target("image seq preserved", mr("seqr", "imgP", "orig"), ">=", "0.90", "ratio")
+	target("image rand untouched", mr("randr", "imgU", "orig"), ">=", "0.90", "ratio")
+	target("image rand preserved", mr("randr", "imgP", "orig"), ">=", "0.90", "ratio")
+	v = tg_max == "" ? "" : sprintf("%.1f", tg_max)
+	target("take worst under load", v, "<", "100", "ms")
+	v = ""
+	if (att_ms != "" && take_ms != "")
+		v = sprintf("%.1f", att_ms + take_ms)
+	target("4TiB attach+take", v, "<", "1000", "ms")
+	v = allow_kib == "" ? "" : sprintf("%.0f", allow_kib)
+	target("4TiB tracker memory", mem_att, "<=", v, "KiB")
+
+	if (chart == "")
+		exit
+	# Chart data, ratios ("-" where none): CHART.writes, CHART.reads,
+	# CHART.idle, one line per group, the group's target last.
+	f = chart ".writes"
+	print "group track snapd snapt dmsnap dmthin target" >f
+	for (i = 1; i <= 3; i++) {
+		t = WT[i]
+		line = t
+		for (j = 2; j <= 6; j++) {
+			r = mr(t, W[j], "base")
+			line = line " " (r == "" ? "-" : r)
+		}
+		print line " " (t == "seqw" ? 0.60 : t == "rew" ? 0.95 : 0.98) >f
+	}
+	close(f)
+	f = chart ".reads"
+	print "group imgU imgP dmU dmP target" >f
+	for (i = 1; i <= 2; i++) {
+		t = RT[i]
+		line = t
+		for (j = 2; j <= 5; j++) {
+			r = mr(t, R[j], "orig")
+			line = line " " (r == "" ? "-" : r)
+		}
+		print line " 0.90" >f
+	}
+	close(f)
+	f = chart ".idle"
+	print "group B C D target" >f
+	rb = ratio(idle_b, idle_a)
+	rc = ratio(idle_c, idle_a)
+	rd = ratio(idle_d, idle_a)
+	print "randr " (rb == "" ? "-" : rb) " " (rc == "" ? "-" : rc) " " \
+		(rd == "" ? "-" : rd) " 0.99" >f
+	close(f)
+}
