@@ -54,6 +54,7 @@ img=$(snap_image "$d") || fail "snap_image"
 cp "$TEST_TMP/expect" "$TEST_TMP/pre"
 mkpattern "$TEST_TMP/p1" 4096
 wr "$TEST_TMP/p1" 0
+settle "$sd"
 make_it_fail "$sd" 1
 image_fails "$img" 0 1024 || fail "image read of stored chunks succeeded with the storage failing"
 dd if="$img" bs=1M skip=8 count=1 iflag=direct status=none 2>/dev/null |

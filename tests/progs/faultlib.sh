@@ -146,18 +146,23 @@ hexadd() {
 }
 
 # sym_range SYMBOL [MODULE]: "START END" (16 hex digits each) of a function
-# from /proc/kallsyms: its address and the next higher symbol's. Empty if
-# there is no such symbol (inlined, renamed).
+# from /proc/kallsyms: its address and the next higher symbol's (the
+# kernel's own symbols are listed in address order, a module's are not).
+# Empty if there is no such symbol (inlined, renamed).
 sym_range() {
-	awk -v s="$1" -v m="${2:+[$2]}" '
-		NR == FNR {
-			if ($3 == s && (m == "" ? NF == 3 : $4 == m) && $1 !~ /^0+$/)
-				start = $1
-			next
-		}
-		start != "" && $1 > start && (end == "" || $1 < end) { end = $1 }
-		END { if (start != "" && end != "") print start, end }
-	' /proc/kallsyms /proc/kallsyms
+	if [[ -n ${2:-} ]]; then
+		grep -F "[$2]" /proc/kallsyms >"$TEST_TMP/kallsyms.$2"
+		awk -v s="$1" '
+			NR == FNR { if ($3 == s && $1 !~ /^0+$/) start = $1; next }
+			start != "" && $1 > start && (end == "" || $1 < end) { end = $1 }
+			END { if (start != "" && end != "") print start, end }
+		' "$TEST_TMP/kallsyms.$2" "$TEST_TMP/kallsyms.$2"
+		return
+	fi
+	awk -v s="$1" '
+		start == "" && NF == 3 && $3 == s && $1 !~ /^0+$/ { start = $1; next }
+		start != "" && $1 > start { print start, $1; exit }
+	' /proc/kallsyms
 }
 
 # mod_text_range MODULE: "START END" of the module's code: from its .text
@@ -200,6 +205,21 @@ within() {
 		fail "$what did not end within ${secs}s"
 	fi
 	wait "$pid" || fail "$what failed"
+}
+
+# settle DEV: wait (up to 10 s) until DEV has no I/O in flight and wrote
+# nothing for 0.3 s: the module's writes to a storage device are done.
+settle() {
+	local f i a b
+	f=$(sysfs_dev "$1")/stat
+	read -r -a a <"$f"
+	for ((i = 0; i < 30; i++)); do
+		sleep 0.3
+		read -r -a b <"$f"
+		((b[8] == 0 && b[6] == a[6])) && return 0
+		a=("${b[@]}")
+	done
+	fail "$1 still busy after 10 s"
 }
 
 # wait_error DEV SECONDS: wait until the snapshot of DEV has failed; prints
