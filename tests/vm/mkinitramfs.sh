@@ -13,6 +13,9 @@
 #      /opt/tests/bin and the depmod output covering 2 and MODDIR (rebuilt
 #      when any input changed).
 # Caches live in ${BLKSNAP_CACHE:-/var/cache/blksnap}/initramfs.
+# The modules of KVER are taken from MODROOT/lib/modules/KVER (MODROOT
+# empty: the host's, as installed by Debian's packages; the debug kernel
+# gives its modules_install directory).
 set -euo pipefail
 
 usage() {
@@ -27,7 +30,10 @@ PROGDIR=$4
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 INIT=$HERE/init
-HOSTMODS=/lib/modules/$KVER
+MODROOT=${MODROOT:-}
+HOSTMODS=$MODROOT/lib/modules/$KVER
+modinfo_k=(modinfo -k "$KVER")
+[[ -z $MODROOT ]] || modinfo_k+=(-b "$MODROOT")
 [[ -d $HOSTMODS/kernel ]] || { echo "$0: no modules for $KVER in $HOSTMODS" >&2; exit 1; }
 [[ -f $INIT ]] || { echo "$0: missing $INIT" >&2; exit 1; }
 
@@ -133,7 +139,7 @@ fi
 
 # --- 2. kernel modules --------------------------------------------------
 MOD_KEY=$( {
-	echo "$SELF_HASH $KVER"
+	echo "$SELF_HASH $KVER $MODROOT"
 	printf '%s\n' "${MODULE_GLOBS[@]}"
 	stat -c '%n %s %Y' "$HOSTMODS/modules.dep" "$HOSTMODS/modules.order"
 } | hash_of)
@@ -169,8 +175,8 @@ if [[ ! -s $MOD_CPIO || ! -d $MOD_STAGE ]]; then
 		[[ -n ${done_[$m]:-} ]] && continue
 		done_[$m]=1
 		mods[$m]=1
-		for d in $(modinfo -k "$KVER" -F depends "$m" | tr ',' ' '); do
-			p=$(modinfo -k "$KVER" -n "$d" 2>/dev/null) || continue
+		for d in $("${modinfo_k[@]}" -F depends "$m" | tr ',' ' '); do
+			p=$("${modinfo_k[@]}" -n "$d" 2>/dev/null) || continue
 			p=${p//\/\//\/}
 			[[ $p == "$HOSTMODS"/* ]] && queue+=("$p")
 		done
