@@ -7,8 +7,11 @@
 # tests/ (or to the top of the tree) without ".sh", e.g. selftest/001-pass.
 #
 # Options:
-#   --kernel 6.12|6.1   kernel series to boot (default 6.12); the newest
-#                       installed kernel of that series is used
+#   --kernel 6.12|6.1|debug
+#                       kernel series to boot (default 6.12); the newest
+#                       installed kernel of that series is used; "debug" is
+#                       the debug kernel of scripts/debug-kernel.sh (KASAN,
+#                       lockdep, kmemleak, ...), with its own modules
 #   --disks N           number of spare virtio disks (default 4)
 #   --disk-size SIZE    size of each sparse disk file (default 2G)
 #   --mem SIZE          guest memory (default 2G)
@@ -19,6 +22,8 @@
 #   --results FILE      per-test "NAME STATUS" lines (default
 #                       LOG_DIR/results-KVER.txt)
 #   --append ARGS       extra kernel command line
+#   --timeout-scale N   multiply every test's timeout by N (default 1, 3 on
+#                       the debug kernel, which runs several times slower)
 #   --show-output       print the output of every test, passed and skipped
 #                       ones too (by default only that of failed tests),
 #                       and keep the console log in LOG_DIR
@@ -42,6 +47,7 @@ timeout=
 log_dir=$TOP/build/test-logs
 results=
 append=
+tscale=
 show_output=
 
 usage() {
@@ -64,6 +70,7 @@ while (($#)); do
 	--log-dir) log_dir=${2:?}; shift 2 ;;
 	--results) results=${2:?}; shift 2 ;;
 	--append) append=${2:?}; shift 2 ;;
+	--timeout-scale) tscale=${2:?}; shift 2 ;;
 	--show-output) show_output=1; shift ;;
 	-h | --help) usage 0 ;;
 	--) shift; break ;;
@@ -74,8 +81,18 @@ done
 (($#)) || usage
 [[ $ndisks =~ ^[0-9]+$ ]] || die "--disks needs a number"
 
-KVER=$("$TOP/scripts/kver.sh" "$series") || die "no installed kernel $series.* with modules (run scripts/deps.sh)"
-VMLINUZ=/boot/vmlinuz-$KVER
+if [[ $series == debug ]]; then
+	KVER=$("$TOP/scripts/debug-kernel.sh" --print release) || die "no debug kernel built (run 'make debug-kernel')"
+	VMLINUZ=$("$TOP/scripts/debug-kernel.sh" --print bzimage)
+	MODROOT=$("$TOP/scripts/debug-kernel.sh" --print modroot)
+else
+	KVER=$("$TOP/scripts/kver.sh" "$series") || die "no installed kernel $series.* with modules (run scripts/deps.sh)"
+	VMLINUZ=/boot/vmlinuz-$KVER
+	MODROOT=
+fi
+export MODROOT
+[[ -n $tscale ]] || { [[ $series == debug ]] && tscale=3 || tscale=1; }
+[[ $tscale =~ ^[1-9][0-9]*$ ]] || die "--timeout-scale needs a positive number"
 [[ -r $VMLINUZ ]] || die "cannot read $VMLINUZ"
 
 MODDIR=${MODDIR:-$TOP/build/$KVER/modules-out}
@@ -99,7 +116,7 @@ for f in "$@"; do
 	names+=("$n")
 	files+=("$abs")
 	t=$(sed -n 's/^#[[:space:]]*timeout:[[:space:]]*\([0-9][0-9]*\).*/\1/p' "$abs" | head -n1)
-	total_timeout=$((total_timeout + ${t:-180} + 25))
+	total_timeout=$((total_timeout + ${t:-180} * tscale + 25))
 done
 timeout=${timeout:-$((total_timeout + 120))}
 
@@ -148,12 +165,13 @@ done
 
 console=$WORK/console.log
 reslog=$WORK/results.log
-cmdline="console=ttyS0 panic=-1 loglevel=5 log_buf_len=16M rdinit=/init $append"
+cmdline="console=ttyS0 panic=-1 loglevel=5 log_buf_len=16M rdinit=/init blksnap.timeout_scale=$tscale $append"
 start_vm() {
 	: >"$console"
 	: >"$reslog"
 	shown=0
 	ready=
+	last=
 	killed=
 	start=$(date +%s.%N)
 	qemu-system-x86_64 -accel tcg,thread=multi -machine pc -cpu max -smp "$smp" -m "$mem" \
@@ -166,22 +184,26 @@ start_vm() {
 
 declare -A status=() reason=()
 report_new() {
-	local line n st rs lines
+	local line n st rs lines now took
 	mapfile -t lines < <(tr -d '\r' <"$reslog")
 	for line in "${lines[@]:shown}"; do
 		case $line in
 		"blksnap-test: ready"*)
 			[[ -n $ready ]] || ready=$(date +%s.%N)
+			last=$ready
 			printf 'vm: booted to first test in %.1f s\n' "$(echo "$ready - $start" | bc)"
 			;;
 		"blksnap-test: result "*)
 			read -r n st rs <<<"${line#blksnap-test: result }"
 			status[$n]=$st
 			reason[$n]=$rs
+			now=$(date +%s.%N)
+			took=$(printf '(%.0f s)' "$(echo "$now - ${last:-$now}" | bc)")
+			last=$now
 			case $st in
-			pass) echo "PASS $n" ;;
-			skip) echo "SKIP $n${rs:+ $rs}" ;;
-			*) echo "FAIL $n${rs:+ $rs}" ;;
+			pass) echo "PASS $n $took" ;;
+			skip) echo "SKIP $n $took${rs:+ $rs}" ;;
+			*) echo "FAIL $n $took${rs:+ $rs}" ;;
 			esac
 			;;
 		esac
