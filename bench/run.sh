@@ -23,7 +23,7 @@
 #                       boot per kernel
 #   --quick             smoke run: 1 repetition, short runs, small regions
 #   --reps N            repetitions (default 5; quick 1)
-#   --runtime SECONDS   length of one time-based measurement (default 5;
+#   --runtime SECONDS   length of one time-based measurement (default 3;
 #                       quick 1)
 #   --out DIR           where results and logs go (default build/bench)
 #
@@ -80,7 +80,7 @@ if [[ -n $quick ]]; then
 	runtime=${runtime:-1}
 else
 	reps=${reps:-5}
-	runtime=${runtime:-5}
+	runtime=${runtime:-3}
 fi
 [[ $reps =~ ^[1-9][0-9]*$ ]] || die "--reps needs a positive number"
 [[ $runtime =~ ^[1-9][0-9]*$ ]] || die "--runtime needs a positive number"
@@ -122,9 +122,9 @@ chart_png() {
 		set style data histograms
 		set style histogram clustered gap 1
 		set style fill solid 0.8 border -1
-		set yrange [0:1.3]
+		set yrange [0:*]
 		set grid ytics
-		set key top left horizontal font ",9"
+		set key below horizontal font ",9"
 		set multiplot layout 1,3 title "blksnap bench, $3, $4: ratios of medians; red dashes: targets"
 		set title "writes: ratio to no snapshot"
 		load "$data.writes.gp"

@@ -33,7 +33,7 @@
 # and take on a 4 TiB dm-zero device (time, /proc/meminfo before and after).
 #
 # Settings from the kernel command line: bench.reps=N (default 5),
-# bench.runtime=SECONDS of time-based runs (default 5), bench.quick=1 (small
+# bench.runtime=SECONDS of time-based runs (default 3), bench.quick=1 (small
 # regions, few takes).
 #
 # Output: "bench: KEY VALUE..." lines; measurements as
@@ -45,7 +45,7 @@
 set -o pipefail
 
 reps=5
-runtime=5
+runtime=3
 quick=0
 read -r -a cmdline </proc/cmdline
 for arg in "${cmdline[@]}"; do
@@ -75,7 +75,7 @@ TMETA=${DISKS[4]}
 if ((quick)); then
 	SEQ=64 RND=64 RNDW=4 REW=8 RDU=32 RDP=32 TAKES=3 LOADWAIT=1
 else
-	SEQ=256 RND=512 RNDW=32 REW=64 RDU=256 RDP=256 TAKES=20 LOADWAIT=3
+	SEQ=128 RND=512 RNDW=16 REW=64 RDU=128 RDP=128 TAKES=20 LOADWAIT=3
 fi
 OFF_SEQ=0
 OFF_RND=$((OFF_SEQ + SEQ))
