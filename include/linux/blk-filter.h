@@ -2,9 +2,17 @@
 /*
  * Block device filters: the in-kernel interface for filter modules.
  */
+#ifndef BLKFILTER_IN_TREE
+/*
+ * Shared with the in-tree series (kernel/intree/mkseries.sh): code under
+ * BLKFILTER_IN_TREE is only there.
+ */
+#endif
 #ifndef _LINUX_BLK_FILTER_H
 #define _LINUX_BLK_FILTER_H
 
+#include <linux/blk_types.h>
+#include <linux/jump_label.h>
 #include <linux/list.h>
 #include <linux/types.h>
 #include <uapi/linux/blk-filter.h>
@@ -61,5 +69,36 @@ int blkfilter_register(struct blkfilter_operations *ops);
 void blkfilter_unregister(struct blkfilter_operations *ops);
 struct blkfilter *bdev_filter(struct block_device *bdev);
 void blkfilter_sync(struct block_device *bdev);
+
+#ifdef BLKFILTER_IN_TREE
+#ifdef CONFIG_BLK_FILTER
+DECLARE_STATIC_KEY_FALSE(blkfilter_attached);
+bool __blkfilter_submit_bio(struct bio *bio);
+
+/**
+ * blkfilter_submit_bio() - pass a bio to the filter of its device, if any
+ * @bio: the bio being submitted.
+ *
+ * While no filter is attached anywhere this is a patched-out jump; after
+ * that, a load of bdev->bd_filter, which attach sets with the queue of the
+ * device frozen.
+ *
+ * Context: the submitter's, inside the queue usage section of the device.
+ * Return: true if the filter took the bio; the caller must forget it.
+ */
+static inline bool blkfilter_submit_bio(struct bio *bio)
+{
+	if (static_branch_unlikely(&blkfilter_attached) &&
+	    unlikely(READ_ONCE(bio->bi_bdev->bd_filter)))
+		return __blkfilter_submit_bio(bio);
+	return false;
+}
+#else
+static inline bool blkfilter_submit_bio(struct bio *bio)
+{
+	return false;
+}
+#endif
+#endif
 
 #endif /* _LINUX_BLK_FILTER_H */

@@ -1,7 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Internal interface between the parts of the blkfilter module.
+ * Internal interface between the parts of the blkfilter module, or in the
+ * kernel tree between block/blk-filter.c and the rest of the block layer.
  */
+#ifndef BLKFILTER_IN_TREE
+/*
+ * Shared with the in-tree series (kernel/intree/mkseries.sh), which makes
+ * this block/blk-filter-internal.h: code under BLKFILTER_IN_TREE is only
+ * there, code under its negation only here.
+ */
+#endif
 #ifndef _BLKFILTER_INTERNAL_H
 #define _BLKFILTER_INTERNAL_H
 
@@ -14,6 +22,7 @@
 
 struct bio;
 struct block_device;
+struct device_attribute;
 struct file;
 struct gendisk;
 
@@ -25,7 +34,8 @@ struct gendisk;
  * @ops: the filter's operations; a reference is held on ops->owner.
  * @name: a copy of ops->name, for readers that hold no reference.
  * @ref: one for the entry in bf_attached, one per running ctl.
- * @sysfs: true if the "filter" attribute was created for @bdev.
+ * @sysfs: true if the "filter" attribute was created for @bdev; the
+ *	in-tree series has a permanent attribute instead.
  * @dead: set under bf_mutex when detach begins; from then on bios pass
  *	the filter by.  Read locklessly.
  * @rcu: frees the structure after lockless readers are gone.
@@ -37,21 +47,23 @@ struct bf_attachment {
 	const struct blkfilter_operations *ops;
 	char name[BLKFILTER_NAME_LENGTH];
 	refcount_t ref;
+#ifndef BLKFILTER_IN_TREE
 	bool sysfs;
+#endif
 	bool dead;
 	struct rcu_head rcu;
 };
 
 /**
- * struct bf_dying - a disk or a partition being deleted
+ * struct blkfilter_dying - a disk or a partition being deleted
  * @link: entry in the list of devices being deleted.
  * @disk: the disk, for del_gendisk(); or NULL.
  * @part: the partition, for its removal; or NULL.
  *
- * Lives on the stack of the hook while the kernel deletes the device, so
- * that no filter can be attached to it in the meantime.
+ * Lives on the stack of the deleting function while the kernel deletes
+ * the device, so that no filter can be attached to it in the meantime.
  */
-struct bf_dying {
+struct blkfilter_dying {
 	struct list_head link;
 	struct gendisk *disk;
 	struct block_device *part;
@@ -65,17 +77,39 @@ extern struct xarray bf_attached;
 /* Protects the I/O path's use of an attachment against its detach. */
 extern struct srcu_struct bf_srcu;
 
+#ifndef BLKFILTER_IN_TREE
 /* hook.c */
 int bf_hooks_init(void);
 void bf_hooks_exit(void);
 int bf_submit_hook_get(void);
 void bf_submit_hook_put(void);
 
+#endif
 /* core.c */
+#if !defined(BLKFILTER_IN_TREE) || defined(CONFIG_BLK_FILTER)
 bool bf_filter_bio(struct bf_attachment *att, struct bio *bio);
-long bf_ioctl(struct block_device *bdev, unsigned int cmd,
-	      void __user *argp);
-void bf_device_going(struct bf_dying *dying);
-void bf_device_gone(struct bf_dying *dying);
+long blkfilter_ioctl(struct block_device *bdev, unsigned int cmd,
+		     void __user *argp);
+void blkfilter_device_going(struct blkfilter_dying *dying);
+void blkfilter_device_gone(struct blkfilter_dying *dying);
+#ifdef BLKFILTER_IN_TREE
+/* In the attributes of disks and partitions. */
+extern struct device_attribute blkfilter_attr_filter;
+#endif
+#else
+static inline long blkfilter_ioctl(struct block_device *bdev,
+				   unsigned int cmd, void __user *argp)
+{
+	return -ENOTTY;
+}
+
+static inline void blkfilter_device_going(struct blkfilter_dying *dying)
+{
+}
+
+static inline void blkfilter_device_gone(struct blkfilter_dying *dying)
+{
+}
+#endif
 
 #endif /* _BLKFILTER_INTERNAL_H */

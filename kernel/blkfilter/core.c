@@ -7,12 +7,21 @@
  * filter module cannot be unloaded while it is attached anywhere, and a
  * filter is detached when its device goes away.
  */
+#ifndef BLKFILTER_IN_TREE
+/*
+ * The same source is the block/blk-filter.c of the in-tree series
+ * (kernel/intree/mkseries.sh): code under BLKFILTER_IN_TREE is only there,
+ * where the block core calls the functions that the out-of-tree module's
+ * hooks (hook.c) call here, and code under its negation only here.
+ */
+#endif
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/bio.h>
 #include <linux/blkdev.h>
 #include <linux/blk-mq.h>
 #include <linux/capability.h>
+#include <linux/jump_label.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/sched/mm.h>
@@ -20,8 +29,12 @@
 #include <linux/spinlock.h>
 #include <linux/uaccess.h>
 
+#ifdef BLKFILTER_IN_TREE
+#include "blk-filter-internal.h"
+#else
 #include "blkfilter.h"
 #include "compat.h"
+#endif
 
 DEFINE_XARRAY(bf_attached);
 DEFINE_SRCU(bf_srcu);
@@ -86,6 +99,25 @@ static bool bf_bypass_take(struct bio *bio)
 	return found;
 }
 
+#ifdef BLKFILTER_IN_TREE
+/*
+ * Enabled while a filter is attached anywhere: until then the submission
+ * path does not even look at bdev->bd_filter.
+ */
+DEFINE_STATIC_KEY_FALSE(blkfilter_attached);
+
+static int bf_submit_hook_get(void)
+{
+	static_branch_inc(&blkfilter_attached);
+	return 0;
+}
+
+static void bf_submit_hook_put(void)
+{
+	static_branch_dec(&blkfilter_attached);
+}
+#endif
+
 /**
  * bf_filter_bio() - pass a bio to the filter of its device
  * @att: the attachment found for bio->bi_bdev, under bf_srcu.
@@ -138,7 +170,7 @@ static struct blkfilter_operations *bf_find_get(const char *name)
 
 static bool __bf_dying(struct block_device *bdev)
 {
-	struct bf_dying *dying;
+	struct blkfilter_dying *dying;
 
 	list_for_each_entry(dying, &bf_dying_list, link)
 		if (dying->disk == bdev->bd_disk || dying->part == bdev)
@@ -175,7 +207,11 @@ static ssize_t filter_show(struct device *dev, struct device_attribute *attr,
 	return ret;
 }
 
+#ifdef BLKFILTER_IN_TREE
+struct device_attribute blkfilter_attr_filter = __ATTR_RO(filter);
+#else
 static DEVICE_ATTR_RO(filter);
+#endif
 
 static void bf_put(struct bf_attachment *att)
 {
@@ -200,10 +236,15 @@ static void bf_put(struct bf_attachment *att)
 static void __bf_unpublish(struct bf_attachment *att)
 {
 	WRITE_ONCE(att->dead, true);
+#ifndef BLKFILTER_IN_TREE
 	if (att->sysfs)
 		device_remove_file(&att->bdev->bd_device, &dev_attr_filter);
+#endif
 	synchronize_srcu(&bf_srcu);
 	xa_erase(&bf_attached, att->dev);
+#ifdef BLKFILTER_IN_TREE
+	WRITE_ONCE(att->bdev->bd_filter, NULL);
+#endif
 	bf_submit_hook_put();
 }
 
@@ -289,6 +330,10 @@ static int bf_attach(struct block_device *bdev, const char *name)
 	refcount_set(&att->ref, 1);
 	get_device(&bdev->bd_device);
 	xa_store(&bf_attached, att->dev, att, GFP_NOWAIT);
+#ifdef BLKFILTER_IN_TREE
+	/* Read inside the queue's usage section, which is frozen now. */
+	WRITE_ONCE(bdev->bd_filter, flt);
+#endif
 	blk_mq_unfreeze_queue(q);
 
 	/*
@@ -299,7 +344,9 @@ static int bf_attach(struct block_device *bdev, const char *name)
 	bf_drain_queue(bdev);
 	bf_thaw_bdev(bdev);
 
+#ifndef BLKFILTER_IN_TREE
 	att->sysfs = !device_create_file(&bdev->bd_device, &dev_attr_filter);
+#endif
 	mutex_unlock(&bf_mutex);
 	return 0;
 
@@ -386,7 +433,7 @@ static int bf_ctl(struct block_device *bdev, struct blkfilter_ctl __user *argp)
 }
 
 /**
- * bf_ioctl() - serve a BLKFILTER_* ioctl
+ * blkfilter_ioctl() - serve a BLKFILTER_* ioctl
  * @bdev: the device the ioctl was issued on.
  * @cmd: BLKFILTER_ATTACH, BLKFILTER_DETACH or BLKFILTER_CTL.
  * @argp: the user's argument.
@@ -394,7 +441,8 @@ static int bf_ctl(struct block_device *bdev, struct blkfilter_ctl __user *argp)
  * Context: process; may sleep.
  * Return: 0, what the filter's ctl returned, or a negative errno.
  */
-long bf_ioctl(struct block_device *bdev, unsigned int cmd, void __user *argp)
+long blkfilter_ioctl(struct block_device *bdev, unsigned int cmd,
+		     void __user *argp)
 {
 	struct blkfilter_name name;
 
@@ -417,8 +465,8 @@ long bf_ioctl(struct block_device *bdev, unsigned int cmd, void __user *argp)
 }
 
 /**
- * bf_device_going() - a disk or partition is about to be deleted
- * @dying: what is deleted; stays linked until bf_device_gone().
+ * blkfilter_device_going() - a disk or partition is about to be deleted
+ * @dying: what is deleted; stays linked until blkfilter_device_gone().
  *
  * Detaches the filters of the device (for a disk, of its partitions too)
  * and keeps new ones off it.  The disk may be dead already, so nothing here
@@ -426,7 +474,7 @@ long bf_ioctl(struct block_device *bdev, unsigned int cmd, void __user *argp)
  *
  * Context: process; for a partition, with the disk's open_mutex held.
  */
-void bf_device_going(struct bf_dying *dying)
+void blkfilter_device_going(struct blkfilter_dying *dying)
 {
 	struct bf_attachment *att;
 	unsigned long idx;
@@ -447,10 +495,10 @@ void bf_device_going(struct bf_dying *dying)
 }
 
 /**
- * bf_device_gone() - the deletion that bf_device_going() announced is done
- * @dying: as passed to bf_device_going().
+ * blkfilter_device_gone() - the announced deletion is done
+ * @dying: as passed to blkfilter_device_going().
  */
-void bf_device_gone(struct bf_dying *dying)
+void blkfilter_device_gone(struct blkfilter_dying *dying)
 {
 	mutex_lock(&bf_mutex);
 	list_del(&dying->link);
@@ -461,7 +509,7 @@ void bf_device_gone(struct bf_dying *dying)
  * bdev_filter() - the filter attached to a block device
  * @bdev: the device.
  *
- * What the in-tree series reads from bdev->bd_filter.  The result is stable
+ * The result is stable
  * inside the filter's own submit_bio callback for a bio of @bdev, which is
  * where it is meant to be called: detach keeps the filter findable until
  * the callbacks running have returned.
@@ -476,6 +524,37 @@ struct blkfilter *bdev_filter(struct block_device *bdev)
 	return att && att->bdev == bdev ? att->flt : NULL;
 }
 EXPORT_SYMBOL_GPL(bdev_filter);
+
+#ifdef BLKFILTER_IN_TREE
+/**
+ * __blkfilter_submit_bio() - pass a bio to the filter of its device
+ * @bio: a bio whose device has a filter, or had one a moment ago.
+ *
+ * Called by blkfilter_submit_bio() only.  An attachment being detached is
+ * skipped; only its dead flag is read, under RCU, because it may be freed
+ * once detach is past its SRCU grace period.
+ *
+ * Context: the submitter's, inside the queue usage section of the device.
+ * Return: true if the filter took the bio.
+ */
+bool __blkfilter_submit_bio(struct bio *bio)
+{
+	struct bf_attachment *att;
+	bool taken = false;
+	int idx;
+
+	idx = srcu_read_lock(&bf_srcu);
+	rcu_read_lock();
+	att = xa_load(&bf_attached, bio->bi_bdev->bd_dev);
+	if (att && READ_ONCE(att->dead))
+		att = NULL;
+	rcu_read_unlock();
+	if (att)
+		taken = bf_filter_bio(att, bio);
+	srcu_read_unlock(&bf_srcu, idx);
+	return taken;
+}
+#endif
 
 /**
  * blkfilter_sync() - wait for the bios a filter let pass
@@ -539,6 +618,7 @@ void blkfilter_unregister(struct blkfilter_operations *ops)
 	spin_unlock(&bf_filters_lock);
 }
 EXPORT_SYMBOL_GPL(blkfilter_unregister);
+#ifndef BLKFILTER_IN_TREE
 
 static int __init bf_init(void)
 {
@@ -561,3 +641,4 @@ module_init(bf_init);
 module_exit(bf_exit);
 MODULE_DESCRIPTION("Block device filtering on stock kernels");
 MODULE_LICENSE("GPL");
+#endif

@@ -261,8 +261,8 @@ static long bf_blkdev_ioctl(struct file *file, unsigned int cmd,
 	/* While the module goes away the kernel answers as if it never came. */
 	if (!try_module_get(THIS_MODULE))
 		return bf_orig_blkdev_ioctl(file, cmd, arg);
-	ret = bf_ioctl(I_BDEV(file->f_mapping->host), cmd,
-		       (void __user *)arg);
+	ret = blkfilter_ioctl(I_BDEV(file->f_mapping->host), cmd,
+			      (void __user *)arg);
 	module_put(THIS_MODULE);
 	return ret;
 }
@@ -275,7 +275,8 @@ static long bf_compat_blkdev_ioctl(struct file *file, unsigned int cmd,
 	if (!try_module_get(THIS_MODULE))
 		return bf_orig_compat_blkdev_ioctl(file, cmd, arg);
 	/* The structures have the same layout for 32-bit callers. */
-	ret = bf_ioctl(I_BDEV(file->f_mapping->host), cmd, compat_ptr(arg));
+	ret = blkfilter_ioctl(I_BDEV(file->f_mapping->host), cmd,
+			      compat_ptr(arg));
 	module_put(THIS_MODULE);
 	return ret;
 }
@@ -310,25 +311,25 @@ static struct bf_hook bf_device_del_hook = {
  * keep new ones off it until the deletion is done.  Nothing to do while
  * this module goes away: no filter is attached then.
  */
-static bool bf_deletion_begin(struct bf_dying *dying)
+static bool bf_deletion_begin(struct blkfilter_dying *dying)
 {
 	if (!try_module_get(THIS_MODULE))
 		return false;
-	bf_device_going(dying);
+	blkfilter_device_going(dying);
 	return true;
 }
 
-static void bf_deletion_end(struct bf_dying *dying, bool begun)
+static void bf_deletion_end(struct blkfilter_dying *dying, bool begun)
 {
 	if (!begun)
 		return;
-	bf_device_gone(dying);
+	blkfilter_device_gone(dying);
 	module_put(THIS_MODULE);
 }
 
 static void bf_del_gendisk(struct gendisk *disk)
 {
-	struct bf_dying dying = { .disk = disk };
+	struct blkfilter_dying dying = { .disk = disk };
 	bool begun = bf_deletion_begin(&dying);
 
 	((void (*)(struct gendisk *))bf_del_gendisk_hook.addr)(disk);
@@ -338,7 +339,7 @@ static void bf_del_gendisk(struct gendisk *disk)
 static void bf_device_del(struct device *dev)
 {
 	struct block_device *bdev = dev_to_bdev(dev);
-	struct bf_dying dying = { .part = bdev };
+	struct blkfilter_dying dying = { .part = bdev };
 	bool begun = bdev_is_partition(bdev) && bf_deletion_begin(&dying);
 
 	((void (*)(struct device *))bf_device_del_hook.addr)(dev);
