@@ -13,6 +13,9 @@
 #                          install the library, header, pkg-config file, tool
 #                          and man pages
 #   make check-host        the host tests only (tests/host/run.sh)
+#   make series            regenerate the in-tree series in patches/linux-6.12
+#   make check-series      checkpatch, build each patch, kernel-doc, htmldocs
+#   make check-series-quick  only: are the committed patches up to date (CI)
 #   make debug-kernel      build the debug kernel (scripts/debug-kernel.sh)
 #                          and the modules for it; "debug" in KERNELS tests
 #                          on it (tests/vm/run.sh --kernel debug)
@@ -38,7 +41,8 @@ CHECKPATCH  := $(BLKSNAP_CACHE)/checkpatch/checkpatch.pl
 export KERNELS BLKSNAP_CACHE
 
 .PHONY: all deps modules tests-bin check demo bench lint clean \
-	userspace lib tool install check-host debug-kernel
+	userspace lib tool install check-host debug-kernel series \
+	check-series check-series-quick
 
 all: modules tests-bin
 
@@ -92,6 +96,17 @@ debug-kernel:
 	@$(MAKE) --no-print-directory modules \
 		KVER=$$($(TOP)/scripts/debug-kernel.sh --print release) \
 		KDIR=$$($(TOP)/scripts/debug-kernel.sh --print kdir)
+
+# The in-tree series (kernel/intree/): made from the same sources as the
+# modules; the extracted kernel tree and its builds live in build/intree.
+series:
+	$(TOP)/kernel/intree/mkseries.sh
+
+check-series:
+	$(TOP)/kernel/intree/check-series.sh
+
+check-series-quick:
+	$(TOP)/kernel/intree/check-series.sh --quick
 
 # Series are resolved to kernel versions in the recipe, after deps ran;
 # "debug" is the debug kernel, built here.

@@ -13,6 +13,7 @@ PACKAGES=(
 	busybox-static bash fio e2fsprogs xfsprogs dmsetup kmod cpio
 	sparse xz-utils zstd util-linux fdisk bc flex bison
 	libelf-dev libssl-dev perl gnuplot-nox shellcheck
+	unifdef python3-ply python3-git python3-sphinx
 )
 
 CACHE=${BLKSNAP_CACHE:-/var/cache/blksnap}
