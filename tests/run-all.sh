@@ -6,13 +6,17 @@
 #
 # VM tests are tests/<group>/NNN-*.sh, except the groups vm and those listed
 # in tests/host-groups (one a line). They run in tests/vm/run.sh, one boot
-# per kernel for up to $BOOT_MAX (30) tests. Host tests are whatever
-# tests/host/run.sh runs, if it exists.
+# per kernel for up to $BOOT_MAX (30) tests. Which groups run on which kernel
+# is in tests/kernel-groups ("KERNEL GROUP..." lines; "all" or a kernel not
+# listed there runs every group); tests and groups named on the command
+# line run on every kernel. Host tests are whatever tests/host/run.sh runs,
+# if it exists.
 #
 # Nothing is built here: the modules (build/KVER/modules-out) and test
 # programs (build/tests-bin) must already exist ("make check" builds them).
 #
-# Environment: KERNELS (default "6.12 6.1"), BOOT_MAX, BENCH_SMOKE (0 skips
+# Environment: KERNELS (default "6.12 6.1"; "debug" is the kernel of
+# scripts/debug-kernel.sh), BOOT_MAX, BENCH_SMOKE (0 skips
 # the benchmark smoke run that follows a full run), and what
 # tests/vm/run.sh reads (MODDIR, PROGDIR, BLKSNAP_CACHE). Extra options for
 # run.sh can be given in VM_OPTS.
@@ -55,8 +59,30 @@ is_host_group() {
 	return 1
 }
 
+# Groups per kernel, from tests/kernel-groups.
+declare -A kgroups=()
+if [[ -f $TOP/tests/kernel-groups ]]; then
+	while read -r k gs; do
+		[[ -z $k || $k == \#* ]] || kgroups[$k]=" ${gs%%#*} "
+	done <"$TOP/tests/kernel-groups"
+fi
+# kernel_tests K: the tests to run on kernel K, in ktests.
+kernel_tests() {
+	ktests=()
+	local t g
+	for t in "${tests[@]}"; do
+		g=${t%/*}
+		g=${g##*/}
+		if ((explicit)) || [[ -z ${kgroups[$1]:-} || ${kgroups[$1]} == *" all "* ||
+			${kgroups[$1]} == *" $g "* ]]; then
+			ktests+=("$t")
+		fi
+	done
+}
+
 # The VM tests, in order.
 tests=()
+explicit=0
 add_group() {
 	local f
 	for f in "$TOP/tests/$1"/[0-9][0-9][0-9]-*.sh; do
@@ -76,6 +102,7 @@ if (($#)); then
 		fi
 	done
 	run_host=0
+	explicit=1
 else
 	for d in "$TOP"/tests/*/; do
 		g=$(basename "$d")
@@ -102,11 +129,14 @@ done
 echo "run-all: ${#tests[@]} VM tests on kernels: $KERNELS"
 mkdir -p "$LOG_DIR"
 for k in $KERNELS; do
-	((${#tests[@]})) || break
+	kernel_tests "$k"
+	((${#ktests[@]})) || continue
+	echo "==== kernel $k: ${#ktests[@]} tests ===="
+	kstart=$(date +%s)
 	boot=0
-	for ((i = 0; i < ${#tests[@]}; i += BOOT_MAX)); do
+	for ((i = 0; i < ${#ktests[@]}; i += BOOT_MAX)); do
 		boot=$((boot + 1))
-		chunk=("${tests[@]:i:BOOT_MAX}")
+		chunk=("${ktests[@]:i:BOOT_MAX}")
 		res=$LOG_DIR/results-$k-boot$boot.txt
 		rm -f "$res"
 		echo "==== kernel $k, boot $boot: ${#chunk[@]} tests ===="
@@ -125,6 +155,7 @@ for k in $KERNELS; do
 			esac
 		done <"$res"
 	done
+	summary+=("kernel $k: ${#ktests[@]} tests in $(($(date +%s) - kstart)) s")
 done
 
 if ((run_host)) && [[ -x $TOP/tests/host/run.sh ]]; then
