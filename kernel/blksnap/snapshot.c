@@ -32,6 +32,22 @@ struct bs_event {
 	struct blksnap_event_corrupted data;
 };
 
+/*
+ * The code of an event not sent yet.  A snapshot sends one event, the
+ * corrupted one, when it fails, which may well be for want of memory: its
+ * event is allocated at create and waits, with this code, on the list.
+ */
+#define BS_EVENT_RESERVED	U32_MAX
+
+/* Caller holds snap->ev_lock.  The first event sent, or NULL. */
+static struct bs_event *__bs_event_first(struct bs_snapshot *snap)
+{
+	struct bs_event *ev = list_first_entry_or_null(&snap->events,
+						       struct bs_event, link);
+
+	return ev && ev->code != BS_EVENT_RESERVED ? ev : NULL;
+}
+
 static void bs_snapshot_release(struct kref *ref)
 {
 	struct bs_snapshot *snap = container_of(ref, struct bs_snapshot, ref);
@@ -81,16 +97,21 @@ int bs_snapshot_create(struct blksnap_snapshot_create *arg)
 {
 	struct bs_storage *st;
 	struct bs_snapshot *snap;
+	struct bs_event *ev;
 
 	st = bs_storage_create(arg->diff_storage_fd,
 			       arg->diff_storage_limit_sect);
 	if (IS_ERR(st))
 		return PTR_ERR(st);
 	snap = kzalloc(sizeof(*snap), GFP_KERNEL);
-	if (!snap) {
+	ev = kzalloc(sizeof(*ev), GFP_KERNEL);
+	if (!snap || !ev) {
+		kfree(ev);
+		kfree(snap);
 		bs_storage_destroy(st);
 		return -ENOMEM;
 	}
+	ev->code = BS_EVENT_RESERVED;
 	uuid_gen(&snap->id);
 	kref_init(&snap->ref);
 	mutex_init(&snap->lock);
@@ -98,6 +119,7 @@ int bs_snapshot_create(struct blksnap_snapshot_create *arg)
 	snap->storage = st;
 	spin_lock_init(&snap->ev_lock);
 	INIT_LIST_HEAD(&snap->events);
+	list_add(&ev->link, &snap->events);
 	init_waitqueue_head(&snap->ev_wait);
 	/* The module stays while the snapshot exists. */
 	__module_get(THIS_MODULE);
@@ -128,23 +150,22 @@ void bs_snapshot_failed(struct bs_snapshot *snap, struct bs_area *area,
 	struct bs_area *a;
 	bool first;
 
-	ev = kzalloc(sizeof(*ev), GFP_NOIO);
 	spin_lock(&snap->ev_lock);
 	first = !snap->error;
 	if (first) {
 		snap->error = error;
-		if (ev) {
-			ev->code = blksnap_event_code_corrupted;
+		/* The event reserved at create, the only one. */
+		ev = list_first_entry_or_null(&snap->events, struct bs_event,
+					      link);
+		if (!WARN_ON_ONCE(!ev || ev->code != BS_EVENT_RESERVED)) {
 			ev->time = ktime_get_real_ns();
 			ev->data.dev_id_mj = MAJOR(area->dev);
 			ev->data.dev_id_mn = MINOR(area->dev);
 			ev->data.err_code = error;
-			list_add_tail(&ev->link, &snap->events);
-			ev = NULL;
+			ev->code = blksnap_event_code_corrupted;
 		}
 	}
 	spin_unlock(&snap->ev_lock);
-	kfree(ev);
 	if (!first)
 		return;
 	wake_up_all(&snap->ev_wait);
@@ -539,7 +560,14 @@ int bs_snapshot_collect(struct blksnap_snapshot_collect __user *uarg)
 
 static bool bs_snapshot_has_event(struct bs_snapshot *snap)
 {
-	return !list_empty_careful(&snap->events) || READ_ONCE(snap->dead);
+	bool ret;
+
+	if (READ_ONCE(snap->dead))
+		return true;
+	spin_lock(&snap->ev_lock);
+	ret = __bs_event_first(snap);
+	spin_unlock(&snap->ev_lock);
+	return ret;
 }
 
 /**
@@ -574,7 +602,7 @@ int bs_snapshot_wait_event(struct blksnap_snapshot_event __user *uarg)
 						bs_snapshot_has_event(snap),
 						msecs_to_jiffies(arg->timeout_ms));
 	spin_lock(&snap->ev_lock);
-	ev = list_first_entry_or_null(&snap->events, struct bs_event, link);
+	ev = __bs_event_first(snap);
 	if (ev)
 		list_del(&ev->link);
 	spin_unlock(&snap->ev_lock);
