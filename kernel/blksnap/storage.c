@@ -180,8 +180,8 @@ again:
  * @st: the storage.
  * @bdev: a device to be added to the snapshot.
  *
- * True for the device itself, the disk of a partition that holds the
- * storage, and the partitions of a disk that holds it.
+ * Return: true for the device itself, the disk of a partition that holds
+ * the storage, and the partitions of a disk that holds it.
  */
 bool bs_storage_on(struct bs_storage *st, struct block_device *bdev)
 {
