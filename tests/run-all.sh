@@ -116,7 +116,11 @@ if [[ -f $TOP/tests/Makefile && ! -d ${PROGDIR:-$TOP/build/tests-bin} ]]; then
 	fail_setup "no test programs in ${PROGDIR:-build/tests-bin}: run 'make tests-bin' first"
 fi
 for k in $KERNELS; do
-	kver=$("$TOP/scripts/kver.sh" "$k") || { fail_setup "kernel $k is not installed: run 'make deps'"; continue; }
+	if [[ $k == debug ]]; then
+		kver=$("$TOP/scripts/kver.sh" debug) || { fail_setup "no debug kernel: run 'make debug-kernel'"; continue; }
+	else
+		kver=$("$TOP/scripts/kver.sh" "$k") || { fail_setup "kernel $k is not installed: run 'make deps'"; continue; }
+	fi
 	if [[ -f $TOP/kernel/Makefile ]]; then
 		moddir=${MODDIR:-$TOP/build/$kver/modules-out}
 		if ! compgen -G "$moddir/*.ko" >/dev/null; then
