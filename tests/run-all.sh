@@ -124,7 +124,9 @@ for k in $KERNELS; do
 	if [[ -f $TOP/kernel/Makefile ]]; then
 		moddir=${MODDIR:-$TOP/build/$kver/modules-out}
 		if ! compgen -G "$moddir/*.ko" >/dev/null; then
-			fail_setup "no modules in $moddir: run 'make modules KVER=$kver' first"
+			how="make modules KVER=$kver"
+			[[ $k != debug ]] || how="make debug-kernel"
+			fail_setup "no modules in $moddir: run '$how' first"
 		fi
 	fi
 done
