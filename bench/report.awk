@@ -121,6 +121,16 @@ function need(t, c,    n) {
 			printf "error: take %s window: '%s' is not a number\n", $2, $4
 	} else if (k == "takewindow") {
 		haswin = $2 == "ftrace"
+	} else if (k == "diag") {
+		# diag TEST CONFIG REP ORIG_READS KIB STORAGE_WRITES KIB
+		dk = $2 " " $3
+		if (!(dk in dg_n))
+			dg_keys[++ndg] = dk
+		dg_n[dk]++
+		dg_ri[dk] += $5
+		dg_rk[dk] += $6
+		dg_wi[dk] += $7
+		dg_wk[dk] += $8
 	} else if (k == "big") {
 		big[$2] = $3
 	} else if (k == "snapdone") {
@@ -160,6 +170,21 @@ END {
 		printf "  %-8s %9s %9s %9s\n", c, fmt(median(vals["wa", c])),
 			fmt(minof(vals["wa", c])), fmt(maxof(vals["wa", c]))
 		need("wa", c)
+	}
+
+	if (ndg) {
+		print ""
+		print "copy-on-write I/O per write test (sums over the repetitions): reads of the"
+		print "original and writes to the storage (snapd: storage disk; dmsnap: COW disk)"
+		printf "  %-14s %9s %10s %9s %9s %10s %9s\n", "test config", "reads",
+			"read KiB", "KiB/read", "writes", "write KiB", "KiB/write"
+		for (i = 1; i <= ndg; i++) {
+			dk = dg_keys[i]
+			printf "  %-14s %9d %10d %9s %9d %10d %9s\n", dk, dg_ri[dk], dg_rk[dk],
+				(dg_ri[dk] ? sprintf("%.1f", dg_rk[dk] / dg_ri[dk]) : "-"),
+				dg_wi[dk], dg_wk[dk],
+				(dg_wi[dk] ? sprintf("%.1f", dg_wk[dk] / dg_wi[dk]) : "-")
+		}
 	}
 
 	split("orig imgU imgP dmU dmP", R, " ")

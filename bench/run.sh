@@ -189,7 +189,7 @@ bench_kernel() {
 	mapfile -t lines < <(tr -d '\r' <"$log" | sed -n 's/^bench: //p')
 	local snaplines
 	snaplines=$(printf '%s\n' "${lines[@]}" |
-		grep -E '^(m|wa|take|big|phase|note|snap[a-z_]*|take[a-z]+)( |$)' || true)
+		grep -E '^(m|wa|diag|take|big|phase|note|snap[a-z_]*|take[a-z]+)( |$)' || true)
 	local -A info=()
 	local -A vals=()
 	local l k c r v bad=()
@@ -204,7 +204,7 @@ bench_kernel() {
 				bad+=("config $c rep $r: '$v' is not a number")
 			fi
 			;;
-		m | wa | take | takewindow | big | phase | note) ;;
+		m | wa | diag | take | takewindow | big | phase | note) ;;
 		*) info[$k]=$v ;;
 		esac
 	done
@@ -288,7 +288,7 @@ bench_kernel() {
 		grep -v '^error: ' <<<"$report"
 		echo
 		echo "raw numbers, in run order (bench: lines of the guest):"
-		grep -E '^(m|wa|take|big|phase|note) ' <<<"$snaplines" | sed 's/^/  /'
+		grep -E '^(m|wa|diag|take|big|phase|note) ' <<<"$snaplines" | sed 's/^/  /'
 		if ((${#bad[@]})); then
 			echo
 			printf 'error: %s\n' "${bad[@]}"

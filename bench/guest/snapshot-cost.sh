@@ -38,7 +38,9 @@
 #
 # Output: "bench: KEY VALUE..." lines; measurements as
 # "bench: m TEST CONFIG REP VALUE", write amplification as
-# "bench: wa CONFIG REP RATIO", takes as "bench: take REP NS", the large
+# "bench: wa CONFIG REP RATIO", the copy-on-write I/O of snapd and dmsnap
+# as "bench: diag TEST CONFIG REP ORIG_READS KIB STORAGE_WRITES KIB", takes
+# as "bench: take REP NS WINDOW_NS", the large
 # device as "bench: big KEY VALUE"; then "bench: snapdone". Exit 0, 77, 1.
 # timeout: 7200
 . "$TEST_BIN/testlib.sh"
@@ -116,6 +118,27 @@ settle() {
 		((a == b && !busy)) && return 0
 	done
 	echo "bench: note: $* still busy after 20 s"
+}
+
+# iost DEV: "READ_IOS READ_SECTORS WRITE_IOS WRITE_SECTORS" so far.
+iost() {
+	local f
+	read -r -a f <"/sys/block/${1#/dev/}/stat"
+	echo "${f[0]} ${f[2]} ${f[4]} ${f[6]}"
+}
+# diag TEST CONFIG REP ORIG_BEFORE STORE_BEFORE: after a write test of
+# snapd or dmsnap, the I/O its copy-on-write made: reads of the original
+# beyond none, writes to the storage (counts and KiB), once the storage is
+# idle.
+diag() {
+	local o0 s0 o1 s1
+	read -r -a o0 <<<"$4"
+	read -r -a s0 <<<"$5"
+	settle "${WDEVS[@]}"
+	read -r -a o1 <<<"$(iost "$ORIG")"
+	read -r -a s1 <<<"$(iost "${WDEVS[0]}")"
+	echo "bench: diag $1 $2 $3 $((o1[0] - o0[0])) $(((o1[1] - o0[1]) / 2))" \
+		"$((s1[2] - s0[2])) $(((s1[3] - s0[3]) / 2))"
 }
 
 # fio_job DEV RW BS OFF_MIB SIZE_MIB TIMED [IO_MIB]: one fio run over the
@@ -331,20 +354,25 @@ fresh() {
 	check "$1"
 }
 measure_writes() { # CONFIG REP
-	local c=$1 r=$2 v w0 w1 kib
+	local c=$1 r=$2 v w0 w1 kib o0 s0 dg=0
+	[[ $c == snapd || $c == dmsnap ]] && dg=1
 	FRESH_DONE=
 	# first-touch sequential
 	fresh "$c"
+	((dg)) && settle "${WDEVS[@]}" && o0=$(iost "$ORIG") && s0=$(iost "${WDEVS[0]}")
 	v=$(fio_job "$DEV" write 1m "$OFF_SEQ" "$SEQ" 0) || fail "seqw $c $r"
 	check "$c"
 	echo "bench: m seqw $c $r $(awk '{ printf "%.1f", $1 / 1024 }' <<<"$v")"
+	((dg)) && diag seqw "$c" "$r" "$o0" "$s0"
 	# first-touch random, with what the storage got
 	fresh "$c"
 	((${#WDEVS[@]})) && settle "${WDEVS[@]}"
 	((${#WDEVS[@]})) && w0=$(wsect "${WDEVS[@]}")
+	((dg)) && o0=$(iost "$ORIG") && s0=$(iost "${WDEVS[0]}")
 	v=$(fio_job "$DEV" randwrite 4k "$OFF_RND" "$RND" 0 "$RNDW") || fail "randw $c $r"
 	check "$c"
 	echo "bench: m randw $c $r $(cut -d' ' -f2 <<<"$v")"
+	((dg)) && diag randw "$c" "$r" "$o0" "$s0"
 	if ((${#WDEVS[@]})); then
 		settle "${WDEVS[@]}"
 		w1=$(wsect "${WDEVS[@]}")
