@@ -18,7 +18,7 @@
 #     every write to the original succeeds; an image read that succeeds
 #     returns the data of take, an image write that succeeded reads back;
 #     a snapshot that failed says -ENOMEM (or -EIO, -ENOSPC: the storage
-#     could not be written or grown).
+#     could not be written or grown) and sent its one corrupted event.
 # Then, injection off, the original holds exactly what was written, a new
 # snapshot works, the module unloads. Leaks and lockdep reports are caught
 # by the harness.
