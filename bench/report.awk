@@ -49,28 +49,41 @@ function fmt(v) {
 	return sprintf("%.2f", v)
 }
 
+# pair TEST CONFIG BASE: median over the repetitions of the ratio of the
+# two measured in the same repetition (close in time), or "".
+function pair(t, c, b,    r, s) {
+	s = ""
+	for (r = 1; r <= maxrep; r++)
+		if ((t, c, r) in rv && (t, b, r) in rv && rv[t, b, r] + 0 > 0)
+			s = s " " (rv[t, c, r] / rv[t, b, r])
+	s = median(s)
+	return s == "" ? "" : sprintf("%.3f", s)
+}
+
 # row TEST CONFIG LABEL BASECONFIG DMCONFIG
-function row(t, c, label, base, dm,    s, m, mn, mx, sp, r, rd) {
+function row(t, c, label, base, dm,    s, m, mn, mx, sp, r, rd, pr) {
 	s = vals[t, c]
 	m = median(s)
 	if (m == "") {
-		printf "  %-8s %-40s %9s\n", c, label, "-"
+		printf "  %-8s %-38s %9s\n", c, label, "-"
 		return
 	}
 	mn = minof(s)
 	mx = maxof(s)
 	sp = m > 0 ? sprintf("%.0f%%", 100 * (mx - mn) / m) : "-"
 	r = base != "" ? ratio(m, median(vals[t, base])) : ""
+	pr = base != "" ? pair(t, c, base) : ""
 	rd = dm != "" ? ratio(m, median(vals[t, dm])) : ""
-	printf "  %-8s %-40s %9s %9s %9s %6s %7s %7s\n", c, label, fmt(m),
-		fmt(mn), fmt(mx), sp, (r == "" ? "-" : r), (rd == "" ? "-" : rd)
+	printf "  %-8s %-38s %8s %8s %8s %6s %6s %6s %6s\n", c, label, fmt(m),
+		fmt(mn), fmt(mx), sp, (r == "" ? "-" : r), (pr == "" ? "-" : pr),
+		(rd == "" ? "-" : rd)
 }
 
 function header(title) {
 	print ""
 	print title
-	printf "  %-8s %-40s %9s %9s %9s %6s %7s %7s\n", "config", "", "median",
-		"min", "max", "spread", "ratio", "vs dm"
+	printf "  %-8s %-38s %8s %8s %8s %6s %6s %6s %6s\n", "config", "", "median",
+		"min", "max", "spread", "ratio", "paired", "vs dm"
 }
 
 function target(name, value, op, limit, what,    ok) {
@@ -100,8 +113,12 @@ function need(t, c,    n) {
 		# m TEST CONFIG REP VALUE
 		if (!isnum($5))
 			printf "error: %s %s rep %s: '%s' is not a number\n", $2, $3, $4, $5
-		else
+		else {
 			vals[$2, $3] = vals[$2, $3] " " $5
+			rv[$2, $3, $4] = $5
+			if ($4 + 0 > maxrep)
+				maxrep = $4 + 0
+		}
 	} else if (k == "wa") {
 		if (!isnum($4))
 			printf "error: wa %s rep %s: '%s' is not a number\n", $2, $3, $4
@@ -150,9 +167,12 @@ END {
 	tl["randw"] = "first-touch 4 KiB random writes, QD 8 (IOPS)"
 	tl["rew"] = "rewrites of preserved chunks, 4 KiB random QD 8 (IOPS)"
 	split("seqw randw rew", WT, " ")
+	print "ratio: of the medians to the baseline's; paired: median of the ratios of"
+	print "the two measured in the same repetition; vs dm: blksnap's median over"
+	print "dm-snapshot's (targets use ratio)"
 	for (i = 1; i <= 3; i++) {
 		t = WT[i]
-		header(t ": " tl[t] "; ratio to base, vs dm = to dmsnap")
+		header(t ": " tl[t])
 		for (j = 1; j <= 6; j++) {
 			c = W[j]
 			row(t, c, lab[c], "base", (c ~ /^snap/ ? "dmsnap" : ""))
@@ -198,7 +218,7 @@ END {
 	split("seqr randr", RT, " ")
 	for (i = 1; i <= 2; i++) {
 		t = RT[i]
-		header(t ": " tl[t] "; ratio to orig, vs dm = imgX to dmX")
+		header(t ": " tl[t] "; ratios to orig, vs dm: imgX/dmX")
 		for (j = 1; j <= 5; j++) {
 			c = R[j]
 			row(t, c, lab[c], "orig", (c == "imgU" ? "dmU" : c == "imgP" ? "dmP" : ""))
