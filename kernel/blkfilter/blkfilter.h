@@ -34,8 +34,6 @@ struct gendisk;
  * @ops: the filter's operations; a reference is held on ops->owner.
  * @name: a copy of ops->name, for readers that hold no reference.
  * @ref: one for the entry in bf_attached, one per running ctl.
- * @sysfs: true if the "filter" attribute was created for @bdev; the
- *	in-tree series has a permanent attribute instead.
  * @dead: set under bf_mutex when detach begins; from then on bios pass
  *	the filter by.  Read locklessly.
  * @rcu: frees the structure after lockless readers are gone.
@@ -48,6 +46,10 @@ struct bf_attachment {
 	char name[BLKFILTER_NAME_LENGTH];
 	refcount_t ref;
 #ifndef BLKFILTER_IN_TREE
+	/**
+	 * @sysfs: true if the "filter" attribute was created for @bdev; the
+	 * in-tree series has a permanent attribute instead.
+	 */
 	bool sysfs;
 #endif
 	bool dead;
