@@ -94,19 +94,27 @@ mkdir -p "$OBJ"
 kmake() {
 	nice -n 10 make -s -C "$SRC" O="$1" -j"$JOBS" "${@:2}"
 }
+# The base configuration is made once per build directory (tinyconfig
+# alone takes minutes on a busy machine); each patch then only adds ours.
 configure() {
-	local obj=$1 filter=$2
-	if ((full)) && [ "$obj" = "$OBJ" ]; then
-		kmake "$obj" x86_64_defconfig kvm_guest.config >/dev/null
-	else
-		kmake "$obj" tinyconfig >/dev/null
-		"$SRC/scripts/config" --file "$obj/.config" -e 64BIT -e BLOCK \
-			-e MODULES -e MODULE_UNLOAD -e BLK_DEV -e JUMP_LABEL \
-			-e PRINTK -e SYSFS -e PROC_FS -e MSDOS_PARTITION
+	local obj=$1 filter=$2 base
+	base=$1.config-$( ((full)) && [ "$1" = "$OBJ" ] && echo full || echo small)
+	if [ ! -s "$base" ]; then
+		if ((full)) && [ "$obj" = "$OBJ" ]; then
+			kmake "$obj" x86_64_defconfig kvm_guest.config >/dev/null
+		else
+			kmake "$obj" tinyconfig >/dev/null
+			"$SRC/scripts/config" --file "$obj/.config" -e 64BIT \
+				-e BLOCK -e MODULES -e MODULE_UNLOAD -e BLK_DEV \
+				-e JUMP_LABEL -e PRINTK -e SYSFS -e PROC_FS \
+				-e MSDOS_PARTITION
+		fi
+		cp "$obj/.config" "$base"
 	fi
+	cp "$base" "$obj/.config"
 	if [ "$filter" = y ]; then
-		"$SRC/scripts/config" --file "$obj/.config" -e BLK_DEV \
-			-e BLK_FILTER -m BLKSNAP
+		"$SRC/scripts/config" --file "$obj/.config" -e BLK_FILTER \
+			-m BLKSNAP
 	else
 		"$SRC/scripts/config" --file "$obj/.config" -d BLK_FILTER
 	fi
