@@ -8,7 +8,7 @@
  * run of adjacent chunks read from the original together).
  *
  * A write to chunks that are still only on the original is taken off the
- * submitter (the filter returns true) and handed to cow_work, which reads
+ * submitter (the filter returns true) and handed to a cow worker, which reads
  * the old data into a copy and parks the write on it.  When the read is
  * done the write is submitted again: its chunks are preserved now, so the
  * filter lets it pass; meanwhile the copy is written to the storage and the
@@ -218,11 +218,8 @@ void bs_area_fail(struct bs_area *area, int error)
 static void bs_copy_free(struct bs_copy *copy)
 {
 	struct bs_storage *st = bs_area_storage(copy->area);
-	unsigned int i;
 
-	for (i = 0; i < copy->nr_pages; i++)
-		if (copy->bvec[i].bv_page)
-			bs_storage_page_put(st, copy->bvec[i].bv_page);
+	bs_storage_pages_put(st, copy->bvec, copy->nr_pages);
 	bs_storage_unqueue(st, copy->count);
 	kfree(copy);
 }
@@ -400,7 +397,14 @@ static void bs_copy_load(struct bs_copy *copy)
 			  (area->chunk_shift - SECTOR_SHIFT);
 	size_t len = min_t(u64, (u64)copy->nr_pages << PAGE_SHIFT,
 			   (u64)(area->capacity - sector) << SECTOR_SHIFT);
+	size_t off;
 	unsigned int i = 0;
+
+	/* Past the end of the device: zeros, not old memory, get stored. */
+	for (off = len; off < (size_t)copy->nr_pages << PAGE_SHIFT;
+	     off = round_down(off, PAGE_SIZE) + PAGE_SIZE)
+		memzero_page(copy->bvec[off >> PAGE_SHIFT].bv_page,
+			     offset_in_page(off), PAGE_SIZE - offset_in_page(off));
 
 	refcount_inc(&copy->ref);
 	atomic_inc(&area->inflight);
@@ -435,7 +439,6 @@ static struct bs_copy *bs_copy_alloc(struct bs_area *area, unsigned long first,
 	unsigned int nr_pages = ((size_t)count << area->chunk_shift) >>
 				PAGE_SHIFT;
 	struct bs_copy *copy;
-	unsigned int i;
 
 	bs_storage_throttle(st, &area->error);
 	copy = kzalloc(struct_size(copy, bvec, nr_pages), GFP_NOIO);
@@ -453,16 +456,9 @@ static struct bs_copy *bs_copy_alloc(struct bs_area *area, unsigned long first,
 	spin_lock(&st->lock);
 	st->in_memory += count;
 	spin_unlock(&st->lock);
-	for (i = 0; i < nr_pages; i++) {
-		struct page *page = bs_storage_page_get(st);
-
-		if (!page) {
-			bs_copy_free(copy);
-			return NULL;
-		}
-		copy->bvec[i].bv_page = page;
-		copy->bvec[i].bv_len = PAGE_SIZE;
-		copy->bvec[i].bv_offset = 0;
+	if (bs_storage_pages_get(st, copy->bvec, nr_pages)) {
+		bs_copy_free(copy);
+		return NULL;
 	}
 	return copy;
 }
@@ -597,7 +593,9 @@ pass:
 
 static void bs_cow_work(struct work_struct *work)
 {
-	struct bs_area *area = container_of(work, struct bs_area, cow_work);
+	struct bs_cow_worker *w = container_of(work, struct bs_cow_worker,
+					       work);
+	struct bs_area *area = w->area;
 	unsigned int noio = memalloc_noio_save();
 	struct bio *bio;
 
@@ -649,7 +647,9 @@ bool bs_area_write(struct bs_area *area, struct bio *bio)
 		bio_list_add(&wait->waiting, bio);
 	} else {
 		bio_list_add(&area->pending, bio);
-		queue_work(bs_wq, &area->cow_work);
+		/* Setting up copies costs CPU: spread it over the workers. */
+		queue_work(bs_wq, &area->cow[area->cow_next].work);
+		area->cow_next = (area->cow_next + 1) % BS_COW_WORKERS;
 	}
 	spin_unlock(&area->lock);
 	return true;
@@ -1085,6 +1085,7 @@ struct bs_area *bs_area_create(struct bs_snapshot *snap, struct bs_tracker *t)
 	u64 bytes = (u64)t->capacity << SECTOR_SHIFT;
 	unsigned int lbs = bdev_logical_block_size(t->bdev);
 	struct bs_area *area;
+	unsigned int i;
 
 	if (!t->capacity)
 		return ERR_PTR(-EINVAL);
@@ -1114,7 +1115,10 @@ struct bs_area *bs_area_create(struct bs_snapshot *snap, struct bs_tracker *t)
 	INIT_LIST_HEAD(&area->readers);
 	INIT_LIST_HEAD(&area->blocked);
 	spin_lock_init(&area->readers_lock);
-	INIT_WORK(&area->cow_work, bs_cow_work);
+	for (i = 0; i < BS_COW_WORKERS; i++) {
+		area->cow[i].area = area;
+		INIT_WORK(&area->cow[i].work, bs_cow_work);
+	}
 	INIT_WORK(&area->unblock_work, bs_unblock_work);
 	atomic_set(&area->inflight, 0);
 	init_waitqueue_head(&area->wait);
@@ -1123,6 +1127,14 @@ struct bs_area *bs_area_create(struct bs_snapshot *snap, struct bs_tracker *t)
 	init_waitqueue_head(&area->image.idle);
 	get_device(&area->bdev->bd_device);
 	return area;
+}
+
+static void bs_cow_flush(struct bs_area *area)
+{
+	unsigned int i;
+
+	for (i = 0; i < BS_COW_WORKERS; i++)
+		flush_work(&area->cow[i].work);
 }
 
 /**
@@ -1137,10 +1149,10 @@ struct bs_area *bs_area_create(struct bs_snapshot *snap, struct bs_tracker *t)
 void bs_area_stop(struct bs_area *area)
 {
 	bs_area_fail(area, -ESHUTDOWN);
-	flush_work(&area->cow_work);
+	bs_cow_flush(area);
 	wait_event(area->wait, !atomic_read(&area->inflight));
 	/* A write parked on a copy whose work ran before the failure. */
-	flush_work(&area->cow_work);
+	bs_cow_flush(area);
 }
 
 /**

@@ -156,8 +156,10 @@ int bs_storage_rw(struct bs_storage *st, sector_t sector,
 bool bs_storage_on(struct bs_storage *st, struct block_device *bdev);
 void bs_storage_throttle(struct bs_storage *st, int *error);
 void bs_storage_unqueue(struct bs_storage *st, unsigned int chunks);
-struct page *bs_storage_page_get(struct bs_storage *st);
-void bs_storage_page_put(struct bs_storage *st, struct page *page);
+int bs_storage_pages_get(struct bs_storage *st, struct bio_vec *bvec,
+			 unsigned int nr);
+void bs_storage_pages_put(struct bs_storage *st, struct bio_vec *bvec,
+			  unsigned int nr);
 
 /**
  * struct bs_image - the image block device of one snapshot device
@@ -171,6 +173,19 @@ struct bs_image {
 	int index;
 	atomic_t inflight;
 	wait_queue_head_t idle;
+};
+
+/* Work items per area that set up copy-on-write, side by side. */
+#define BS_COW_WORKERS		4
+
+/**
+ * struct bs_cow_worker - sets up copy-on-write for an area's pending writes
+ * @work: the work item.
+ * @area: the area.
+ */
+struct bs_cow_worker {
+	struct work_struct work;
+	struct bs_area *area;
 };
 
 /**
@@ -190,15 +205,16 @@ struct bs_image {
  * @table: chunk table, two levels: leaves of BS_LEAF_ENTRIES entries.
  * @leaves: number of leaves.
  * @error: why the snapshot failed, or 0; set once.
- * @pending: writes waiting for @cow_work.
+ * @pending: writes waiting for a worker of @cow.
  * @readers_lock: protects @readers and @nr_blocked; taken inside @lock,
  *	and from interrupts (the completion of direct image reads).
  * @readers: image reads of the original in progress (struct bs_reader).
  * @blocked: copies whose waiting writes @readers keep back.
  * @nr_blocked: copies in @blocked.
- * @cow_work: starts copy-on-write for @pending.
+ * @cow: start copy-on-write for @pending.
+ * @cow_next: the worker queued next; under @lock.
  * @unblock_work: lets blocked copies go after a direct image read.
- * @inflight: copy-on-write work in progress (loads, stores, @cow_work).
+ * @inflight: copy-on-write work in progress (loads and stores).
  * @wait: woken when a copy changed state or @inflight dropped to zero.
  * @frozen: take froze the device's filesystem; under the snapshot's lock.
  * @image: the image device.
@@ -222,7 +238,8 @@ struct bs_area {
 	struct list_head readers;
 	struct list_head blocked;
 	unsigned int nr_blocked;
-	struct work_struct cow_work;
+	struct bs_cow_worker cow[BS_COW_WORKERS];
+	unsigned int cow_next;
 	struct work_struct unblock_work;
 	atomic_t inflight;
 	wait_queue_head_t wait;

@@ -66,11 +66,15 @@ module_param(chunk_maximum_in_queue, uint, 0644);
 MODULE_PARM_DESC(chunk_maximum_in_queue,
 		 "Most chunks of old data held in memory per snapshot before writers wait (default 16384)");
 
-/* 1 MiB of pages kept: the next chunks need no page allocation. */
-unsigned int free_diff_buffer_pool_size = 256;
+/*
+ * 8 MiB of pages kept: a burst of writes (eight 1 MiB writes in flight)
+ * finds its buffers here, without the allocator, which clears every page
+ * it hands out on kernels booted with init_on_alloc (Debian's default).
+ */
+unsigned int free_diff_buffer_pool_size = 2048;
 module_param(free_diff_buffer_pool_size, uint, 0644);
 MODULE_PARM_DESC(free_diff_buffer_pool_size,
-		 "Pages of chunk buffers kept for reuse per snapshot (default 256)");
+		 "Pages of chunk buffers kept for reuse per snapshot (default 2048)");
 
 /* 1 GiB: a few fallocate() calls per gigabyte of changes at most. */
 unsigned long diff_storage_minimum = 2097152;

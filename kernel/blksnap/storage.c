@@ -223,46 +223,84 @@ void bs_storage_unqueue(struct bs_storage *st, unsigned int chunks)
 	wake_up_all(&st->wait);
 }
 
+/* Pages asked of the page allocator at a time, into an array on the stack. */
+#define BS_PAGE_BATCH	32
+
 /**
- * bs_storage_page_get() - a page for a chunk buffer
+ * bs_storage_pages_get() - pages for a chunk buffer
  * @st: the storage of the snapshot.
+ * @bvec: where to put them, one page a vector, @nr of them.
+ * @nr: how many.
+ *
+ * The pages come from the pool first, then from the page allocator in
+ * batches.  They are not cleared: copy-on-write reads over all of them, or
+ * clears what lies past the end of the device.
  *
  * Context: may sleep.
- * Return: a zeroed page, or NULL.
+ * Return: 0, or -ENOMEM with the pages got so far in @bvec (the others'
+ * bv_page NULL).
  */
-struct page *bs_storage_page_get(struct bs_storage *st)
+int bs_storage_pages_get(struct bs_storage *st, struct bio_vec *bvec,
+			 unsigned int nr)
 {
-	struct page *page;
+	struct page *batch[BS_PAGE_BATCH];
+	unsigned int i = 0, got, j;
 
 	spin_lock(&st->lock);
-	page = list_first_entry_or_null(&st->pool, struct page, lru);
-	if (page) {
+	for (; i < nr && st->pool_count; i++) {
+		struct page *page = list_first_entry(&st->pool, struct page,
+						     lru);
+
 		list_del(&page->lru);
 		st->pool_count--;
+		bvec_set_page(&bvec[i], page, PAGE_SIZE, 0);
 	}
 	spin_unlock(&st->lock);
-	if (!page)
-		return alloc_page(GFP_NOIO | __GFP_ZERO);
-	clear_highpage(page);
-	return page;
+
+	while (i < nr) {
+		unsigned int want = min(nr - i, (unsigned int)BS_PAGE_BATCH);
+
+		memset(batch, 0, sizeof(batch));
+		got = alloc_pages_bulk_array(GFP_NOIO, want, batch);
+		for (j = 0; j < got; j++)
+			bvec_set_page(&bvec[i++], batch[j], PAGE_SIZE, 0);
+		if (got < want) {
+			/* The bulk allocator gives up early; ask once more. */
+			struct page *page = alloc_page(GFP_NOIO);
+
+			if (!page)
+				return -ENOMEM;
+			bvec_set_page(&bvec[i++], page, PAGE_SIZE, 0);
+		}
+	}
+	return 0;
 }
 
 /**
- * bs_storage_page_put() - a chunk buffer's page is free
+ * bs_storage_pages_put() - a chunk buffer's pages are free
  * @st: the storage of the snapshot.
- * @page: the page.
+ * @bvec: the buffer's vectors; those with a NULL bv_page are skipped.
+ * @nr: how many.
+ *
+ * The pool keeps up to free_diff_buffer_pool_size pages, the others go.
  */
-void bs_storage_page_put(struct bs_storage *st, struct page *page)
+void bs_storage_pages_put(struct bs_storage *st, struct bio_vec *bvec,
+			  unsigned int nr)
 {
+	unsigned int max = READ_ONCE(free_diff_buffer_pool_size);
+	unsigned int i = 0;
+
 	spin_lock(&st->lock);
-	if (st->pool_count < READ_ONCE(free_diff_buffer_pool_size)) {
-		list_add(&page->lru, &st->pool);
+	for (; i < nr && st->pool_count < max; i++) {
+		if (!bvec[i].bv_page)
+			continue;
+		list_add(&bvec[i].bv_page->lru, &st->pool);
 		st->pool_count++;
-		page = NULL;
 	}
 	spin_unlock(&st->lock);
-	if (page)
-		__free_page(page);
+	for (; i < nr; i++)
+		if (bvec[i].bv_page)
+			__free_page(bvec[i].bv_page);
 }
 
 /* A block device opened with O_EXCL, which do_dentry_open() clears. */

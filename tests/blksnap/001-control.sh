@@ -20,7 +20,7 @@ load_blksnap diff_storage_minimum=2097152
 for kv in tracking_block_minimum_shift=12 tracking_block_maximum_count=2097152 \
 	tracking_block_maximum_shift=26 chunk_minimum_shift=12 \
 	chunk_maximum_count=16777216 chunk_maximum_shift=26 \
-	chunk_maximum_in_queue=16384 free_diff_buffer_pool_size=256 \
+	chunk_maximum_in_queue=16384 free_diff_buffer_pool_size=2048 \
 	diff_storage_minimum=2097152; do
 	f=/sys/module/blksnap/parameters/${kv%=*}
 	[[ -r $f ]] || fail "no parameter ${kv%=*}"
