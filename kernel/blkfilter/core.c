@@ -570,7 +570,12 @@ bool __blkfilter_submit_bio(struct bio *bio)
  */
 void blkfilter_sync(struct block_device *bdev)
 {
-	synchronize_srcu(&bf_srcu);
+	/*
+	 * Callers hold writers back (blksnap's take, with filesystems
+	 * frozen): wait for the callbacks only, not for a batched grace
+	 * period.
+	 */
+	synchronize_srcu_expedited(&bf_srcu);
 	bf_drain_queue(bdev);
 }
 EXPORT_SYMBOL_GPL(blkfilter_sync);
