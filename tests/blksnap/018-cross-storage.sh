@@ -11,9 +11,12 @@
 need_disks 3
 need_cmd mkfs.ext4 fsck.ext4
 load_blksnap diff_storage_minimum=4096
+# No lazy init: ext4lazyinit zeroing inode tables after take would copy
+# tens of MiB and overflow the 32 MiB storages, depending on timing.
 for i in 0 1 2; do
 	mkdir "$TEST_TMP/m$i"
-	mkfs.ext4 -q -F "${DISKS[$i]}" || fail "mkfs ${DISKS[$i]}"
+	mkfs.ext4 -q -F -E lazy_itable_init=0,lazy_journal_init=0 \
+		"${DISKS[$i]}" || fail "mkfs ${DISKS[$i]}"
 	mount "${DISKS[$i]}" "$TEST_TMP/m$i" || fail "mount ${DISKS[$i]}"
 done
 head -c $((4 << 20)) /dev/urandom >"$TEST_TMP/m0/data" || fail "write"

@@ -9,7 +9,7 @@ need_cmd mkfs.ext4 fsck.ext4
 d=${DISKS[0]}
 load_blksnap diff_storage_minimum=4096
 mkdir "$TEST_TMP/o" "$TEST_TMP/i"
-mkfs.ext4 -q -F "$d" || fail "mkfs"
+mkfs.ext4 -q -F -E lazy_itable_init=0,lazy_journal_init=0 "$d" || fail "mkfs"
 mount "$d" "$TEST_TMP/o" || fail "mount"
 for i in $(seq 8); do
 	head -c $((1 << 20)) /dev/urandom >"$TEST_TMP/o/f$i" || fail "write"
