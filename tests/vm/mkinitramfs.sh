@@ -157,6 +157,9 @@ if [[ ! -s $MOD_CPIO || ! -d $MOD_STAGE ]]; then
 		# shellcheck disable=SC2206 # intended glob expansion
 		matches=($HOSTMODS/kernel/$g)
 		for m in "${matches[@]}"; do
+			# A glob without wildcards stays as it is: a directory
+			# of a kernel that builds it in (the debug kernel's ext4).
+			[[ -e $m ]] || continue
 			if [[ -d $m ]]; then
 				while IFS= read -r -d '' f; do mods[$f]=1; done \
 					< <(find "$m" -name '*.ko*' -print0)
