@@ -10,8 +10,9 @@ need_cmd fio
 d=${DISKS[0]}
 load_filters
 fio --name=load --filename="$d" --direct=1 --ioengine=libaio --iodepth=16 \
-	--rw=randwrite --bs=4k --size=128m --verify=crc32c --verify_fatal=1 \
-	--do_verify=1 --loops=3 --randrepeat=0 --output="$TEST_TMP/fio.log" &
+	--rw=randwrite --bs=4k --size=$((128 / TEST_SCALE))m --verify=crc32c \
+	--verify_fatal=1 --do_verify=1 --loops=$((TEST_SCALE > 1 ? 1 : 3)) \
+	--randrepeat=0 --output="$TEST_TMP/fio.log" &
 fio_pid=$!
 n=0
 seen=0

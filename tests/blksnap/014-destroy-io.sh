@@ -13,7 +13,8 @@ load_blksnap diff_storage_minimum=16384
 snap attach "$d"
 fio --name=orig --filename="$d" --direct=1 --ioengine=libaio --iodepth=8 \
 	--rw=randwrite --bs=4k --size=32m --verify=crc32c --verify_fatal=1 \
-	--do_verify=1 --loops=3 --randrepeat=0 --output="$TEST_TMP/fio.log" &
+	--do_verify=1 --loops=$((TEST_SCALE > 1 ? 1 : 3)) --randrepeat=0 \
+	--output="$TEST_TMP/fio.log" &
 fio_pid=$!
 rounds=0
 while ((rounds < 3)); do

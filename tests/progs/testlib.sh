@@ -16,6 +16,11 @@ skip() {
 	exit 77
 }
 
+# TEST_SCALE: 1, or how many times slower than a stock kernel the kernel
+# under test runs (3 on the debug kernel). Tests whose workload is large
+# for the sake of volume divide it by this; what they check stays the same.
+TEST_SCALE=${TEST_SCALE:-1}
+
 # need_disks N: sets DISKS=(first N spare disks) or skips.
 need_disks() {
 	read -r -a DISKS <<<"${TEST_DISKS:-}"
