@@ -40,7 +40,7 @@
 # "bench: m TEST CONFIG REP VALUE", write amplification as
 # "bench: wa CONFIG REP RATIO", the copy-on-write I/O of snapd and dmsnap
 # as "bench: diag TEST CONFIG REP ORIG_READS KIB STORAGE_WRITES KIB", takes
-# as "bench: take REP NS WINDOW_NS", the large
+# as "bench: take REP NS WINDOW_NS FREEZE_NS", the large
 # device as "bench: big KEY VALUE"; then "bench: snapdone". Exit 0, 77, 1.
 # timeout: 7200
 . "$TEST_BIN/testlib.sh"
@@ -364,6 +364,13 @@ measure_writes() { # CONFIG REP
 	check "$c"
 	echo "bench: m seqw $c $r $(awk '{ printf "%.1f", $1 / 1024 }' <<<"$v")"
 	((dg)) && diag seqw "$c" "$r" "$o0" "$s0"
+	if [[ $c == base ]]; then
+		# The device alone doing what first-touch copy-on-write must
+		# do, with nothing copied: a 1 MiB read of the region for
+		# each 1 MiB written (the writes' rate of a 50/50 mix).
+		v=$(fio_job "$DEV" rw 1m "$OFF_SEQ" "$SEQ" 0) || fail "cowio $r"
+		echo "bench: m seqw cowio $r $(awk '{ printf "%.1f", $1 / 1024 }' <<<"$v")"
+	fi
 	# first-touch random, with what the storage got
 	fresh "$c"
 	((${#WDEVS[@]})) && settle "${WDEVS[@]}"
@@ -479,7 +486,7 @@ if [[ -w $TR/set_ftrace_filter ]]; then
 	echo 0 >"$TR/tracing_on"
 	echo nop >"$TR/current_tracer"
 	: >"$TR/set_ftrace_filter"
-	for f in bdev_freeze bdev_thaw freeze_bdev thaw_bdev; do
+	for f in bdev_freeze bdev_thaw freeze_bdev thaw_bdev blkfilter_sync; do
 		echo "$f" >>"$TR/set_ftrace_filter" 2>/dev/null
 	done
 	if grep -q . "$TR/set_ftrace_filter" && echo function >"$TR/current_tracer"; then
@@ -487,11 +494,19 @@ if [[ -w $TR/set_ftrace_filter ]]; then
 	fi
 fi
 echo "bench: takewindow $( ((window)) && echo ftrace || echo none)"
-# window_ns: from the first freeze to the last thaw in the trace.
+# window_ns: from the first freeze to the last thaw in the trace, then
+# from the first freeze to the first blkfilter_sync (the filesystems'
+# freeze; what follows up to the thaw is blksnap's switch), or "-".
 window_ns() {
-	awk '/ (bdev_freeze|freeze_bdev) / && !f { f = $0; sub(/:.*/, "", f); n = split(f, a, " "); f = a[n] }
-		/ (bdev_thaw|thaw_bdev) / { t = $0; sub(/:.*/, "", t); n = split(t, a, " "); t = a[n] }
-		END { if (f != "" && t != "") printf "%.0f\n", (t - f) * 1e9 }' "$TR/trace"
+	awk 'function ts(l, a, n) { sub(/:.*/, "", l); n = split(l, a, " "); return a[n] }
+		/ (bdev_freeze|freeze_bdev) / && f == "" { f = ts($0) }
+		/ blkfilter_sync / && s == "" { s = ts($0) }
+		/ (bdev_thaw|thaw_bdev) / { t = ts($0) }
+		END {
+			if (f == "" || t == "")
+				exit
+			printf "%.0f %s\n", (t - f) * 1e9, s == "" ? "-" : sprintf("%.0f", (s - f) * 1e9)
+		}' "$TR/trace"
 }
 for ((i = 1; i <= TAKES; i++)); do
 	id=$(snapctl create "$STORE" "$(sectors_of "$STORE")") || fail "create"
