@@ -147,11 +147,16 @@ again:
 
 	noio = memalloc_noio_save();
 	if (iov_iter_rw(iter) == WRITE) {
-		if (!st->is_bdev)
-			file_start_write(st->file);
-		ret = vfs_iocb_iter_write(st->file, &kiocb, iter);
-		if (!st->is_bdev)
-			file_end_write(st->file);
+		/*
+		 * Straight to ->write_iter(), as the loop driver does, with
+		 * freeze protection of our own: vfs_iocb_iter_write() takes
+		 * it itself since 6.6 and not before, and taking it twice
+		 * deadlocks against a freeze that starts in between.  The
+		 * checks it makes were made at create.
+		 */
+		file_start_write(st->file);
+		ret = st->file->f_op->write_iter(&kiocb, iter);
+		file_end_write(st->file);
 	} else {
 		ret = vfs_iocb_iter_read(st->file, &kiocb, iter);
 	}
@@ -338,7 +343,8 @@ struct bs_storage *bs_storage_create(unsigned int fd, sector_t limit)
 	    (FMODE_READ | FMODE_WRITE))
 		goto out_fput;
 	ret = -EINVAL;
-	if (file->f_flags & O_APPEND)
+	if (!(file->f_mode & FMODE_CAN_WRITE) || !file->f_op->write_iter ||
+	    !file->f_op->read_iter || (file->f_flags & O_APPEND))
 		goto out_fput;
 	inode = file_inode(file);
 
