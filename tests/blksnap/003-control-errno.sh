@@ -26,7 +26,11 @@ snapctl -e EBADF create -m closed "$s" 65536 || fail "closed descriptor"
 snapctl -e EBADF create -m fd:1000 "$s" 65536 || fail "descriptor never opened"
 snapctl -e EINVAL create -m fifo "$TEST_TMP/fifo" 65536 || fail "FIFO opened O_RDWR"
 snapctl -e EINVAL create -m null "$s" 65536 || fail "/dev/null opened O_RDWR"
-snapctl -e EINVAL create -m socket "$s" 65536 || fail "socket"
+if [[ -e /proc/net/unix ]]; then
+	snapctl -e EINVAL create -m socket "$s" 65536 || fail "socket"
+else
+	echo "no AF_UNIX sockets in this kernel (the debug kernel): socket not tried"
+fi
 snapctl -e EINVAL create -m noexcl "$d" 65536 || fail "block device without O_EXCL"
 # Both wrong (not read-write, not a file): either answer.
 snapctl -e EBADF,EINVAL create -m pipe "$s" 65536 || fail "pipe"
