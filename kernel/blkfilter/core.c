@@ -307,9 +307,16 @@ static int bf_attach(struct block_device *bdev, const char *name)
 	ret = bf_submit_hook_get();
 	if (ret)
 		goto out_release;
-	ret = bf_freeze_bdev(bdev);
+#ifndef BLKFILTER_IN_TREE
+	/* Made first: failing later undoes it, failing now undoes nothing. */
+	ret = device_create_file(&bdev->bd_device, &dev_attr_filter);
 	if (ret)
 		goto out_hook_put;
+	att->sysfs = true;
+#endif
+	ret = bf_freeze_bdev(bdev);
+	if (ret)
+		goto out_sysfs;
 
 	/* The filter starts on a device with nothing in flight. */
 	blk_mq_freeze_queue(q);
@@ -343,15 +350,15 @@ static int bf_attach(struct block_device *bdev, const char *name)
 	synchronize_srcu(&bf_srcu);
 	bf_drain_queue(bdev);
 	bf_thaw_bdev(bdev);
-
-#ifndef BLKFILTER_IN_TREE
-	att->sysfs = !device_create_file(&bdev->bd_device, &dev_attr_filter);
-#endif
 	mutex_unlock(&bf_mutex);
 	return 0;
 
 out_thaw:
 	bf_thaw_bdev(bdev);
+out_sysfs:
+#ifndef BLKFILTER_IN_TREE
+	device_remove_file(&bdev->bd_device, &dev_attr_filter);
+#endif
 out_hook_put:
 	bf_submit_hook_put();
 out_release:
