@@ -161,6 +161,17 @@ fio_job() {
 		'{ print $(7 + w), $(8 + w), $(6 + w) }' <<<"$out"
 }
 
+# tmpfs_rate MIB: MiB/s of buffered 1 MiB writes of MIB into a new file on
+# $TMPFS, one CPU.
+tmpfs_rate() {
+	local out
+	out=$(fio --name=t --filename="$TMPFS/rate" --ioengine=psync --rw=write \
+		--bs=1m --size="${1}M" --cpus_allowed="$cpu" --output-format=terse \
+		--terse-version=3 2>&1) || { echo "$out" >&2; return 1; }
+	rm -f "$TMPFS/rate"
+	grep ';' <<<"$out" | tail -n1 | awk -F';' '{ printf "%.1f", $48 / 1024 }'
+}
+
 # ---- configurations -----------------------------------------------------
 mods_loaded() { [[ -d /sys/module/blksnap ]]; }
 load_mods() {
@@ -370,6 +381,11 @@ measure_writes() { # CONFIG REP
 		# each 1 MiB written (the writes' rate of a 50/50 mix).
 		v=$(fio_job "$DEV" rw 1m "$OFF_SEQ" "$SEQ" 0) || fail "cowio $r"
 		echo "bench: m seqw cowio $r $(awk '{ printf "%.1f", $1 / 1024 }' <<<"$v")"
+		# What storing old data on tmpfs costs the guest's CPU alone:
+		# 1 MiB writes into a new tmpfs file (pages allocated, cleared
+		# and copied into), on one CPU, no I/O.
+		v=$(tmpfs_rate "$SEQ") || fail "tmpfs rate $r"
+		echo "bench: m seqw tmpcp $r $v"
 	fi
 	# first-touch random, with what the storage got
 	fresh "$c"
