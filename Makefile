@@ -19,6 +19,8 @@
 #   make debug-kernel      build the debug kernel (scripts/debug-kernel.sh)
 #                          and the modules for it; "debug" in KERNELS tests
 #                          on it (tests/vm/run.sh --kernel debug)
+#   make check-debug       the whole suite on the debug kernel only (builds
+#                          it first; see README, "Test kernels")
 #   make clean
 #
 # Sub-makefiles (kernel/Makefile, tests/Makefile) get KVER, MODULES_OUT and
@@ -42,7 +44,7 @@ export KERNELS BLKSNAP_CACHE
 
 .PHONY: all deps modules tests-bin check demo bench lint clean \
 	userspace lib tool install check-host debug-kernel series \
-	check-series check-series-quick
+	check-series check-series-quick check-debug
 
 all: modules tests-bin
 
@@ -121,6 +123,13 @@ check: deps
 	done
 	@$(MAKE) --no-print-directory tests-bin
 	$(TOP)/tests/run-all.sh
+
+# The whole suite with the debug kernel as the only kernel, in one boot,
+# without the benchmark smoke run.
+check-debug: deps
+	@$(MAKE) --no-print-directory debug-kernel
+	@$(MAKE) --no-print-directory tests-bin
+	KERNELS=debug BENCH_SMOKE=0 BOOT_MAX=100 $(TOP)/tests/run-all.sh
 
 demo: deps
 	@$(MAKE) --no-print-directory modules KVER=$$($(TOP)/scripts/kver.sh 6.12)
