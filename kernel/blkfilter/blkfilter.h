@@ -45,13 +45,6 @@ struct bf_attachment {
 	const struct blkfilter_operations *ops;
 	char name[BLKFILTER_NAME_LENGTH];
 	refcount_t ref;
-#ifndef BLKFILTER_IN_TREE
-	/**
-	 * @sysfs: true if the "filter" attribute was created for @bdev; the
-	 * in-tree series has a permanent attribute instead.
-	 */
-	bool sysfs;
-#endif
 	bool dead;
 	struct rcu_head rcu;
 };

@@ -237,8 +237,8 @@ static void __bf_unpublish(struct bf_attachment *att)
 {
 	WRITE_ONCE(att->dead, true);
 #ifndef BLKFILTER_IN_TREE
-	if (att->sysfs)
-		device_remove_file(&att->bdev->bd_device, &dev_attr_filter);
+	/* Attach made it; the in-tree series has a permanent attribute. */
+	device_remove_file(&att->bdev->bd_device, &dev_attr_filter);
 #endif
 	synchronize_srcu(&bf_srcu);
 	xa_erase(&bf_attached, att->dev);
@@ -312,7 +312,6 @@ static int bf_attach(struct block_device *bdev, const char *name)
 	ret = device_create_file(&bdev->bd_device, &dev_attr_filter);
 	if (ret)
 		goto out_hook_put;
-	att->sysfs = true;
 #endif
 	ret = bf_freeze_bdev(bdev);
 	if (ret)
