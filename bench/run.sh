@@ -163,9 +163,11 @@ bench_kernel() {
 	# Guest time: for blkfilter-idle, warm-up, then per measurement the
 	# run, a 1 s pause and module and fio start-up (slow under emulation);
 	# for snapshot-cost, prefill, per repetition 18 write measurements
-	# with their set-ups and 10 reads, then the takes and the 4 TiB device.
+	# with their set-ups and 12 reads, then 8 interleaved base/track pairs
+	# per write test (1 when quick), the takes and the 4 TiB device.
 	local tmo=$((180 + reps * ${#CONFIGS[@]} * (runtime + 15)))
-	tmo=$((tmo + 600 + reps * (18 * (runtime + 30) + 10 * (runtime + 10))))
+	tmo=$((tmo + 600 + reps * (18 * (runtime + 30) + 12 * (runtime + 10))))
+	tmo=$((tmo + 3 * 2 * (quick ? 1 : 8) * (runtime + 15)))
 	local load0 load1 rc=0 q=0
 	[[ -n $quick ]] && q=1
 	load0=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -189,7 +191,7 @@ bench_kernel() {
 	mapfile -t lines < <(tr -d '\r' <"$log" | sed -n 's/^bench: //p')
 	local snaplines
 	snaplines=$(printf '%s\n' "${lines[@]}" |
-		grep -E '^(m|wa|diag|take|big|phase|note|snap[a-z_]*|take[a-z]+)( |$)' || true)
+		grep -E '^(m|il|wa|diag|take|big|phase|note|snap[a-z_]*|take[a-z]+)( |$)' || true)
 	local -A info=()
 	local -A vals=()
 	local l k c r v bad=()
@@ -288,7 +290,7 @@ bench_kernel() {
 		grep -v '^error: ' <<<"$report"
 		echo
 		echo "raw numbers, in run order (bench: lines of the guest):"
-		grep -E '^(m|wa|diag|take|big|phase|note) ' <<<"$snaplines" | sed 's/^/  /'
+		grep -E '^(m|il|wa|diag|take|big|phase|note) ' <<<"$snaplines" | sed 's/^/  /'
 		if ((${#bad[@]})); then
 			echo
 			printf 'error: %s\n' "${bad[@]}"
