@@ -49,16 +49,22 @@ function fmt(v) {
 	return sprintf("%.2f", v)
 }
 
-# pair TEST CONFIG BASE: median over the repetitions of the ratio of the
-# two measured in the same repetition (close in time), or "".
-function pair(t, c, b,    r, s) {
+# ratios ARR N T C B: the ratios ARR[T, C, i] / ARR[T, B, i] for i = 1..N
+# where both were measured, space-separated.
+function ratios(a, n, t, c, b,    i, s) {
 	s = ""
-	for (r = 1; r <= maxrep; r++)
-		if ((t, c, r) in rv && (t, b, r) in rv && rv[t, b, r] + 0 > 0)
-			s = s " " (rv[t, c, r] / rv[t, b, r])
-	s = median(s)
-	return s == "" ? "" : sprintf("%.3f", s)
+	for (i = 1; i <= n; i++)
+		if ((t, c, i) in a && (t, b, i) in a && a[t, b, i] + 0 > 0)
+			s = s " " (a[t, c, i] / a[t, b, i])
+	return s
 }
+
+function fmt3(v) { return v == "" ? "" : sprintf("%.3f", v) }
+
+# pair TEST CONFIG BASE: median over the repetitions of the ratio of the
+# two measured in the same repetition (close in time), or "".  Targets are
+# held to it.
+function pair(t, c, b) { return fmt3(median(ratios(rv, maxrep, t, c, b))) }
 
 # row TEST CONFIG LABEL BASECONFIG DMCONFIG
 function row(t, c, label, base, dm,    s, m, mn, mx, sp, r, rd, pr) {
@@ -97,28 +103,8 @@ function target(name, value, op, limit, what,    ok) {
 		op, limit, (ok ? "PASS" : "MISS")
 }
 
-# tr TEST CONFIG BASE: the ratio a target is held to: the median of the
-# ratios measured side by side in each repetition (paired), or "".
-function tr(t, c, b) { return pair(t, c, b) }
-
 # ilr TEST: median over the interleaved pairs of track / base, or "".
-function ilr(t,    i, s) {
-	s = ""
-	for (i = 1; i <= maxil; i++)
-		if ((t, "base", i) in il && (t, "track", i) in il && il[t, "base", i] + 0 > 0)
-			s = s " " (il[t, "track", i] / il[t, "base", i])
-	s = median(s)
-	return s == "" ? "" : sprintf("%.3f", s)
-}
-
-# ilvals TEST CONFIG: the interleaved numbers of a configuration.
-function ilvals(t, c,    i, s) {
-	s = ""
-	for (i = 1; i <= maxil; i++)
-		if ((t, c, i) in il)
-			s = s " " il[t, c, i]
-	return s
-}
+function ilr(t) { return fmt3(median(ratios(il, maxil, t, "track", "base"))) }
 
 # med_ratio TEST CONFIG BASE: ratio of medians, or "".
 function mr(t, c, b) { return ratio(median(vals[t, c]), median(vals[t, b])) }
@@ -148,6 +134,7 @@ function need(t, c,    n) {
 			printf "error: il %s %s pair %s: '%s' is not a number\n", $2, $3, $4, $5
 		else {
 			il[$2, $3, $4] = $5
+			ilv[$2, $3] = ilv[$2, $3] " " $5
 			if ($4 + 0 > maxil)
 				maxil = $4 + 0
 		}
@@ -237,23 +224,12 @@ END {
 			"min pair", "max pair", "paired"
 		for (i = 1; i <= 3; i++) {
 			t = WT[i]
-			s1 = ilvals(t, "base")
-			s2 = ilvals(t, "track")
-			mn = ""
-			mx = ""
-			for (j = 1; j <= maxil; j++) {
-				if (!((t, "base", j) in il && (t, "track", j) in il) || il[t, "base", j] + 0 <= 0)
-					continue
-				v = il[t, "track", j] / il[t, "base", j]
-				if (mn == "" || v < mn)
-					mn = v
-				if (mx == "" || v > mx)
-					mx = v
-			}
+			s1 = ilv[t, "base"]
+			s2 = ilv[t, "track"]
+			s = ratios(il, maxil, t, "track", "base")
 			printf "  %-8s %9s %9s %9s %9s %7s\n", t, fmt(median(s1)), fmt(median(s2)),
-				(mn == "" ? "-" : sprintf("%.3f", mn)),
-				(mx == "" ? "-" : sprintf("%.3f", mx)),
-				(ilr(t) == "" ? "-" : ilr(t))
+				(s == "" ? "-" : fmt3(minof(s))), (s == "" ? "-" : fmt3(maxof(s))),
+				(s == "" ? "-" : fmt3(median(s)))
 			if (count(s1) != maxil || count(s2) != maxil)
 				printf "error: interleaved %s: %d and %d of %d numbers\n", t,
 					count(s1), count(s2), maxil
@@ -378,12 +354,12 @@ END {
 	# (the finer measurement), else to the rounds'.
 	for (i = 1; i <= 3; i++) {
 		t = WT[i]
-		v = maxil ? ilr(t) : tr(t, "track", "base")
+		v = maxil ? ilr(t) : pair(t, "track", "base")
 		target("tracking-only " t, v, ">=", "0.98", "ratio")
 	}
-	target("rewrite disk", tr("rew", "snapd", "base"), ">=", "0.95", "ratio")
-	target("rewrite tmpfs", tr("rew", "snapt", "base"), ">=", "0.95", "ratio")
-	target("first-touch seq tmpfs", tr("seqw", "snapt", "base"), ">=", "0.60", "ratio")
+	target("rewrite disk", pair("rew", "snapd", "base"), ">=", "0.95", "ratio")
+	target("rewrite tmpfs", pair("rew", "snapt", "base"), ">=", "0.95", "ratio")
+	target("first-touch seq tmpfs", pair("seqw", "snapt", "base"), ">=", "0.60", "ratio")
 	if (mr("seqw", "cowio", "base") != "")
 		printf "bench: info first-touch seq, the device's bound (cowio) ratio=%s\n",
 			mr("seqw", "cowio", "base")
@@ -395,20 +371,20 @@ END {
 	if (rr != "" && ww != "" && rr + ww > 0)
 		printf "bench: info first-touch seq, bound of a write held for its read ratio=%.3f\n",
 			rr / (rr + ww)
-	target("first-touch seq disk", tr("seqw", "snapd", "base"), ">=",
-		tr("seqw", "dmsnap", "base"), "ratio")
-	target("first-touch rand disk", tr("randw", "snapd", "base"), ">=",
-		tr("randw", "dmsnap", "base"), "ratio")
-	target("image seq untouched", tr("seqr", "imgU", "orig"), ">=", "0.90", "ratio")
-	target("image seq preserved", tr("seqr", "imgP", "orig"), ">=", "0.90", "ratio")
+	target("first-touch seq disk", pair("seqw", "snapd", "base"), ">=",
+		pair("seqw", "dmsnap", "base"), "ratio")
+	target("first-touch rand disk", pair("randw", "snapd", "base"), ">=",
+		pair("randw", "dmsnap", "base"), "ratio")
+	target("image seq untouched", pair("seqr", "imgU", "orig"), ">=", "0.90", "ratio")
+	target("image seq preserved", pair("seqr", "imgP", "orig"), ">=", "0.90", "ratio")
 	# Preserved data is read from the storage disk: its own rate bounds
 	# the image's there, and their ratio is what the image path costs.
 	if (mr("seqr", "store", "orig") != "")
 		printf "bench: info image preserved, storage disk/orig seq=%s rand=%s; image/storage seq=%s rand=%s\n",
 			mr("seqr", "store", "orig"), mr("randr", "store", "orig"),
 			mr("seqr", "imgP", "store"), mr("randr", "imgP", "store")
-	target("image rand untouched", tr("randr", "imgU", "orig"), ">=", "0.90", "ratio")
-	target("image rand preserved", tr("randr", "imgP", "orig"), ">=", "0.90", "ratio")
+	target("image rand untouched", pair("randr", "imgU", "orig"), ">=", "0.90", "ratio")
+	target("image rand preserved", pair("randr", "imgP", "orig"), ">=", "0.90", "ratio")
 	v = tg_max == "" ? "" : sprintf("%.1f", tg_max)
 	target("take worst under load", v, "<", "100", "ms")
 	# Not a target of the issue: the part of that window blksnap adds to

@@ -456,19 +456,18 @@ measure_reads_blksnap() { # REP
 	teardown
 }
 measure_reads_dm() { # REP
-	local r=$1 t
+	local r=$1 t i
 	setup dmsnap
 	check dmsnap
 	fio_job /dev/mapper/bo write 1m "$OFF_RDP" "$RDP" 0 >/dev/null || fail "preserve"
 	settle "$COW"
+	# dmU first in odd repetitions, dmP in even ones.
+	local -a runs=("$OFF_RDP $RDP dmP" "$OFF_RDU $RDU dmU")
 	for t in seqr randr; do
-		if ((r % 2)); then
-			read_one "$t" /dev/mapper/bs "$OFF_RDU" "$RDU" dmU "$r"
-			read_one "$t" /dev/mapper/bs "$OFF_RDP" "$RDP" dmP "$r"
-		else
-			read_one "$t" /dev/mapper/bs "$OFF_RDP" "$RDP" dmP "$r"
-			read_one "$t" /dev/mapper/bs "$OFF_RDU" "$RDU" dmU "$r"
-		fi
+		for ((i = 0; i < 2; i++)); do
+			# shellcheck disable=SC2086 # three words
+			read_one "$t" /dev/mapper/bs ${runs[$(((i + r) % 2))]} "$r"
+		done
 	done
 	check dmsnap
 	teardown
