@@ -197,6 +197,13 @@ if ((run_host)) && [[ ${BENCH_SMOKE:-1} != 0 && -x $TOP/bench/run.sh ]]; then
 	else
 		nfail=$((nfail + 1))
 		summary+=("FAIL bench/smoke (exit $rc, log $LOG_DIR/bench-smoke.log)")
+		# The cause, where CI's last lines show it: the errors the
+		# bench reported, the VM's verdict and any kernel report.
+		while read -r line; do
+			summary+=("  bench/smoke: $line")
+		done < <(tr -d '\r' <"$LOG_DIR/bench-smoke.log" |
+			grep -E '^(error: |bench: the VM|vm: |FAIL)|Oops|BUG:|WARNING:|[Pp]anic|double fault' |
+			tail -n 20)
 	fi
 fi
 
