@@ -54,21 +54,27 @@ static LIST_HEAD(bf_dying_list);	/* protected by bf_mutex */
  * Bios that a filter submitted to its own device from its submit_bio
  * callback, on their way through the submitter's bio list; they go past
  * the filter once.  A handful at a time at most, hence a small array.
+ * A slot keeps the device too: detach forgets the bios of its device that
+ * are still on some list, by number, since such a bio may be gone by then.
  */
 #define BF_BYPASS_SLOTS 64
-static struct bio *bf_bypass[BF_BYPASS_SLOTS];	/* bf_bypass_lock */
+static struct bf_bypass_slot {
+	struct bio *bio;
+	dev_t dev;
+} bf_bypass[BF_BYPASS_SLOTS];			/* bf_bypass_lock */
 static unsigned int bf_bypass_count;		/* bf_bypass_lock */
 static DEFINE_SPINLOCK(bf_bypass_lock);
 
-static void bf_bypass_add(struct bio *bio)
+static void bf_bypass_add(struct bio *bio, dev_t dev)
 {
 	unsigned long flags;
 	int i;
 
 	spin_lock_irqsave(&bf_bypass_lock, flags);
 	for (i = 0; i < BF_BYPASS_SLOTS; i++) {
-		if (!bf_bypass[i]) {
-			bf_bypass[i] = bio;
+		if (!bf_bypass[i].bio) {
+			bf_bypass[i].bio = bio;
+			bf_bypass[i].dev = dev;
 			WRITE_ONCE(bf_bypass_count, bf_bypass_count + 1);
 			break;
 		}
@@ -78,7 +84,7 @@ static void bf_bypass_add(struct bio *bio)
 		pr_warn_ratelimited("too many bios of filters in flight; one is filtered again\n");
 }
 
-static bool bf_bypass_take(struct bio *bio)
+static bool bf_bypass_take(struct bio *bio, dev_t dev)
 {
 	unsigned long flags;
 	bool found = false;
@@ -88,8 +94,8 @@ static bool bf_bypass_take(struct bio *bio)
 		return false;
 	spin_lock_irqsave(&bf_bypass_lock, flags);
 	for (i = 0; i < BF_BYPASS_SLOTS; i++) {
-		if (bf_bypass[i] == bio) {
-			bf_bypass[i] = NULL;
+		if (bf_bypass[i].bio == bio && bf_bypass[i].dev == dev) {
+			bf_bypass[i].bio = NULL;
 			WRITE_ONCE(bf_bypass_count, bf_bypass_count - 1);
 			found = true;
 			break;
@@ -97,6 +103,27 @@ static bool bf_bypass_take(struct bio *bio)
 	}
 	spin_unlock_irqrestore(&bf_bypass_lock, flags);
 	return found;
+}
+
+/*
+ * Once no callback of the filter of @dev runs any more: a bio it left in
+ * the table and that was then submitted past the detached filter would
+ * stay there, and a later bio at the same address, to a new filter on the
+ * device, would skip it.
+ */
+static void bf_bypass_forget(dev_t dev)
+{
+	unsigned long flags;
+	int i;
+
+	spin_lock_irqsave(&bf_bypass_lock, flags);
+	for (i = 0; i < BF_BYPASS_SLOTS; i++) {
+		if (bf_bypass[i].bio && bf_bypass[i].dev == dev) {
+			bf_bypass[i].bio = NULL;
+			WRITE_ONCE(bf_bypass_count, bf_bypass_count - 1);
+		}
+	}
+	spin_unlock_irqrestore(&bf_bypass_lock, flags);
 }
 
 #ifdef BLKFILTER_IN_TREE
@@ -132,7 +159,7 @@ bool bf_filter_bio(struct bf_attachment *att, struct bio *bio)
 	struct bio *tail, *new;
 	bool taken;
 
-	if (bf_bypass_take(bio))
+	if (bf_bypass_take(bio, att->dev))
 		return false;
 
 	tail = list ? list[0].tail : NULL;
@@ -142,7 +169,7 @@ bool bf_filter_bio(struct bf_attachment *att, struct bio *bio)
 	/* What the callback submitted was appended to the same list. */
 	for (new = tail ? tail->bi_next : list[0].head; new; new = new->bi_next)
 		if (new->bi_bdev == att->bdev)
-			bf_bypass_add(new);
+			bf_bypass_add(new, att->dev);
 	return taken;
 }
 
@@ -241,6 +268,7 @@ static void __bf_unpublish(struct bf_attachment *att)
 	device_remove_file(&att->bdev->bd_device, &dev_attr_filter);
 #endif
 	synchronize_srcu(&bf_srcu);
+	bf_bypass_forget(att->dev);
 	xa_erase(&bf_attached, att->dev);
 #ifdef BLKFILTER_IN_TREE
 	WRITE_ONCE(att->bdev->bd_filter, NULL);
