@@ -18,7 +18,7 @@
 #include <linux/refcount.h>
 #include <linux/rcupdate.h>
 #include <linux/srcu.h>
-#include <linux/xarray.h>
+#include <linux/types.h>
 
 struct bio;
 struct block_device;
@@ -29,6 +29,7 @@ struct gendisk;
 /**
  * struct bf_attachment - a filter attached to one block device
  * @dev: device number of @bdev; the key in bf_attached.
+ * @node: entry in bf_attached.
  * @bdev: the filtered device; a reference is held on its struct device.
  * @flt: what the filter's attach returned.
  * @ops: the filter's operations; a reference is held on ops->owner.
@@ -40,6 +41,7 @@ struct gendisk;
  */
 struct bf_attachment {
 	dev_t dev;
+	struct hlist_node node;
 	struct block_device *bdev;
 	struct blkfilter *flt;
 	const struct blkfilter_operations *ops;
@@ -64,11 +66,7 @@ struct blkfilter_dying {
 	struct block_device *part;
 };
 
-/*
- * Attached filters by device number.  Written under bf_mutex; read under
- * bf_srcu on the I/O path and under RCU by the sysfs attribute.
- */
-extern struct xarray bf_attached;
+struct bf_attachment *bf_lookup(dev_t dev);
 /* Protects the I/O path's use of an attachment against its detach. */
 extern struct srcu_struct bf_srcu;
 

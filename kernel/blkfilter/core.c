@@ -21,6 +21,7 @@
 #include <linux/blkdev.h>
 #include <linux/blk-mq.h>
 #include <linux/capability.h>
+#include <linux/hashtable.h>
 #include <linux/jump_label.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
@@ -36,7 +37,6 @@
 #include "compat.h"
 #endif
 
-DEFINE_XARRAY(bf_attached);
 DEFINE_SRCU(bf_srcu);
 
 /* Registered filters. */
@@ -49,6 +49,33 @@ static DEFINE_SPINLOCK(bf_filters_lock);
  */
 static DEFINE_MUTEX(bf_mutex);
 static LIST_HEAD(bf_dying_list);	/* protected by bf_mutex */
+
+/*
+ * Attached filters by device number.  Every bio of every device is looked
+ * up here while some filter is attached, hence a hash table: a bucket or
+ * two to read, where a tree of device numbers has a level per 6 bits.
+ * Written under bf_mutex; read under RCU, or under bf_mutex.
+ */
+#define BF_HASH_BITS 6
+static DEFINE_HASHTABLE(bf_attached, BF_HASH_BITS);
+
+/**
+ * bf_lookup() - the attachment of a device
+ * @dev: the device number.
+ *
+ * Context: under rcu_read_lock() or bf_mutex.
+ * Return: the attachment, dead or not, or NULL.
+ */
+struct bf_attachment *bf_lookup(dev_t dev)
+{
+	struct bf_attachment *att;
+
+	hash_for_each_possible_rcu(bf_attached, att, node, dev,
+				   lockdep_is_held(&bf_mutex))
+		if (att->dev == dev)
+			return att;
+	return NULL;
+}
 
 /*
  * Bios that a filter submitted to its own device from its submit_bio
@@ -225,7 +252,7 @@ static ssize_t filter_show(struct device *dev, struct device_attribute *attr,
 	ssize_t ret;
 
 	rcu_read_lock();
-	att = xa_load(&bf_attached, bdev->bd_dev);
+	att = bf_lookup(bdev->bd_dev);
 	if (att && att->bdev == bdev && !READ_ONCE(att->dead))
 		ret = sysfs_emit(buf, "%s\n", att->name);
 	else
@@ -269,7 +296,7 @@ static void __bf_unpublish(struct bf_attachment *att)
 #endif
 	synchronize_srcu(&bf_srcu);
 	bf_bypass_forget(att->dev);
-	xa_erase(&bf_attached, att->dev);
+	hash_del_rcu(&att->node);
 #ifdef BLKFILTER_IN_TREE
 	WRITE_ONCE(att->bdev->bd_filter, NULL);
 #endif
@@ -319,7 +346,7 @@ static int bf_attach(struct block_device *bdev, const char *name)
 		ret = -ENODEV;
 		goto out_unlock;
 	}
-	att = xa_load(&bf_attached, bdev->bd_dev);
+	att = bf_lookup(bdev->bd_dev);
 	if (att) {
 		ret = att->ops == ops ? -EALREADY : -EBUSY;
 		goto out_unlock;
@@ -329,12 +356,9 @@ static int bf_attach(struct block_device *bdev, const char *name)
 		ret = -ENOMEM;
 		goto out_unlock;
 	}
-	ret = xa_reserve(&bf_attached, bdev->bd_dev, GFP_KERNEL);
-	if (ret)
-		goto out_free;
 	ret = bf_submit_hook_get();
 	if (ret)
-		goto out_release;
+		goto out_free;
 #ifndef BLKFILTER_IN_TREE
 	/* Made first: failing later undoes it, failing now undoes nothing. */
 	ret = device_create_file(&bdev->bd_device, &dev_attr_filter);
@@ -363,7 +387,7 @@ static int bf_attach(struct block_device *bdev, const char *name)
 	strscpy(att->name, ops->name, sizeof(att->name));
 	refcount_set(&att->ref, 1);
 	get_device(&bdev->bd_device);
-	xa_store(&bf_attached, att->dev, att, GFP_NOWAIT);
+	hash_add_rcu(bf_attached, &att->node, att->dev);
 #ifdef BLKFILTER_IN_TREE
 	/* Read inside the queue's usage section, which is frozen now. */
 	WRITE_ONCE(bdev->bd_filter, flt);
@@ -388,8 +412,6 @@ out_sysfs:
 #endif
 out_hook_put:
 	bf_submit_hook_put();
-out_release:
-	xa_release(&bf_attached, bdev->bd_dev);
 out_free:
 	kfree(att);
 out_unlock:
@@ -408,7 +430,7 @@ static int bf_detach(struct block_device *bdev, const char *name)
 		ret = -ENODEV;
 		goto out_unlock;
 	}
-	att = xa_load(&bf_attached, bdev->bd_dev);
+	att = bf_lookup(bdev->bd_dev);
 	if (!att) {
 		ret = -ENOENT;
 		goto out_unlock;
@@ -444,7 +466,7 @@ static int bf_ctl(struct block_device *bdev, struct blkfilter_ctl __user *argp)
 		mutex_unlock(&bf_mutex);
 		return -ENODEV;
 	}
-	att = xa_load(&bf_attached, bdev->bd_dev);
+	att = bf_lookup(bdev->bd_dev);
 	if (!att || strncmp(att->name, ctl.name, BLKFILTER_NAME_LENGTH)) {
 		mutex_unlock(&bf_mutex);
 		return -ENOENT;
@@ -511,12 +533,12 @@ long blkfilter_ioctl(struct block_device *bdev, unsigned int cmd,
 void blkfilter_device_going(struct blkfilter_dying *dying)
 {
 	struct bf_attachment *att;
-	unsigned long idx;
-	LIST_HEAD(gone);
+	struct hlist_node *next;
+	unsigned int bkt;
 
 	mutex_lock(&bf_mutex);
 	list_add(&dying->link, &bf_dying_list);
-	xa_for_each(&bf_attached, idx, att) {
+	hash_for_each_safe(bf_attached, bkt, next, att, node) {
 		if (att->bdev == dying->part ||
 		    (dying->disk && att->bdev->bd_disk == dying->disk)) {
 			pr_info("%s: detached from %pg, which is going away\n",
@@ -553,9 +575,14 @@ void blkfilter_device_gone(struct blkfilter_dying *dying)
 struct blkfilter *bdev_filter(struct block_device *bdev)
 {
 	struct bf_attachment *att;
+	struct blkfilter *flt = NULL;
 
-	att = xa_load(&bf_attached, bdev->bd_dev);
-	return att && att->bdev == bdev ? att->flt : NULL;
+	rcu_read_lock();
+	att = bf_lookup(bdev->bd_dev);
+	if (att && att->bdev == bdev)
+		flt = att->flt;
+	rcu_read_unlock();
+	return flt;
 }
 EXPORT_SYMBOL_GPL(bdev_filter);
 
@@ -579,7 +606,7 @@ bool __blkfilter_submit_bio(struct bio *bio)
 
 	idx = srcu_read_lock(&bf_srcu);
 	rcu_read_lock();
-	att = xa_load(&bf_attached, bio->bi_bdev->bd_dev);
+	att = bf_lookup(bio->bi_bdev->bd_dev);
 	if (att && READ_ONCE(att->dead))
 		att = NULL;
 	rcu_read_unlock();

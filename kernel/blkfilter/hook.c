@@ -147,7 +147,7 @@ static void bf_submit_bio(struct bio *bio)
 
 	idx = srcu_read_lock(&bf_srcu);
 	rcu_read_lock();
-	att = xa_load(&bf_attached, bio->bi_bdev->bd_dev);
+	att = bf_lookup(bio->bi_bdev->bd_dev);
 	if (att && READ_ONCE(att->dead))
 		att = NULL;
 	rcu_read_unlock();
