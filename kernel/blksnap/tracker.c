@@ -84,6 +84,13 @@ static void __bs_cbt_mark(struct bs_tracker *t, sector_t sector,
 	if (sector >= t->capacity || !count)
 		return;
 	bs_cbt_range(cbt, sector, count, &first, &last);
+	/* Most writes fall in one block: no call for a byte. */
+	if (first == last) {
+		cbt->active[first] = cbt->active_nr;
+		if (readable)
+			cbt->readable[first] = cbt->readable_nr;
+		return;
+	}
 	memset(cbt->active + first, cbt->active_nr, last - first + 1);
 	if (readable)
 		memset(cbt->readable + first, cbt->readable_nr,
