@@ -191,7 +191,7 @@ bench_kernel() {
 	mapfile -t lines < <(tr -d '\r' <"$log" | sed -n 's/^bench: //p')
 	local snaplines
 	snaplines=$(printf '%s\n' "${lines[@]}" |
-		grep -E '^(m|il|wa|diag|take|big|phase|note|snap[a-z_]*|take[a-z]+)( |$)' || true)
+		grep -E '^(m|il|wa|diag|take|big|prof|phase|note|snap[a-z_]*|take[a-z]+)( |$)' || true)
 	local -A info=()
 	local -A vals=()
 	local l k c r v bad=()
@@ -290,7 +290,7 @@ bench_kernel() {
 		grep -v '^error: ' <<<"$report"
 		echo
 		echo "raw numbers, in run order (bench: lines of the guest):"
-		grep -E '^(m|il|wa|diag|take|big|phase|note) ' <<<"$snaplines" | sed 's/^/  /'
+		grep -E '^(m|il|wa|diag|take|big|prof|phase|note) ' <<<"$snaplines" | sed 's/^/  /'
 		if ((${#bad[@]})); then
 			echo
 			printf 'error: %s\n' "${bad[@]}"

@@ -12,7 +12,7 @@ PACKAGES=(
 	linux-source-6.12
 	busybox-static bash fio e2fsprogs xfsprogs dmsetup kmod cpio
 	sparse xz-utils zstd util-linux fdisk bc flex bison
-	libelf-dev libssl-dev perl gnuplot-nox shellcheck
+	libelf-dev libssl-dev perl gnuplot-nox shellcheck linux-perf
 	unifdef python3-ply python3-git python3-sphinx
 )
 

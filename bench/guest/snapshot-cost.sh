@@ -525,6 +525,74 @@ for t in seqw randw rew; do
 done
 teardown
 phase interleaved
+# ---- where the submitting CPU's time goes ---------------------------------
+# A ratio near 1 is finer than this host's noise; the CPU time spent in
+# blksnap's code is not.  perf samples the vCPU that fio runs on (cpu-clock,
+# a timer: no PMU under TCG) for as long as a time-based run, from a second
+# into a run of fio two seconds longer, and the share of the
+# samples in blkfilter, blksnap and the ftrace trampoline of the bio hook
+# (an anonymous kernel address) is what they cost that CPU; idle is the
+# share it waited with nothing to run.  Runs: tracking only and rewrites of
+# preserved chunks on the virtio disk, and tracking only on null_blk, where
+# the CPU is the bottleneck and the share is the throughput lost.
+# "bench: prof RUN SAMPLES BLKFILTER_PCT BLKSNAP_PCT TRAMPOLINE_PCT IDLE_PCT".
+prof_report() { # RUN FILE
+	perf report -i "$2" --stdio --no-children --sort dso,sym -g none \
+		--percent-limit 0 2>/dev/null | awk -v run="$1" '
+		/^# Samples: / { n = $3; if (n ~ /K$/) n = n * 1000 }
+		/^#/ || NF < 4 { next }
+		{ p = $1; sub("%", "", p) }
+		$2 == "[blkfilter]" { bf += p }
+		$2 == "[blksnap]" { bs += p }
+		$2 == "[unknown]" && $3 == "[k]" { tr += p }
+		$NF == "pv_native_safe_halt" || $NF == "default_idle" { idle += p }
+		END { printf "bench: prof %s %s %.2f %.2f %.2f %.2f\n", run, n + 0, bf, bs, tr, idle }'
+}
+# profile RUN CONFIG TEST: TEST (randw, rew) on CONFIG, sampled.
+profile() {
+	local run=$1 c=$2 t=$3 off size out=/tmp/bench-prof.$1 pid
+	setup "$c"
+	check "$c"
+	case $t in
+	randw) off=$OFF_RND size=$RND ;;
+	rew)
+		off=$OFF_REW size=$REW
+		fio_job "$DEV" write 1m "$OFF_REW" "$REW" 0 >/dev/null || fail "preserve $c"
+		((${#WDEVS[@]})) && settle "${WDEVS[@]}"
+		;;
+	esac
+	# Sampled for the runtime from one second into a run two seconds
+	# longer: fio's start and end are not the workload.
+	runtime=$((runtime + 2)) fio_job "$DEV" randwrite 4k "$off" "$size" 1 \
+		>/dev/null &
+	pid=$!
+	sleep 1
+	perf record -q -o "$out" -C "$cpu" -e cpu-clock -F 2000 -- sleep "$runtime" ||
+		fail "perf record $run"
+	wait "$pid" || fail "profile $run"
+	check "$c"
+	# Reported once the modules are gone: perf then names their
+	# symbols from what it recorded, not from files it cannot find.
+	teardown
+	prof_report "$run" "$out"
+	rm -f "$out"
+}
+if command -v perf >/dev/null; then
+	echo 0 >/proc/sys/kernel/kptr_restrict
+	echo -1 >/proc/sys/kernel/perf_event_paranoid
+	profile randw-track track randw
+	profile rew-snapd snapd rew
+	modprobe null_blk nr_devices=1 queue_mode=2 irqmode=0 completion_nsec=0 \
+		gb=4 memory_backed=0 || fail "modprobe null_blk"
+	ORIG_SAVED=$ORIG
+	ORIG=/dev/nullb0
+	profile randw-track-nullb track randw
+	ORIG=$ORIG_SAVED
+	rmmod null_blk || fail "rmmod null_blk"
+	phase profile
+else
+	echo "bench: note: no perf in the guest, no CPU profile"
+fi
 # ---- take latency under load ----------------------------------------------
 dm_remove bthin
 dm_remove bpool

@@ -53,6 +53,7 @@ PROGRAMS=(
 	sfdisk blockdev blkdiscard losetup fsfreeze findmnt mount umount wipefs
 	kmod modprobe insmod rmmod lsmod modinfo depmod
 	cmp stat timeout dd sync sha256sum md5sum truncate script
+	perf
 )
 
 # Modules wanted in the guest: globs relative to kernel/, then their
