@@ -30,6 +30,8 @@
 #   the preserved region; store STORE itself where that region's old data
 #   lies (no snapshot in the way: the bound of imgP on this disk);
 #   dmU/dmP the dm-snapshot device over the same.
+# Then, if perf is there, a CPU profile of the vCPU fio runs on (tracking
+# only and rewrites with a snapshot on ORIG, tracking only on null_blk).
 # Then take latency (ext4 on ORIG, fio writing to it, create/add/take/destroy
 # repeated, the take ioctl timed by snapctl take -T) and the cost of attach
 # and take on a 4 TiB dm-zero device (time, /proc/meminfo before and after).
@@ -42,7 +44,8 @@
 # "bench: m TEST CONFIG REP VALUE", write amplification as
 # "bench: wa CONFIG REP RATIO", the copy-on-write I/O of snapd and dmsnap
 # as "bench: diag TEST CONFIG REP ORIG_READS KIB STORAGE_WRITES KIB", takes
-# as "bench: take REP NS WINDOW_NS FREEZE_NS", the large
+# as "bench: take REP NS WINDOW_NS FREEZE_NS", the profile as "bench: prof
+# RUN SAMPLES BLKFILTER_PCT BLKSNAP_PCT TRAMPOLINE_PCT IDLE_PCT", the large
 # device as "bench: big KEY VALUE"; then "bench: snapdone". Exit 0, 77, 1.
 # timeout: 7200
 . "$TEST_BIN/testlib.sh"
