@@ -409,8 +409,8 @@ out_thaw:
 out_sysfs:
 #ifndef BLKFILTER_IN_TREE
 	device_remove_file(&bdev->bd_device, &dev_attr_filter);
-#endif
 out_hook_put:
+#endif
 	bf_submit_hook_put();
 out_free:
 	kfree(att);
