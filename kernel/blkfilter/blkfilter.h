@@ -66,7 +66,7 @@ struct blkfilter_dying {
 	struct block_device *part;
 };
 
-struct bf_attachment *bf_lookup(dev_t dev);
+struct bf_attachment *bf_lookup_live(dev_t dev);
 /* Protects the I/O path's use of an attachment against its detach. */
 extern struct srcu_struct bf_srcu;
 

@@ -66,7 +66,7 @@ static DEFINE_HASHTABLE(bf_attached, BF_HASH_BITS);
  * Context: under rcu_read_lock() or bf_mutex.
  * Return: the attachment, dead or not, or NULL.
  */
-struct bf_attachment *bf_lookup(dev_t dev)
+static struct bf_attachment *bf_lookup(dev_t dev)
 {
 	struct bf_attachment *att;
 
@@ -75,6 +75,30 @@ struct bf_attachment *bf_lookup(dev_t dev)
 		if (att->dev == dev)
 			return att;
 	return NULL;
+}
+
+/**
+ * bf_lookup_live() - the attachment that a bio of a device goes to
+ * @dev: the device number.
+ *
+ * An attachment being detached is skipped; only its dead flag is read,
+ * under RCU, because it may be freed once detach is past its SRCU grace
+ * period.  One that is not dead stays valid as long as the caller's SRCU
+ * read section: detach waits for it.
+ *
+ * Context: under bf_srcu.
+ * Return: the attachment, or NULL.
+ */
+struct bf_attachment *bf_lookup_live(dev_t dev)
+{
+	struct bf_attachment *att;
+
+	rcu_read_lock();
+	att = bf_lookup(dev);
+	if (att && READ_ONCE(att->dead))
+		att = NULL;
+	rcu_read_unlock();
+	return att;
 }
 
 /*
@@ -591,9 +615,7 @@ EXPORT_SYMBOL_GPL(bdev_filter);
  * __blkfilter_submit_bio() - pass a bio to the filter of its device
  * @bio: a bio whose device has a filter, or had one a moment ago.
  *
- * Called by blkfilter_submit_bio() only.  An attachment being detached is
- * skipped; only its dead flag is read, under RCU, because it may be freed
- * once detach is past its SRCU grace period.
+ * Called by blkfilter_submit_bio() only.
  *
  * Context: the submitter's, inside the queue usage section of the device.
  * Return: true if the filter took the bio.
@@ -605,11 +627,7 @@ bool __blkfilter_submit_bio(struct bio *bio)
 	int idx;
 
 	idx = srcu_read_lock(&bf_srcu);
-	rcu_read_lock();
-	att = bf_lookup(bio->bi_bdev->bd_dev);
-	if (att && READ_ONCE(att->dead))
-		att = NULL;
-	rcu_read_unlock();
+	att = bf_lookup_live(bio->bi_bdev->bd_dev);
 	if (att)
 		taken = bf_filter_bio(att, bio);
 	srcu_read_unlock(&bf_srcu, idx);

@@ -137,8 +137,6 @@ static void bf_orig_submit_bio(struct bio *bio)
  * Replaces __submit_bio().  The SRCU read section covers the call of the
  * original too: attach waits for it, so that a bio that did not see a new
  * filter has been handed to the driver by the time attach drains the queue.
- * An attachment being detached is skipped; only its dead flag is read, under
- * RCU, because it may be freed once detach is past its SRCU grace period.
  */
 static void bf_submit_bio(struct bio *bio)
 {
@@ -146,11 +144,7 @@ static void bf_submit_bio(struct bio *bio)
 	int idx;
 
 	idx = srcu_read_lock(&bf_srcu);
-	rcu_read_lock();
-	att = bf_lookup(bio->bi_bdev->bd_dev);
-	if (att && READ_ONCE(att->dead))
-		att = NULL;
-	rcu_read_unlock();
+	att = bf_lookup_live(bio->bi_bdev->bd_dev);
 	if (!att || !bf_filter_bio(att, bio))
 		bf_orig_submit_bio(bio);
 	srcu_read_unlock(&bf_srcu, idx);
