@@ -60,8 +60,9 @@ extern struct workqueue_struct *bs_wq;
  * @readable_nr: the number of the last take (changes_number).
  * @generation: changes when the maps are reset.
  *
- * The maps, numbers and generation are protected by the tracker's lock;
- * @readable is copied to userspace without it.
+ * The maps, numbers and generation are changed under the tracker's lock;
+ * @readable is copied to userspace without it, and writes mark @active
+ * without it while no take holds them back (see bs_submit_bio()).
  */
 struct bs_cbt {
 	unsigned int block_shift;
@@ -80,7 +81,9 @@ struct bs_cbt {
  * @dev: its device number.
  * @start: first sector of the device on its disk (bios arrive remapped).
  * @capacity: size in sectors when attached.
- * @lock: protects @cbt's maps, @hold, @held and @area.
+ * @lock: protects @held, and @cbt, @hold and @area against each other's
+ *	writers; the write path reads these without it, ordered by @hold
+ *	(see bs_submit_bio()).
  * @cbt: the change tracker.
  * @hold: writes are held back while a take switches the snapshot.
  * @held: the writes held back.

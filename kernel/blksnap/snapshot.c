@@ -309,7 +309,7 @@ static void __bs_snapshot_switch(struct bs_snapshot *snap)
 
 	list_for_each_entry(area, &snap->areas, link) {
 		spin_lock(&area->tracker->lock);
-		area->tracker->hold = true;
+		WRITE_ONCE(area->tracker->hold, true);
 		spin_unlock(&area->tracker->lock);
 	}
 	list_for_each_entry(area, &snap->areas, link)
@@ -436,7 +436,7 @@ int bs_snapshot_destroy(const uuid_t *id)
 		if (!t)
 			continue;
 		spin_lock(&t->lock);
-		t->area = NULL;
+		WRITE_ONCE(t->area, NULL);
 		spin_unlock(&t->lock);
 		t->snap_area = NULL;
 		t->error = error;
@@ -491,10 +491,11 @@ void bs_snapshot_device_gone(struct bs_tracker *t)
 	mutex_lock(&bs_mutex);
 	area = t->snap_area;
 	spin_lock(&t->lock);
-	t->area = NULL;
-	t->hold = false;
+	WRITE_ONCE(t->area, NULL);
 	held = t->held;
 	bio_list_init(&t->held);
+	/* Pairs with the acquire in bs_submit_bio(): @area is seen clear. */
+	smp_store_release(&t->hold, false);
 	spin_unlock(&t->lock);
 	if (area) {
 		t->snap_area = NULL;

@@ -74,27 +74,36 @@ static void bs_cbt_range(struct bs_cbt *cbt, sector_t sector, sector_t count,
 	*last = min_t(u64, l, cbt->block_count - 1);
 }
 
-/* Caller holds t->lock. */
-static void __bs_cbt_mark(struct bs_tracker *t, sector_t sector,
-			  sector_t count, bool readable)
+/*
+ * Mark a write in the active map, without the tracker's lock: see
+ * bs_submit_bio().  Bytes that hold the number already are not stored again,
+ * so that CPUs writing to the same area of the device do not take the cache
+ * lines of the map from each other.
+ */
+static void bs_cbt_mark_write(struct bs_tracker *t, sector_t sector,
+			      sector_t count)
 {
 	struct bs_cbt *cbt = &t->cbt;
-	u32 first, last;
+	u8 nr = READ_ONCE(cbt->active_nr);
+	u32 first, last, n;
 
-	if (sector >= t->capacity || !count)
+	if (sector >= t->capacity)
 		return;
 	bs_cbt_range(cbt, sector, count, &first, &last);
-	/* Most writes fall in one block: no call for a byte. */
 	if (first == last) {
-		cbt->active[first] = cbt->active_nr;
-		if (readable)
-			cbt->readable[first] = cbt->readable_nr;
+		if (READ_ONCE(cbt->active[first]) != nr)
+			WRITE_ONCE(cbt->active[first], nr);
 		return;
 	}
-	memset(cbt->active + first, cbt->active_nr, last - first + 1);
-	if (readable)
-		memset(cbt->readable + first, cbt->readable_nr,
-		       last - first + 1);
+	n = last - first + 1;
+	/*
+	 * Writers racing here all store the same number, and a take reads
+	 * the map only after waiting for them: benign races.
+	 */
+	if (!data_race(memchr_inv(cbt->active + first, nr, n)))
+		return;
+	/* All of the range again, the bytes already marked too. */
+	data_race(memset(cbt->active + first, nr, n));
 }
 
 /**
@@ -108,8 +117,17 @@ static void __bs_cbt_mark(struct bs_tracker *t, sector_t sector,
  */
 void bs_cbt_mark_dirty(struct bs_tracker *t, sector_t sector, sector_t count)
 {
+	struct bs_cbt *cbt = &t->cbt;
+	u32 first, last, n;
+
+	if (sector >= t->capacity || !count)
+		return;
+	bs_cbt_range(cbt, sector, count, &first, &last);
+	n = last - first + 1;
 	spin_lock(&t->lock);
-	__bs_cbt_mark(t, sector, count, true);
+	/* Writes racing with this store the same number, see above. */
+	data_race(memset(cbt->active + first, cbt->active_nr, n));
+	memset(cbt->readable + first, cbt->readable_nr, n);
 	spin_unlock(&t->lock);
 }
 
@@ -141,10 +159,11 @@ void bs_tracker_switch(struct bs_tracker *t, struct bs_area *area)
 		memcpy(cbt->readable, cbt->active, cbt->block_count);
 		cbt->readable_nr = cbt->active_nr++;
 	}
-	t->area = area;
-	t->hold = false;
+	WRITE_ONCE(t->area, area);
 	held = t->held;
 	bio_list_init(&t->held);
+	/* Writes that see @hold clear see the maps and @area above too. */
+	smp_store_release(&t->hold, false);
 	spin_unlock(&t->lock);
 
 	while ((bio = bio_list_pop(&held)))
@@ -167,6 +186,32 @@ static bool bs_bio_changes_data(struct bio *bio)
 	}
 }
 
+/* While a take switches: keep @bio back, unless the switch is over. */
+static bool bs_hold(struct bs_tracker *t, struct bio *bio)
+{
+	spin_lock(&t->lock);
+	if (!t->hold) {
+		spin_unlock(&t->lock);
+		return false;
+	}
+	if (bio->bi_opf & REQ_NOWAIT) {
+		spin_unlock(&t->lock);
+		bio_wouldblock_error(bio);
+		return true;
+	}
+	bio_list_add(&t->held, bio);
+	spin_unlock(&t->lock);
+	return true;
+}
+
+/*
+ * Writes take the tracker's lock only while a take holds them back.  A take
+ * sets @hold, waits for the callbacks running (blkfilter_sync()), switches
+ * and clears @hold with a release.  So a callback that sees @hold clear has
+ * either run before the switch, all of it, or sees the active map, its
+ * number and @area as the switch left them; those change at no other time
+ * but @area's clearing, which destroy and detach wait for in the same way.
+ */
 static bool bs_submit_bio(struct bio *bio)
 {
 	struct bs_tracker *t = bs_tracker(bdev_filter(bio->bi_bdev));
@@ -176,20 +221,11 @@ static bool bs_submit_bio(struct bio *bio)
 	if (!bs_bio_changes_data(bio))
 		return false;
 
-	spin_lock(&t->lock);
-	if (unlikely(t->hold)) {
-		if (bio->bi_opf & REQ_NOWAIT) {
-			spin_unlock(&t->lock);
-			bio_wouldblock_error(bio);
-			return true;
-		}
-		bio_list_add(&t->held, bio);
-		spin_unlock(&t->lock);
+	/* Pairs with the release of bs_tracker_switch() and of detach. */
+	if (unlikely(smp_load_acquire(&t->hold)) && bs_hold(t, bio))
 		return true;
-	}
-	__bs_cbt_mark(t, sector, bio_sectors(bio), false);
-	area = t->area;
-	spin_unlock(&t->lock);
+	bs_cbt_mark_write(t, sector, bio_sectors(bio));
+	area = READ_ONCE(t->area);
 
 	if (likely(!area))
 		return false;
