@@ -172,7 +172,7 @@ bench_kernel() {
 	[[ -n $quick ]] && q=1
 	load0=$(cut -d' ' -f1-3 /proc/loadavg)
 	"$TOP/tests/vm/run.sh" --kernel "$series" --show-output \
-		--disks 5 --disk-size 3G --mem 3G \
+		--disks 5 --disk-size 3G --disk-cache none --mem 3G \
 		--log-dir "$out/logs" --results "$out/logs/results-$kver.txt" \
 		--timeout "$tmo" \
 		--append "bench.reps=$reps bench.runtime=$runtime bench.quick=$q" \
