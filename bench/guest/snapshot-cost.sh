@@ -41,7 +41,9 @@
 # regions, few takes).
 #
 # Output: "bench: KEY VALUE..." lines; measurements as
-# "bench: m TEST CONFIG REP VALUE", write amplification as
+# "bench: m TEST CONFIG REP VALUE", the back-to-back pairs (tracking only)
+# and triples (rewrites with a snapshot) as "bench: il TEST CONFIG N VALUE",
+# write amplification as
 # "bench: wa CONFIG REP RATIO", the copy-on-write I/O of snapd and dmsnap
 # as "bench: diag TEST CONFIG REP ORIG_READS KIB STORAGE_WRITES KIB", takes
 # as "bench: take REP NS WINDOW_NS FREEZE_NS", the profile as "bench: prof
@@ -524,6 +526,26 @@ for t in seqw randw rew; do
 			fi
 			echo "bench: il $t $c $i $v"
 		done
+	done
+done
+# Rewrites of preserved chunks with a snapshot held, the same way: base,
+# snapd and snapt back to back, ILV triples (the order rotates), each a
+# fresh set-up whose rewrite region is written once (preserved, for the
+# snapshots) and settled before the time-based run.
+# "bench: il rewsnap CONFIG TRIPLE IOPS".
+for ((i = 1; i <= ILV; i++)); do
+	order=(base snapd snapt)
+	order=("${order[@]:$(((i - 1) % 3))}" "${order[@]:0:$(((i - 1) % 3))}")
+	for c in "${order[@]}"; do
+		setup "$c"
+		check "$c"
+		fio_job "$DEV" write 1m "$OFF_REW" "$REW" 0 >/dev/null ||
+			fail "interleaved preserve $c $i"
+		settle "$ORIG" "${WDEVS[@]}"
+		v=$(fio_job "$DEV" randwrite 4k "$OFF_REW" "$REW" 1) ||
+			fail "interleaved rewsnap $c $i"
+		check "$c"
+		echo "bench: il rewsnap $c $i $(cut -d' ' -f2 <<<"$v")"
 	done
 done
 teardown
