@@ -21,6 +21,15 @@
 #                       not 4 KiB aligned now and then (EIO in the guest,
 #                       no module loaded: a 1 KiB-block ext4 frozen while
 #                       written), so tests use writeback
+#   --tcg-thread MODE   single (default) or multi: QEMU's TCG with one
+#                       host thread for all guest CPUs, or one each.  QEMU
+#                       7.2's multi-threaded TCG now and then executes code
+#                       the kernel has just patched in its old form ("Oops:
+#                       int3" at __submit_bio+0x1 when ftrace unhooks it
+#                       under I/O, the kernel's own tracer too: see
+#                       tests/selftest/003-code-patching.sh), so tests run
+#                       single; the benchmarks use multi (two CPUs really
+#                       running at once) and patch no code under load
 #   --mem SIZE          guest memory (default 2G)
 #   --smp N             guest CPUs (default 2)
 #   --timeout SECONDS   wall-clock limit of the whole VM run (default: sum
@@ -49,6 +58,7 @@ series=6.12
 ndisks=4
 disk_size=2G
 disk_cache=writeback
+tcg_thread=single
 mem=2G
 smp=2
 timeout=
@@ -73,6 +83,7 @@ while (($#)); do
 	--disks) ndisks=${2:?}; shift 2 ;;
 	--disk-size) disk_size=${2:?}; shift 2 ;;
 	--disk-cache) disk_cache=${2:?}; shift 2 ;;
+	--tcg-thread) tcg_thread=${2:?}; shift 2 ;;
 	--mem) mem=${2:?}; shift 2 ;;
 	--smp) smp=${2:?}; shift 2 ;;
 	--timeout) timeout=${2:?}; shift 2 ;;
@@ -91,6 +102,8 @@ done
 [[ $ndisks =~ ^[0-9]+$ ]] || die "--disks needs a number"
 [[ $disk_cache == none || $disk_cache == writeback ]] ||
 	die "--disk-cache: none or writeback, not '$disk_cache'"
+[[ $tcg_thread == single || $tcg_thread == multi ]] ||
+	die "--tcg-thread: single or multi, not '$tcg_thread'"
 
 if [[ $series == debug ]]; then
 	KVER=$("$TOP/scripts/debug-kernel.sh" --print release) || die "no debug kernel built (run 'make debug-kernel')"
@@ -170,7 +183,7 @@ if [[ $cache == none ]] &&
 	cache=writeback
 fi
 rm -f "$WORK/odirect"
-echo "vm: $ndisks disks of $disk_size, cache=$cache"
+echo "vm: $ndisks disks of $disk_size, cache=$cache, tcg thread=$tcg_thread"
 drives=()
 for ((i = 0; i < ndisks; i++)); do
 	truncate -s "$disk_size" "$WORK/disk$i.img"
@@ -193,7 +206,7 @@ start_vm() {
 	last=
 	killed=
 	start=$(date +%s.%N)
-	qemu-system-x86_64 -accel tcg,thread=multi -machine pc -cpu max -smp "$smp" -m "$mem" \
+	qemu-system-x86_64 -accel "tcg,thread=$tcg_thread" -machine pc -cpu max -smp "$smp" -m "$mem" \
 		-nodefaults -display none -no-reboot \
 		-kernel "$VMLINUZ" -initrd "$WORK/initrd" -append "$cmdline" \
 		-serial "file:$console" -serial "file:$reslog" \
