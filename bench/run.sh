@@ -164,10 +164,11 @@ bench_kernel() {
 	# run, a 1 s pause and module and fio start-up (slow under emulation);
 	# for snapshot-cost, prefill, per repetition 18 write measurements
 	# with their set-ups and 12 reads, then 8 interleaved base/track pairs
-	# per write test (1 when quick), the takes and the 4 TiB device.
+	# per write test and 8 base/snapd/snapt rewrite triples (1 each when
+	# quick), the takes and the 4 TiB device.
 	local tmo=$((180 + reps * ${#CONFIGS[@]} * (runtime + 15)))
 	tmo=$((tmo + 600 + reps * (18 * (runtime + 30) + 12 * (runtime + 10))))
-	tmo=$((tmo + 3 * 2 * (quick ? 1 : 8) * (runtime + 15)))
+	tmo=$((tmo + (3 * 2 + 3) * (quick ? 1 : 8) * (runtime + 30)))
 	local load0 load1 rc=0 q=0
 	[[ -n $quick ]] && q=1
 	load0=$(cut -d' ' -f1-3 /proc/loadavg)

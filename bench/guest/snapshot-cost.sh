@@ -127,6 +127,33 @@ settle() {
 	echo "bench: note: $* still busy after 20 s"
 }
 
+# cpu_busy: "BUSY TOTAL" jiffies of all CPUs so far (/proc/stat).
+cpu_busy() {
+	local -a f
+	read -r -a f </proc/stat
+	# cpu user nice system idle iowait irq softirq steal
+	local busy=$((f[1] + f[2] + f[3] + f[6] + f[7] + f[8]))
+	echo "$busy $((busy + f[4] + f[5]))"
+}
+# settle_cpu WHAT: wait (up to 20 s) until the CPUs were busy less than
+# 10 % of half a second.  Copy-on-write to tmpfs has no disk to watch: its
+# copies go on into the storage file after the writes they held were let
+# go.  Says how long it waited when that was more than a second.
+settle_cpu() {
+	local -a a b
+	local i
+	for ((i = 0; i < 40; i++)); do
+		read -r -a a <<<"$(cpu_busy)"
+		sleep 0.5
+		read -r -a b <<<"$(cpu_busy)"
+		if (((b[0] - a[0]) * 10 < b[1] - a[1])); then
+			((i < 2)) || echo "bench: note: $1: CPUs busy for $((i / 2)) s"
+			return 0
+		fi
+	done
+	echo "bench: note: $1: CPUs still busy after 20 s"
+}
+
 # iost DEV: "READ_IOS READ_SECTORS WRITE_IOS WRITE_SECTORS" so far.
 iost() {
 	local f
@@ -421,6 +448,7 @@ measure_writes() { # CONFIG REP
 	fresh "$c"
 	fio_job "$DEV" write 1m "$OFF_REW" "$REW" 0 >/dev/null || fail "preserve $c $r"
 	((${#WDEVS[@]})) && settle "${WDEVS[@]}"
+	settle_cpu "rew $c $r"
 	v=$(fio_job "$DEV" randwrite 4k "$OFF_REW" "$REW" 1) || fail "rew $c $r"
 	check "$c"
 	echo "bench: m rew $c $r $(cut -d' ' -f2 <<<"$v")"
@@ -542,6 +570,7 @@ for ((i = 1; i <= ILV; i++)); do
 		fio_job "$DEV" write 1m "$OFF_REW" "$REW" 0 >/dev/null ||
 			fail "interleaved preserve $c $i"
 		settle "$ORIG" "${WDEVS[@]}"
+		settle_cpu "rewsnap $c $i"
 		v=$(fio_job "$DEV" randwrite 4k "$OFF_REW" "$REW" 1) ||
 			fail "interleaved rewsnap $c $i"
 		check "$c"
@@ -584,6 +613,7 @@ profile() {
 		off=$OFF_REW size=$REW
 		fio_job "$DEV" write 1m "$OFF_REW" "$REW" 0 >/dev/null || fail "preserve $c"
 		((${#WDEVS[@]})) && settle "${WDEVS[@]}"
+		settle_cpu "profile $run"
 		;;
 	esac
 	# Sampled for the runtime from one second into a run two seconds
