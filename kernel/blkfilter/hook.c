@@ -75,6 +75,21 @@ static int bf_find_lookup_name(void)
 	return 0;
 }
 
+/*
+ * Whether the hooked function was called from our own text: then it is
+ * our handler calling the original, which must not be redirected again.
+ * Called for every bio, so one range (the text the handlers live in)
+ * rather than within_module()'s walk over all of the module's sections.
+ */
+static __always_inline bool bf_called_by_us(unsigned long parent_ip)
+{
+#ifdef HAVE_MODULE_MEM_TYPE
+	return within_module_mem_type(parent_ip, THIS_MODULE, MOD_TEXT);
+#else
+	return within_module_core(parent_ip, THIS_MODULE);
+#endif
+}
+
 static void notrace bf_ftrace_thunk(unsigned long ip, unsigned long parent_ip,
 				    struct ftrace_ops *ops,
 				    struct ftrace_regs *fregs)
@@ -82,7 +97,7 @@ static void notrace bf_ftrace_thunk(unsigned long ip, unsigned long parent_ip,
 	struct bf_hook *hook = container_of(ops, struct bf_hook, ops);
 	struct pt_regs *regs = ftrace_get_regs(fregs);
 
-	if (unlikely(!regs) || within_module(parent_ip, THIS_MODULE))
+	if (unlikely(!regs) || bf_called_by_us(parent_ip))
 		return;
 	if (hook->want && !hook->want(regs))
 		return;

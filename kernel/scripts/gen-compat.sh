@@ -58,6 +58,7 @@ tmp=$(mktemp)
 	emit HAVE_QUEUE_LIMITS_FEATURES 'blk_features_t' linux/blkdev.h
 	emit HAVE_BIO_INTEGRITY_H 'bio_integrity\(' linux/bio-integrity.h
 	emit HAVE_FMODE_EXCL 'define FMODE_EXCL' linux/fs.h
+	emit HAVE_MODULE_MEM_TYPE 'within_module_mem_type\(' linux/module.h
 	echo "#endif"
 } >"$tmp"
 
