@@ -90,22 +90,36 @@ static __always_inline bool bf_called_by_us(unsigned long parent_ip)
 #endif
 }
 
+/* Where the call returns to: the handler instead of the function. */
+static __always_inline void bf_ftrace_redirect(struct ftrace_regs *fregs,
+					       struct pt_regs *regs, void *to)
+{
+#if defined(CONFIG_DYNAMIC_FTRACE_WITH_ARGS) && defined(HAVE_FTRACE_REGS_SET_IP)
+	ftrace_regs_set_instruction_pointer(fregs, (unsigned long)to);
+#elif defined(CONFIG_DYNAMIC_FTRACE_WITH_ARGS)
+	ftrace_instruction_pointer_set(fregs, (unsigned long)to);
+#else
+	instruction_pointer_set(regs, (unsigned long)to);
+#endif
+}
+
 static void notrace bf_ftrace_thunk(unsigned long ip, unsigned long parent_ip,
 				    struct ftrace_ops *ops,
 				    struct ftrace_regs *fregs)
 {
 	struct bf_hook *hook = container_of(ops, struct bf_hook, ops);
-	struct pt_regs *regs = ftrace_get_regs(fregs);
+	struct pt_regs *regs = NULL;
 
-	if (unlikely(!regs) || bf_called_by_us(parent_ip))
+	if (bf_called_by_us(parent_ip))
 		return;
+	if (hook->ops.flags & FTRACE_OPS_FL_SAVE_REGS) {
+		regs = ftrace_get_regs(fregs);
+		if (unlikely(!regs))
+			return;
+	}
 	if (hook->want && !hook->want(regs))
 		return;
-#ifdef HAVE_FTRACE_REGS_SET_IP
-	ftrace_regs_set_instruction_pointer(fregs, (unsigned long)hook->handler);
-#else
-	instruction_pointer_set(regs, (unsigned long)hook->handler);
-#endif
+	bf_ftrace_redirect(fregs, regs, hook->handler);
 }
 
 static int bf_hook_resolve(struct bf_hook *hook)
@@ -118,7 +132,15 @@ static int bf_hook_resolve(struct bf_hook *hook)
 		return -ENOENT;
 	}
 	hook->ops.func = bf_ftrace_thunk;
-	hook->ops.flags = FTRACE_OPS_FL_SAVE_REGS | FTRACE_OPS_FL_IPMODIFY;
+	hook->ops.flags = FTRACE_OPS_FL_IPMODIFY;
+	/*
+	 * Where ftrace passes the argument registers and lets the return
+	 * address be changed, as livepatch relies on, a hook that needs no
+	 * other register goes through the lighter trampoline, which saves no
+	 * flags and no callee-saved registers: the bio hook runs per bio.
+	 */
+	if (hook->want || !IS_ENABLED(CONFIG_DYNAMIC_FTRACE_WITH_ARGS))
+		hook->ops.flags |= FTRACE_OPS_FL_SAVE_REGS;
 	ret = ftrace_set_filter_ip(&hook->ops, hook->addr, 0, 0);
 	if (ret)
 		pr_err("cannot trace %s: %d\n", hook->name, ret);
