@@ -206,6 +206,15 @@ tmpfs_rate() {
 	grep ';' <<<"$out" | tail -n1 | awk -F';' '{ printf "%.1f", $48 / 1024 }'
 }
 
+# rew_prepare WHAT: before a rewrite run on $DEV, write its region once
+# (copied, under a snapshot), then wait until the disks the writes and
+# their copies went to and the CPUs are quiet.
+rew_prepare() {
+	fio_job "$DEV" write 1m "$OFF_REW" "$REW" 0 >/dev/null || fail "preserve: $1"
+	settle "$ORIG" "${WDEVS[@]}"
+	settle_cpu "$1"
+}
+
 # ---- configurations -----------------------------------------------------
 mods_loaded() { [[ -d /sys/module/blksnap ]]; }
 load_mods() {
@@ -446,9 +455,7 @@ measure_writes() { # CONFIG REP
 	fi
 	# rewrites of a preserved region
 	fresh "$c"
-	fio_job "$DEV" write 1m "$OFF_REW" "$REW" 0 >/dev/null || fail "preserve $c $r"
-	((${#WDEVS[@]})) && settle "${WDEVS[@]}"
-	settle_cpu "rew $c $r"
+	rew_prepare "rew $c $r"
 	v=$(fio_job "$DEV" randwrite 4k "$OFF_REW" "$REW" 1) || fail "rew $c $r"
 	check "$c"
 	echo "bench: m rew $c $r $(cut -d' ' -f2 <<<"$v")"
@@ -567,10 +574,7 @@ for ((i = 1; i <= ILV; i++)); do
 	for c in "${order[@]}"; do
 		setup "$c"
 		check "$c"
-		fio_job "$DEV" write 1m "$OFF_REW" "$REW" 0 >/dev/null ||
-			fail "interleaved preserve $c $i"
-		settle "$ORIG" "${WDEVS[@]}"
-		settle_cpu "rewsnap $c $i"
+		rew_prepare "rewsnap $c $i"
 		v=$(fio_job "$DEV" randwrite 4k "$OFF_REW" "$REW" 1) ||
 			fail "interleaved rewsnap $c $i"
 		check "$c"
@@ -611,9 +615,7 @@ profile() {
 	randw) off=$OFF_RND size=$RND ;;
 	rew)
 		off=$OFF_REW size=$REW
-		fio_job "$DEV" write 1m "$OFF_REW" "$REW" 0 >/dev/null || fail "preserve $c"
-		((${#WDEVS[@]})) && settle "${WDEVS[@]}"
-		settle_cpu "profile $run"
+		rew_prepare "profile $run"
 		;;
 	esac
 	# Sampled for the runtime from one second into a run two seconds
