@@ -90,6 +90,8 @@ unifdef_args() {
 			;;
 		esac
 	done <"$CACHE/compat.h"
+	# Declared in include/linux/rcupdate.h by the series itself.
+	UNIFDEF_ARGS+=(-DHAVE_RCU_EXPEDITE_GP_DECL)
 }
 
 # c_file SOURCE DEST: a C source or header of ours, in-tree
@@ -241,6 +243,18 @@ commit "blksnap: the filter and its change tracker" \
 of the changes since the last snapshot and the map as it was then, the
 BLKFILTER_CTL commands, and the writes of a device sent through
 copy-on-write while a snapshot holds it."
+
+glue rcu-expedite-decl.diff
+commit "rcu: declare rcu_expedite_gp() and rcu_unexpedite_gp() in rcupdate.h" \
+"Both are exported, for rcutorture, and declared in kernel/rcu/rcu.h only.
+blksnap expedites grace periods while it takes a snapshot, from the first
+filesystem freeze to the last thaw, as the PM notifier does for suspend:
+writers of the devices wait for the freezes, and each filesystem's freeze
+waits for a grace period at each of its three levels.  Measured under
+QEMU with fio writing 4 KiB random blocks to ext4: the freeze took a
+median of 72 ms, 24 ms with grace periods expedited.
+
+With rcupdate.rcu_normal=1 nothing is expedited, as before."
 
 c_file kernel/blksnap/snapshot.c drivers/block/blksnap/snapshot.c
 BS_FILES+=(drivers/block/blksnap/snapshot.c)
