@@ -69,6 +69,8 @@ int blkfilter_register(struct blkfilter_operations *ops);
 void blkfilter_unregister(struct blkfilter_operations *ops);
 struct blkfilter *bdev_filter(struct block_device *bdev);
 void blkfilter_sync(struct block_device *bdev);
+void blkfilter_sync_prepare(struct block_device *bdev);
+void blkfilter_sync_done(struct block_device *bdev);
 
 #ifdef BLKFILTER_IN_TREE
 #ifdef CONFIG_BLK_FILTER

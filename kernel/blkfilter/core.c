@@ -660,6 +660,45 @@ void blkfilter_sync(struct block_device *bdev)
 EXPORT_SYMBOL_GPL(blkfilter_sync);
 
 /**
+ * blkfilter_sync_prepare() - start the slow part of blkfilter_sync() early
+ * @bdev: a device with a filter attached.
+ *
+ * Besides the bios, blkfilter_sync() waits for an RCU grace period: the
+ * usage counter of the device's queue is a per-CPU one, and has to become
+ * a single counter before it can be seen to drop to zero.  This starts
+ * that change and returns at once, so that the grace period passes while
+ * the caller gets ready (freezes filesystems, say) rather than while it
+ * holds writes back.  The counter stays single, a little slower to take,
+ * until blkfilter_sync_done().  Calls do not nest: the first
+ * blkfilter_sync_done() on a queue ends them all (the partitions of a disk
+ * share its queue), and a blkfilter_sync() after it waits for a grace
+ * period again.
+ *
+ * Context: process; may sleep.
+ */
+void blkfilter_sync_prepare(struct block_device *bdev)
+{
+	percpu_ref_switch_to_atomic(&bdev_get_queue(bdev)->q_usage_counter,
+				    NULL);
+}
+EXPORT_SYMBOL_GPL(blkfilter_sync_prepare);
+
+/**
+ * blkfilter_sync_done() - end what blkfilter_sync_prepare() started
+ * @bdev: the device given to blkfilter_sync_prepare().
+ *
+ * The usage counter of the device's queue is a per-CPU one again (once
+ * the queue is not frozen, if it is).
+ *
+ * Context: process; may sleep.
+ */
+void blkfilter_sync_done(struct block_device *bdev)
+{
+	percpu_ref_switch_to_percpu(&bdev_get_queue(bdev)->q_usage_counter);
+}
+EXPORT_SYMBOL_GPL(blkfilter_sync_done);
+
+/**
  * blkfilter_register() - make a filter available for attaching
  * @ops: the filter's operations; must stay valid until unregistered.
  *

@@ -359,9 +359,12 @@ int bs_snapshot_take(const uuid_t *id)
 	 * levels (percpu rwsems), expedited here as suspend has them: the
 	 * freeze takes about a third of the time under load.  The grace
 	 * periods of the whole system are expedited meanwhile (with
-	 * rcupdate.rcu_normal=1, none are).
+	 * rcupdate.rcu_normal=1, none are).  The one that blkfilter_sync()
+	 * waits for passes during the freezes.
 	 */
 	rcu_expedite_gp();
+	list_for_each_entry(area, &snap->areas, link)
+		blkfilter_sync_prepare(area->bdev);
 	list_for_each_entry(area, &snap->areas, link) {
 		ret = bs_freeze(area->bdev);
 		/*
@@ -392,6 +395,8 @@ out_thaw:
 			bs_thaw(area->bdev);
 		area->frozen = false;
 	}
+	list_for_each_entry(area, &snap->areas, link)
+		blkfilter_sync_done(area->bdev);
 	rcu_unexpedite_gp();
 out_unlock:
 	mutex_unlock(&bs_mutex);
