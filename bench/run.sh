@@ -199,6 +199,7 @@ bench_kernel() {
 		grep -E '^(m|il|wa|diag|take|big|prof|phase|note|snap[a-z_]*|take[a-z]+)( |$)' || true)
 	local -A info=()
 	local -A vals=()
+	local -A hooks=() hooked=()
 	local l k c r v bad=()
 	for l in "${lines[@]}"; do
 		read -r k v <<<"$l"
@@ -211,8 +212,31 @@ bench_kernel() {
 				bad+=("config $c rep $r: '$v' is not a number")
 			fi
 			;;
+		hook)
+			# CONFIG REP BEFORE AFTER: __submit_bio hooked (yes/no/-)
+			read -r c r v <<<"$v"
+			hooks[$c]+="$v "
+			;;
 		m | wa | diag | take | takewindow | big | phase | note) ;;
 		*) info[$k]=$v ;;
+		esac
+	done
+	# What is measured is what is meant: the bio hook is in place in C and
+	# D and not in A and B (blkfilter has no per-bio code otherwise).
+	local w nh nk
+	for c in "${CONFIGS[@]}"; do
+		nh=0
+		nk=0
+		for w in ${hooks[$c]:-}; do
+			[[ $w == - ]] && continue
+			nk=$((nk + 1))
+			[[ $w == yes ]] && nh=$((nh + 1))
+		done
+		hooked[$c]="$nh $nk"
+		((nk)) || continue
+		case $c in
+		A | B) ((nh == 0)) || bad+=("config $c: __submit_bio hooked in $nh of $nk checks") ;;
+		*) ((nh == nk)) || bad+=("config $c: __submit_bio not hooked in $((nk - nh)) of $nk checks") ;;
 		esac
 	done
 	[[ -n ${info[done]+x} ]] || bad+=("no 'bench: done' line")
@@ -283,6 +307,13 @@ bench_kernel() {
 			}'
 		else
 			echo "bench: target no-filter-loaded ratio=- target=$TARGET MISS"
+		fi
+		# checks: before and after each run, 2 per repetition
+		read -r nh nk <<<"${hooked[B]}"
+		if ((nk)); then
+			echo "bench: info no-filter-loaded: __submit_bio hooked in $nh of $nk checks of B, ${hooked[C]% *} of C's, ${hooked[D]% *} of D's; unhooked, no code of blkfilter runs per bio"
+		else
+			echo "bench: info no-filter-loaded: no tracefs in the guest, the bio hook not checked"
 		fi
 		echo
 		echo "snapshot-cost: what snapshots cost a running workload, median of $reps"

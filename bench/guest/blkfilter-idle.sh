@@ -14,8 +14,10 @@
 # Settings come from the kernel command line: bench.reps=N (default 5),
 # bench.runtime=SECONDS per measurement (default 5).
 #
-# Output: "bench: KEY VALUE..." lines, one "bench: iops CONFIG REP IOPS" per
-# measurement, then "bench: done". Exit 0, 77 (skip) or 1.
+# Output: "bench: KEY VALUE..." lines, one "bench: iops CONFIG REP IOPS" and
+# one "bench: hook CONFIG REP BEFORE AFTER" (__submit_bio hooked before and
+# after the run: yes, no, - unknown) per measurement, then "bench: done".
+# Exit 0, 77 (skip) or 1.
 # timeout: 3600
 . "$TEST_BIN/testlib.sh"
 
@@ -138,15 +140,32 @@ echo "bench: runtime $runtime"
 # Warm-up, not counted: first runs of fio and the device are slower.
 fio_iops "$engine" 2 >/dev/null || fail "warm-up fio run"
 
+# hook_state: "yes" if ftrace calls something at __submit_bio()'s entry
+# (blkfilter's bio hook, while a filter is attached), "no", or "-" without
+# tracefs.
+TR=/sys/kernel/tracing
+[[ -e $TR/enabled_functions ]] || mount -t tracefs nodev "$TR" 2>/dev/null
+hook_state() {
+	if [[ ! -r $TR/enabled_functions ]]; then
+		echo -
+	elif grep -q '^__submit_bio ' "$TR/enabled_functions"; then
+		echo yes
+	else
+		echo no
+	fi
+}
+
 configs=(A B C D)
 for ((r = 1; r <= reps; r++)); do
 	for c in "${configs[@]}"; do
 		"set_$c"
 		check_state "$c"
 		sleep 1 # let module load/attach work settle
+		before=$(hook_state)
 		iops=$(fio_iops "$engine" "$runtime") || fail "fio run, config $c rep $r"
 		check_state "$c"
 		echo "bench: iops $c $r $iops"
+		echo "bench: hook $c $r $before $(hook_state)"
 	done
 done
 set_A
