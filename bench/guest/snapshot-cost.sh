@@ -659,15 +659,12 @@ mkfs.ext4 -q -F -E nodiscard,lazy_itable_init=1,lazy_journal_init=1 "$ORIG" ||
 mount "$ORIG" /mnt/bench-ext4 || fail "mount ext4"
 load_mods
 snap attach "$ORIG"
-fio --name=load --directory=/mnt/bench-ext4 --size=256M --rw=randwrite \
-	--bs=4k --iodepth="$QD" --direct=1 --ioengine=libaio --time_based \
-	--runtime=3600 --cpus_allowed="$cpu" >/dev/null 2>&1 &
-fiopid=$!
-sleep "$LOADWAIT"
-kill -0 "$fiopid" 2>/dev/null || fail "fio on ext4 did not start"
-echo "bench: takeload fio randwrite 4k iodepth=$QD direct on ext4 on $ORIG, storage $STORE"
 # The freeze-to-thaw window from the function tracer: the entries of the
-# block layer's freeze and thaw calls that blksnap makes.
+# block layer's freeze and thaw calls that blksnap makes.  Set up before
+# fio starts and taken down after it stops: switching a tracer patches
+# kernel code (ftrace call sites, the scheduler's tracepoints), which
+# QEMU's multi-threaded TCG may run stale on the other CPU (see
+# tests/selftest/003-code-patching.sh); tracing_on patches nothing.
 TR=/sys/kernel/tracing
 window=0
 if [[ -w $TR/set_ftrace_filter ]]; then
@@ -681,6 +678,13 @@ if [[ -w $TR/set_ftrace_filter ]]; then
 		window=1
 	fi
 fi
+fio --name=load --directory=/mnt/bench-ext4 --size=256M --rw=randwrite \
+	--bs=4k --iodepth="$QD" --direct=1 --ioengine=libaio --time_based \
+	--runtime=3600 --cpus_allowed="$cpu" >/dev/null 2>&1 &
+fiopid=$!
+sleep "$LOADWAIT"
+kill -0 "$fiopid" 2>/dev/null || fail "fio on ext4 did not start"
+echo "bench: takeload fio randwrite 4k iodepth=$QD direct on ext4 on $ORIG, storage $STORE"
 echo "bench: takewindow $( ((window)) && echo ftrace || echo none)"
 # window_ns: from the first freeze to the last thaw in the trace, then
 # from the first freeze to the first blkfilter_sync (the filesystems'
@@ -716,13 +720,13 @@ for ((i = 1; i <= TAKES; i++)); do
 	echo "bench: take $i ${out#take_ns=} $w"
 	sleep 0.2
 done
+kill -0 "$fiopid" 2>/dev/null || fail "fio on ext4 stopped during the takes"
+kill "$fiopid"
+wait "$fiopid" 2>/dev/null
 if ((window)); then
 	echo nop >"$TR/current_tracer"
 	: >"$TR/set_ftrace_filter"
 fi
-kill -0 "$fiopid" 2>/dev/null || fail "fio on ext4 stopped during the takes"
-kill "$fiopid"
-wait "$fiopid" 2>/dev/null
 umount /mnt/bench-ext4 || fail "umount ext4"
 teardown
 
