@@ -37,7 +37,8 @@ struct gendisk;
  * @ref: one for the entry in bf_attached, one per running ctl.
  * @dead: set under bf_mutex when detach begins; from then on bios pass
  *	the filter by.  Read locklessly.
- * @rcu: frees the structure after lockless readers are gone.
+ * @rcu: frees the structure after lockless readers are gone: an SRCU grace
+ *	period (the I/O path), then an RCU one (sysfs).
  */
 struct bf_attachment {
 	dev_t dev;

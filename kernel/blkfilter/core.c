@@ -54,7 +54,9 @@ static LIST_HEAD(bf_dying_list);	/* protected by bf_mutex */
  * Attached filters by device number.  Every bio of every device is looked
  * up here while some filter is attached, hence a hash table: a bucket or
  * two to read, where a tree of device numbers has a level per 6 bits.
- * Written under bf_mutex; read under RCU, or under bf_mutex.
+ * Written under bf_mutex; read under bf_srcu (the I/O path), RCU (sysfs) or
+ * bf_mutex.  An attachment is freed after an SRCU grace period and then an
+ * RCU one from its removal (bf_put()).
  */
 #define BF_HASH_BITS 6
 static DEFINE_HASHTABLE(bf_attached, BF_HASH_BITS);
@@ -63,7 +65,7 @@ static DEFINE_HASHTABLE(bf_attached, BF_HASH_BITS);
  * bf_lookup() - the attachment of a device
  * @dev: the device number.
  *
- * Context: under rcu_read_lock() or bf_mutex.
+ * Context: under bf_srcu, rcu_read_lock() or bf_mutex.
  * Return: the attachment, dead or not, or NULL.
  */
 static struct bf_attachment *bf_lookup(dev_t dev)
@@ -71,7 +73,8 @@ static struct bf_attachment *bf_lookup(dev_t dev)
 	struct bf_attachment *att;
 
 	hash_for_each_possible_rcu(bf_attached, att, node, dev,
-				   lockdep_is_held(&bf_mutex))
+				   lockdep_is_held(&bf_mutex) ||
+				   srcu_read_lock_held(&bf_srcu))
 		if (att->dev == dev)
 			return att;
 	return NULL;
@@ -81,23 +84,20 @@ static struct bf_attachment *bf_lookup(dev_t dev)
  * bf_lookup_live() - the attachment that a bio of a device goes to
  * @dev: the device number.
  *
- * An attachment being detached is skipped; only its dead flag is read,
- * under RCU, because it may be freed once detach is past its SRCU grace
- * period.  One that is not dead stays valid as long as the caller's SRCU
- * read section: detach waits for it.
+ * An attachment being detached is skipped: detach marks it dead, waits for
+ * the SRCU read sections that may not have seen that, and only then takes
+ * it out of the table.  One that is not dead stays valid as long as the
+ * caller's SRCU read section; and any found stays allocated that long.
  *
  * Context: under bf_srcu.
  * Return: the attachment, or NULL.
  */
 struct bf_attachment *bf_lookup_live(dev_t dev)
 {
-	struct bf_attachment *att;
+	struct bf_attachment *att = bf_lookup(dev);
 
-	rcu_read_lock();
-	att = bf_lookup(dev);
 	if (att && READ_ONCE(att->dead))
-		att = NULL;
-	rcu_read_unlock();
+		return NULL;
 	return att;
 }
 
@@ -291,6 +291,12 @@ struct device_attribute blkfilter_attr_filter = __ATTR_RO(filter);
 static DEVICE_ATTR_RO(filter);
 #endif
 
+/* The I/O path's readers are gone; sysfs's may still be there. */
+static void bf_free_srcu(struct rcu_head *head)
+{
+	kfree_rcu(container_of(head, struct bf_attachment, rcu), rcu);
+}
+
 static void bf_put(struct bf_attachment *att)
 {
 	unsigned int noio;
@@ -302,7 +308,7 @@ static void bf_put(struct bf_attachment *att)
 	memalloc_noio_restore(noio);
 	module_put(att->ops->owner);
 	put_device(&att->bdev->bd_device);
-	kfree_rcu(att, rcu);
+	call_srcu(&bf_srcu, &att->rcu, bf_free_srcu);
 }
 
 /*
@@ -594,19 +600,14 @@ void blkfilter_device_gone(struct blkfilter_dying *dying)
  * where it is meant to be called: detach keeps the filter findable until
  * the callbacks running have returned.
  *
+ * Context: a submit_bio callback of a filter (under bf_srcu).
  * Return: the filter, or NULL if none is attached.
  */
 struct blkfilter *bdev_filter(struct block_device *bdev)
 {
-	struct bf_attachment *att;
-	struct blkfilter *flt = NULL;
+	struct bf_attachment *att = bf_lookup(bdev->bd_dev);
 
-	rcu_read_lock();
-	att = bf_lookup(bdev->bd_dev);
-	if (att && att->bdev == bdev)
-		flt = att->flt;
-	rcu_read_unlock();
-	return flt;
+	return att && att->bdev == bdev ? att->flt : NULL;
 }
 EXPORT_SYMBOL_GPL(bdev_filter);
 
@@ -756,7 +757,8 @@ static int __init bf_init(void)
 static void __exit bf_exit(void)
 {
 	bf_hooks_exit();
-	/* Let kfree_rcu() callbacks of this module run before it goes. */
+	/* The frees of attachments queued by bf_put() run before it goes. */
+	srcu_barrier(&bf_srcu);
 	rcu_barrier();
 }
 
