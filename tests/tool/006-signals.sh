@@ -47,7 +47,15 @@ for round in $(seq 1 8); do
 	echo "round $round: SIG$sig after $((delay / 10)).$((delay % 10)) s: exit $rc $(head -n1 "$TEST_TMP/err")"
 	case $rc in
 	0) n=$((n + 1)) ;;
-	130 | 143) grep -q "interrupted by signal" "$TEST_TMP/err" || fail "no message: $(cat "$TEST_TMP/err")" ;;
+	130 | 143)
+		# A signal in the first few tenths of a second may come before
+		# the tool has set up its handlers (the exec alone takes that
+		# long under emulation): the default action then ends it before
+		# it did anything, which the checks below hold it to.
+		grep -q "interrupted by signal" "$TEST_TMP/err" ||
+			{ ((delay < 3)) && [[ ! -s $TEST_TMP/err ]]; } ||
+			fail "no message: $(cat "$TEST_TMP/err")"
+		;;
 	*) fail "round $round: exit $rc: $(cat "$TEST_TMP/err")" ;;
 	esac
 	[[ -z $(B snapshot-collect) ]] || fail "round $round: snapshot left behind"
