@@ -59,8 +59,9 @@ tmp=$(mktemp)
 	emit HAVE_BIO_INTEGRITY_H 'bio_integrity\(' linux/bio-integrity.h
 	emit HAVE_FMODE_EXCL 'define FMODE_EXCL' linux/fs.h
 	emit HAVE_MODULE_MEM_TYPE 'within_module_mem_type\(' linux/module.h
-	emit HAVE_RCU_EXPEDITE_GP_DECL 'void rcu_expedite_gp\(' linux/rcupdate.h
-	if ! has 'void rcu_expedite_gp\(' linux/rcupdate.h; then
+	line=$(emit HAVE_RCU_EXPEDITE_GP_DECL 'void rcu_expedite_gp\(' linux/rcupdate.h)
+	echo "$line"
+	if [[ $line != "#define "* ]]; then
 		# Exported by kernel/rcu/update.c, declared in kernel/rcu/rcu.h
 		# only; tiny RCU exports neither and never expedites.
 		echo "#ifdef CONFIG_TINY_RCU"
