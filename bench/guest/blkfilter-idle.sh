@@ -143,16 +143,14 @@ fio_iops "$engine" 2 >/dev/null || fail "warm-up fio run"
 # hook_state: "yes" if ftrace calls something at __submit_bio()'s entry
 # (blkfilter's bio hook, while a filter is attached), "no", or "-" without
 # tracefs.
-TR=/sys/kernel/tracing
-[[ -e $TR/enabled_functions ]] || mount -t tracefs nodev "$TR" 2>/dev/null
 hook_state() {
-	if [[ ! -r $TR/enabled_functions ]]; then
-		echo -
-	elif grep -q '^__submit_bio ' "$TR/enabled_functions"; then
-		echo yes
-	else
-		echo no
-	fi
+	local rc=0
+	ftrace_hooked __submit_bio || rc=$?
+	case $rc in
+	0) echo yes ;;
+	1) echo no ;;
+	*) echo - ;;
+	esac
 }
 
 configs=(A B C D)

@@ -9,39 +9,34 @@
 need_disks 2
 d=${DISKS[0]}
 other=${DISKS[1]}
-TR=/sys/kernel/tracing
-[[ -e $TR/enabled_functions ]] || mount -t tracefs nodev "$TR" 2>/dev/null
-[[ -r $TR/enabled_functions ]] || skip "no tracefs enabled_functions"
-
-# hooked FUNCTION: ftrace calls something at FUNCTION's entry.
-hooked() {
-	grep -q "^$1 " "$TR/enabled_functions"
-}
+rc=0
+ftrace_hooked __submit_bio || rc=$?
+((rc != 2)) || skip "no tracefs enabled_functions"
+((rc != 0)) || skip "__submit_bio is traced already by someone else"
 
 # unhooked_within SECONDS FUNCTION: FUNCTION loses its hook in time.
 unhooked_within() {
 	local i
 	for ((i = 0; i < $1 * 10; i++)); do
-		hooked "$2" || return 0
+		ftrace_hooked "$2" || return 0
 		sleep 0.1
 	done
 	return 1
 }
 
-hooked __submit_bio && skip "__submit_bio is traced already by someone else"
 mkpattern "$TEST_TMP/p" 16
 load_filters
-hooked blkdev_ioctl || fail "blkdev_ioctl not hooked with blkfilter loaded"
-hooked __submit_bio && fail "__submit_bio hooked with no filter attached"
+ftrace_hooked blkdev_ioctl || fail "blkdev_ioctl not hooked with blkfilter loaded"
+ftrace_hooked __submit_bio && fail "__submit_bio hooked with no filter attached"
 put "$TEST_TMP/p" "$d" 0 || fail "write, nothing attached"
 same "$TEST_TMP/p" "$d" 0 || fail "data, nothing attached"
 
 bf attach "$d" bftest
-hooked __submit_bio || fail "__submit_bio not hooked with a filter attached"
+ftrace_hooked __submit_bio || fail "__submit_bio not hooked with a filter attached"
 bf attach "$other" bftest
 bf reset "$other"
 bf detach "$d" bftest
-hooked __submit_bio || fail "__submit_bio unhooked while $other has a filter"
+ftrace_hooked __submit_bio || fail "__submit_bio unhooked while $other has a filter"
 put "$TEST_TMP/p" "$other" 64 || fail "write through the filter"
 same "$TEST_TMP/p" "$other" 64 || fail "data through the filter"
 expect_stat "$other" writes 4
@@ -51,7 +46,7 @@ same "$TEST_TMP/p" "$d" 0 || fail "data after the last detach"
 
 # Attach again after the unhook: hooked again, bios seen again.
 bf attach "$d" bftest
-hooked __submit_bio || fail "__submit_bio not hooked on the second attach"
+ftrace_hooked __submit_bio || fail "__submit_bio not hooked on the second attach"
 bf reset "$d"
 same "$TEST_TMP/p" "$d" 0 || fail "data, attached again"
 expect_stat "$d" reads 4
@@ -59,6 +54,6 @@ bf detach "$d" bftest
 
 unload_filters
 for f in __submit_bio blkdev_ioctl del_gendisk device_del; do
-	hooked "$f" && fail "$f still hooked after unloading"
+	ftrace_hooked "$f" && fail "$f still hooked after unloading"
 done
 same "$TEST_TMP/p" "$d" 0 || fail "data after unloading"

@@ -90,6 +90,16 @@ attached_count() {
 	cat /sys/module/bftest/parameters/attached
 }
 
+# ftrace_hooked FUNCTION: 0 if ftrace calls something at FUNCTION's entry
+# (blkfilter's hooks, a tracer), 1 if not, 2 without tracefs'
+# enabled_functions (mounted here if need be).
+ftrace_hooked() {
+	local tr=/sys/kernel/tracing
+	[[ -e $tr/enabled_functions ]] || mount -t tracefs nodev "$tr" 2>/dev/null
+	[[ -r $tr/enabled_functions ]] || return 2
+	grep -q "^$1 " "$tr/enabled_functions"
+}
+
 # mkpattern FILE KIB: a file of random data.
 mkpattern() {
 	head -c "$(($2 * 1024))" /dev/urandom >"$1" || fail "mkpattern $1"
