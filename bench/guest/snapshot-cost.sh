@@ -41,8 +41,9 @@
 # regions, few takes).
 #
 # Output: "bench: KEY VALUE..." lines; measurements as
-# "bench: m TEST CONFIG REP VALUE", the back-to-back pairs (tracking only)
-# and triples (rewrites with a snapshot) as "bench: il TEST CONFIG N VALUE",
+# "bench: m TEST CONFIG REP VALUE", the back-to-back pairs (tracking only),
+# triples (rewrites with a snapshot) and sets of image reads as
+# "bench: il TEST CONFIG N VALUE",
 # write amplification as
 # "bench: wa CONFIG REP RATIO", the copy-on-write I/O of snapd and dmsnap
 # as "bench: diag TEST CONFIG REP ORIG_READS KIB STORAGE_WRITES KIB", takes
@@ -82,9 +83,9 @@ TMETA=${DISKS[4]}
 # sparse, as on a large device, so that copy-on-write in large chunks (dm-thin)
 # copies more than is written.
 if ((quick)); then
-	SEQ=64 RND=64 RNDW=4 REW=8 RDU=32 RDP=32 TAKES=3 LOADWAIT=1 ILV=1
+	SEQ=64 RND=64 RNDW=4 REW=8 RDU=32 RDP=32 TAKES=3 LOADWAIT=1 ILV=1 ILR=1
 else
-	SEQ=512 RND=512 RNDW=16 REW=64 RDU=128 RDP=128 TAKES=20 LOADWAIT=3 ILV=8
+	SEQ=512 RND=512 RNDW=16 REW=64 RDU=128 RDP=128 TAKES=20 LOADWAIT=3 ILV=8 ILR=16
 fi
 OFF_SEQ=0
 OFF_RND=$((OFF_SEQ + SEQ))
@@ -581,6 +582,33 @@ for ((i = 1; i <= ILV; i++)); do
 		echo "bench: il rewsnap $c $i $(cut -d' ' -f2 <<<"$v")"
 	done
 done
+teardown
+# Random reads of the image, the same way: one snapshot taken, the
+# preserved region written once, then ILR sets of orig, imgU, imgP and lin
+# back to back (the order rotates, each in each place as often), where lin
+# is a dm-linear device over ORIG: what any bio-based device stacked on the
+# original costs these reads, the image's own path aside.  Single runs
+# here spread by 20-50 %, the paired ratio of 5 rounds by 0.1; the image
+# targets are held to the median of these sets.
+# "bench: il randr CONFIG SET IOPS".
+setup snapd
+check snapd
+img=$(snap_image "$ORIG")
+fio_job "$ORIG" write 1m "$OFF_RDP" "$RDP" 0 >/dev/null || fail "preserve (interleaved reads)"
+settle "$ORIG" "$STORE"
+dm_create blin "0 $(sectors_of "$ORIG") linear $ORIG 0"
+runs=("$ORIG $OFF_RDU $RDU orig" "$img $OFF_RDU $RDU imgU"
+	"$img $OFF_RDP $RDP imgP" "/dev/mapper/blin $OFF_RDU $RDU lin")
+for ((i = 1; i <= ILR; i++)); do
+	for ((j = 0; j < 4; j++)); do
+		read -r dev off size c <<<"${runs[$(((i + j) % 4))]}"
+		v=$(fio_job "$dev" randread 4k "$off" "$size" 1) ||
+			fail "interleaved randr $c $i"
+		echo "bench: il randr $c $i $(cut -d' ' -f2 <<<"$v")"
+	done
+done
+dm_remove blin
+check snapd
 teardown
 phase interleaved
 # ---- where the submitting CPU's time goes ---------------------------------
