@@ -30,6 +30,9 @@
 #   the preserved region; store STORE itself where that region's old data
 #   lies (no snapshot in the way: the bound of imgP on this disk);
 #   dmU/dmP the dm-snapshot device over the same.
+# After the rounds, back to back: tracking only against the baseline,
+# rewrites with a snapshot against it, and the image's random reads against
+# the original's and a dm-linear's over it (lin).
 # Then, if perf is there, a CPU profile of the vCPU fio runs on (tracking
 # only and rewrites with a snapshot on ORIG, tracking only on null_blk).
 # Then take latency (ext4 on ORIG, fio writing to it, create/add/take/destroy
