@@ -478,18 +478,26 @@ read_one() {
 		echo "bench: m $t $c $r $(cut -d' ' -f2 <<<"$v")"
 	fi
 }
-measure_reads_blksnap() { # REP
-	local r=$1 img t i
+# reads_setup WHAT: a blksnap snapshot taken (snapd) and its preserved
+# region written once; sets READS to the runs "DEV OFF_MIB SIZE_MIB NAME"
+# of the original and of the image over the untouched and preserved region.
+reads_setup() {
+	local img
 	setup snapd
 	check snapd
 	img=$(snap_image "$ORIG")
-	fio_job "$ORIG" write 1m "$OFF_RDP" "$RDP" 0 >/dev/null || fail "preserve"
+	fio_job "$ORIG" write 1m "$OFF_RDP" "$RDP" 0 >/dev/null || fail "preserve ($1)"
 	settle "$STORE"
+	READS=("$ORIG $OFF_RDU $RDU orig" "$img $OFF_RDU $RDU imgU"
+		"$img $OFF_RDP $RDP imgP")
+}
+measure_reads_blksnap() { # REP
+	local r=$1 t i
+	reads_setup "rounds"
 	# The storage is filled from its start, so the preserved region's
 	# old data is its first RDP MiB.  The order rotates with the
 	# repetition: the first run after a change reads slower or faster.
-	local -a runs=("$ORIG $OFF_RDU $RDU orig" "$img $OFF_RDU $RDU imgU"
-		"$img $OFF_RDP $RDP imgP" "$STORE 0 $RDP store")
+	local -a runs=("${READS[@]}" "$STORE 0 $RDP store")
 	for t in seqr randr; do
 		for ((i = 0; i < 4; i++)); do
 			# shellcheck disable=SC2086 # four words
@@ -594,14 +602,9 @@ teardown
 # here spread by 20-50 %, the paired ratio of 5 rounds by 0.1; the image
 # targets are held to the median of these sets.
 # "bench: il randr CONFIG SET IOPS".
-setup snapd
-check snapd
-img=$(snap_image "$ORIG")
-fio_job "$ORIG" write 1m "$OFF_RDP" "$RDP" 0 >/dev/null || fail "preserve (interleaved reads)"
-settle "$ORIG" "$STORE"
+reads_setup "interleaved reads"
 dm_create blin "0 $(sectors_of "$ORIG") linear $ORIG 0"
-runs=("$ORIG $OFF_RDU $RDU orig" "$img $OFF_RDU $RDU imgU"
-	"$img $OFF_RDP $RDP imgP" "/dev/mapper/blin $OFF_RDU $RDU lin")
+runs=("${READS[@]}" "/dev/mapper/blin $OFF_RDU $RDU lin")
 for ((i = 1; i <= ILR; i++)); do
 	for ((j = 0; j < 4; j++)); do
 		read -r dev off size c <<<"${runs[$(((i + j) % 4))]}"
