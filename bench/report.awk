@@ -103,8 +103,33 @@ function target(name, value, op, limit, what,    ok) {
 		op, limit, (ok ? "PASS" : "MISS")
 }
 
-# ilr TEST CONFIG: median over the interleaved sets of CONFIG / base, or "".
-function ilr(t, c) { return fmt3(median(ratios(il, maxil, t, c, "base"))) }
+# ilr TEST CONFIG [BASE N]: median over the interleaved sets of
+# CONFIG / BASE (default base, maxil sets), or "".
+function ilr(t, c, b, n) {
+	return fmt3(median(ratios(il, n ? n : maxil, t, c, b == "" ? "base" : b)))
+}
+
+# il_table TEST BASE CONFIGS N: the rows of back-to-back sets of TEST, N of
+# them: BASE's median, then per configuration (space-separated) its median
+# and its ratios to BASE within a set (min, max, median); an error line for
+# any configuration without N numbers.
+function il_table(t, b, list, n,    C, k, j, c, s) {
+	k = split(list, C, " ")
+	printf "  %-8s %9s %9s %9s %9s\n", "config", "median", "min pair", "max pair", "paired"
+	printf "  %-8s %9s\n", b, fmt(median(ilv[t, b]))
+	for (j = 1; j <= k; j++) {
+		c = C[j]
+		s = ratios(il, n, t, c, b)
+		printf "  %-8s %9s %9s %9s %9s\n", c, fmt(median(ilv[t, c])),
+			(s == "" ? "-" : fmt3(minof(s))), (s == "" ? "-" : fmt3(maxof(s))),
+			(s == "" ? "-" : fmt3(median(s)))
+	}
+	C[0] = b
+	for (j = 0; j <= k; j++)
+		if (count(ilv[t, C[j]]) != n)
+			printf "error: interleaved %s %s: %d of %d numbers\n", t, C[j],
+				count(ilv[t, C[j]]), n
+}
 
 # med_ratio TEST CONFIG BASE: ratio of medians, or "".
 function mr(t, c, b) { return ratio(median(vals[t, c]), median(vals[t, b])) }
@@ -258,21 +283,7 @@ END {
 		printf "rewrites with a snapshot, interleaved: base, snapd and snapt back to back,\n"
 		printf "%d triple(s), each a fresh set-up with its region preserved, IOPS;\n", maxil
 		print "paired: median of CONFIG/base within a triple"
-		printf "  %-8s %9s %9s %9s %9s\n", "config", "median", "min pair", "max pair", "paired"
-		printf "  %-8s %9s\n", "base", fmt(median(ilv["rewsnap", "base"]))
-		for (i = 1; i <= 2; i++) {
-			c = i == 1 ? "snapd" : "snapt"
-			s = ratios(il, maxil, "rewsnap", c, "base")
-			printf "  %-8s %9s %9s %9s %9s\n", c, fmt(median(ilv["rewsnap", c])),
-				(s == "" ? "-" : fmt3(minof(s))), (s == "" ? "-" : fmt3(maxof(s))),
-				(s == "" ? "-" : fmt3(median(s)))
-		}
-		for (i = 1; i <= 3; i++) {
-			c = i == 1 ? "base" : i == 2 ? "snapd" : "snapt"
-			if (count(ilv["rewsnap", c]) != maxil)
-				printf "error: interleaved rewsnap %s: %d of %d numbers\n", c,
-					count(ilv["rewsnap", c]), maxil
-		}
+		il_table("rewsnap", "base", "snapd snapt", maxil)
 	}
 	if (nprof) {
 		print ""
@@ -349,18 +360,7 @@ END {
 		print "randr, interleaved: orig, imgU, imgP and lin (dm-linear over the original:"
 		printf "the cost of any device stacked on it) back to back, %d set(s), IOPS;\n", maxilr
 		print "paired: median of CONFIG/orig within a set (the image targets' measurement)"
-		printf "  %-8s %9s %9s %9s %9s\n", "config", "median", "min pair", "max pair", "paired"
-		split("orig imgU imgP lin", IR, " ")
-		for (j = 1; j <= 4; j++) {
-			c = IR[j]
-			s = c == "orig" ? "" : ratios(il, maxilr, "randr", c, "orig")
-			printf "  %-8s %9s %9s %9s %9s\n", c, fmt(median(ilv["randr", c])),
-				(s == "" ? "-" : fmt3(minof(s))), (s == "" ? "-" : fmt3(maxof(s))),
-				(s == "" ? "-" : fmt3(median(s)))
-			if (count(ilv["randr", c]) != maxilr)
-				printf "error: interleaved randr %s: %d of %d numbers\n", c,
-					count(ilv["randr", c]), maxilr
-		}
+		il_table("randr", "orig", "imgU imgP lin", maxilr)
 	}
 
 	print ""
@@ -476,14 +476,14 @@ END {
 	for (j = 1; j <= 2; j++) {
 		c = j == 1 ? "imgU" : "imgP"
 		if (maxilr)
-			v = fmt3(median(ratios(il, maxilr, "randr", c, "orig")))
+			v = ilr("randr", c, "orig", maxilr)
 		else
 			v = pair("randr", c, "orig")
 		target("image rand " (j == 1 ? "untouched" : "preserved"), v, ">=", "0.90", "ratio")
 	}
 	if (maxilr)
 		printf "bench: info image rand, dm-linear over the original ratio=%s\n",
-			fmt3(median(ratios(il, maxilr, "randr", "lin", "orig")))
+			ilr("randr", "lin", "orig", maxilr)
 	v = tg_max == "" ? "" : sprintf("%.1f", tg_max)
 	target("take worst under load", v, "<", "100", "ms")
 	# Not a target of the issue: the part of that window blksnap adds to
