@@ -33,6 +33,7 @@
 #include <linux/mutex.h>
 #include <linux/workqueue.h>
 #include <asm/ibt.h>
+#include <asm/text-patching.h>
 
 #include "blkfilter.h"
 #include "compat.h"
@@ -43,6 +44,7 @@
  * @handler: the replacement, with the same prototype.
  * @want: optional; decides from the arguments whether to redirect a call.
  * @addr: the function's address, found at load time.
+ * @orig: where the handler calls the original function: see bf_hook_orig().
  * @ops: the ftrace registration.
  */
 struct bf_hook {
@@ -50,6 +52,7 @@ struct bf_hook {
 	void *handler;
 	bool (*want)(struct pt_regs *regs);
 	unsigned long addr;
+	unsigned long orig;
 	struct ftrace_ops ops;
 };
 
@@ -122,6 +125,35 @@ static void notrace bf_ftrace_thunk(unsigned long ip, unsigned long parent_ip,
 	bf_ftrace_redirect(fregs, regs, hook->handler);
 }
 
+/*
+ * Where a handler calls the original function.  Calling it at its start
+ * goes through ftrace again: the whole trampoline once more, and the thunk
+ * only to find that the call comes from us (bf_called_by_us()), some tens
+ * of instructions per bio.  Past the ftrace call site, the five bytes at
+ * the start (after an ENDBR) that ftrace turns from a NOP into a call and
+ * back, the original runs at once.  That needs an indirect call that may
+ * land there: not with indirect branch tracking on (only an ENDBR may be
+ * landed on) nor with clang's CFI (which checks a hash in front of the
+ * target), so then the start it is.  The site is recognized by its bytes,
+ * ftrace's NOP or a call, and anything else keeps the start too.
+ */
+static unsigned long bf_hook_orig(unsigned long addr)
+{
+	static const u8 nop5[] = { 0x0f, 0x1f, 0x44, 0x00, 0x00 };
+	unsigned long site = addr;
+	u8 insn[MCOUNT_INSN_SIZE];
+
+	if (IS_ENABLED(CONFIG_CFI_CLANG) || cpu_feature_enabled(X86_FEATURE_IBT))
+		return addr;
+	if (ENDBR_INSN_SIZE && is_endbr(*(u32 *)site))
+		site += ENDBR_INSN_SIZE;
+	if (copy_from_kernel_nofault(insn, (void *)site, sizeof(insn)))
+		return addr;
+	if (insn[0] != CALL_INSN_OPCODE && memcmp(insn, nop5, sizeof(nop5)))
+		return addr;
+	return site + MCOUNT_INSN_SIZE;
+}
+
 static int bf_hook_resolve(struct bf_hook *hook)
 {
 	int ret;
@@ -131,6 +163,7 @@ static int bf_hook_resolve(struct bf_hook *hook)
 		pr_err("kernel function %s not found\n", hook->name);
 		return -ENOENT;
 	}
+	hook->orig = bf_hook_orig(hook->addr);
 	hook->ops.func = bf_ftrace_thunk;
 	hook->ops.flags = FTRACE_OPS_FL_IPMODIFY;
 	/*
@@ -167,7 +200,7 @@ static struct bf_hook bf_submit_hook = {
 
 static void bf_orig_submit_bio(struct bio *bio)
 {
-	((void (*)(struct bio *))bf_submit_hook.addr)(bio);
+	((void (*)(struct bio *))bf_submit_hook.orig)(bio);
 }
 
 /*
@@ -275,13 +308,13 @@ typedef long (*bf_ioctl_fn)(struct file *file, unsigned int cmd,
 static long bf_orig_blkdev_ioctl(struct file *file, unsigned int cmd,
 				 unsigned long arg)
 {
-	return ((bf_ioctl_fn)bf_ioctl_hook.addr)(file, cmd, arg);
+	return ((bf_ioctl_fn)bf_ioctl_hook.orig)(file, cmd, arg);
 }
 
 static long bf_orig_compat_blkdev_ioctl(struct file *file,
 					unsigned int cmd, unsigned long arg)
 {
-	return ((bf_ioctl_fn)bf_compat_ioctl_hook.addr)(file, cmd, arg);
+	return ((bf_ioctl_fn)bf_compat_ioctl_hook.orig)(file, cmd, arg);
 }
 
 static long bf_blkdev_ioctl(struct file *file, unsigned int cmd,
@@ -363,7 +396,7 @@ static void bf_del_gendisk(struct gendisk *disk)
 	struct blkfilter_dying dying = { .disk = disk };
 	bool begun = bf_deletion_begin(&dying);
 
-	((void (*)(struct gendisk *))bf_del_gendisk_hook.addr)(disk);
+	((void (*)(struct gendisk *))bf_del_gendisk_hook.orig)(disk);
 	bf_deletion_end(&dying, begun);
 }
 
@@ -373,7 +406,7 @@ static void bf_device_del(struct device *dev)
 	struct blkfilter_dying dying = { .part = bdev };
 	bool begun = bdev_is_partition(bdev) && bf_deletion_begin(&dying);
 
-	((void (*)(struct device *))bf_device_del_hook.addr)(dev);
+	((void (*)(struct device *))bf_device_del_hook.orig)(dev);
 	bf_deletion_end(&dying, begun);
 }
 
