@@ -30,6 +30,12 @@
 #                       tests/selftest/003-code-patching.sh), so tests run
 #                       single; the benchmarks use multi (two CPUs really
 #                       running at once) and patch no code under load
+#   --icount SHIFT      the guest's clock counts instructions, 2^SHIFT ns
+#                       each, and jumps over idle time (QEMU -icount
+#                       shift=SHIFT,sleep=off; one TCG thread): timings in
+#                       the guest become instruction counts, the same from
+#                       run to run, for the benchmarks; no use for real I/O
+#                       (waits for the host take no guest time)
 #   --mem SIZE          guest memory (default 2G)
 #   --smp N             guest CPUs (default 2)
 #   --timeout SECONDS   wall-clock limit of the whole VM run (default: sum
@@ -59,6 +65,7 @@ ndisks=4
 disk_size=2G
 disk_cache=writeback
 tcg_thread=single
+icount=
 mem=2G
 smp=2
 timeout=
@@ -84,6 +91,7 @@ while (($#)); do
 	--disk-size) disk_size=${2:?}; shift 2 ;;
 	--disk-cache) disk_cache=${2:?}; shift 2 ;;
 	--tcg-thread) tcg_thread=${2:?}; shift 2 ;;
+	--icount) icount=${2:?}; shift 2 ;;
 	--mem) mem=${2:?}; shift 2 ;;
 	--smp) smp=${2:?}; shift 2 ;;
 	--timeout) timeout=${2:?}; shift 2 ;;
@@ -104,6 +112,8 @@ done
 	die "--disk-cache: none or writeback, not '$disk_cache'"
 [[ $tcg_thread == single || $tcg_thread == multi ]] ||
 	die "--tcg-thread: single or multi, not '$tcg_thread'"
+[[ -z $icount || $icount =~ ^[0-9]$ ]] || die "--icount: a shift of 0 to 9, not '$icount'"
+[[ -z $icount || $tcg_thread == single ]] || die "--icount needs --tcg-thread single"
 
 if [[ $series == debug ]]; then
 	KVER=$("$TOP/scripts/debug-kernel.sh" --print release) || die "no debug kernel built (run 'make debug-kernel')"
@@ -183,7 +193,7 @@ if [[ $cache == none ]] &&
 	cache=writeback
 fi
 rm -f "$WORK/odirect"
-echo "vm: $ndisks disks of $disk_size, cache=$cache, tcg thread=$tcg_thread"
+echo "vm: $ndisks disks of $disk_size, cache=$cache, tcg thread=$tcg_thread${icount:+, icount shift=$icount}"
 drives=()
 for ((i = 0; i < ndisks; i++)); do
 	truncate -s "$disk_size" "$WORK/disk$i.img"
@@ -206,7 +216,7 @@ start_vm() {
 	last=
 	killed=
 	start=$(date +%s.%N)
-	qemu-system-x86_64 -accel "tcg,thread=$tcg_thread" -machine pc -cpu max -smp "$smp" -m "$mem" \
+	qemu-system-x86_64 -accel "tcg,thread=$tcg_thread" ${icount:+-icount "shift=$icount,sleep=off"} -machine pc -cpu max -smp "$smp" -m "$mem" \
 		-nodefaults -display none -no-reboot \
 		-kernel "$VMLINUZ" -initrd "$WORK/initrd" -append "$cmdline" \
 		-serial "file:$console" -serial "file:$reslog" \
