@@ -3,8 +3,9 @@
 # Tables, target lines and chart data of the snapshot-cost benchmark, from
 # the guest's "bench: ..." lines (prefix removed) on stdin. Run by
 # bench/run.sh; variables: reps (expected repetitions), chart (file for the
-# gnuplot data, or empty), and idle_a, idle_b, idle_c, idle_d (medians of
-# the blkfilter-idle configurations, for the chart; may be empty).
+# gnuplot data, or empty), idle_a, idle_b, idle_c, idle_d (medians of
+# the blkfilter-idle configurations) and cidle_b, cidle_c, cidle_d (their
+# ratios to A's by instruction count), for the chart; may be empty.
 #
 # Prints the tables and "bench: target NAME ..." lines; prints
 # "error: ..." lines for every missing or non-numeric number.
@@ -533,7 +534,10 @@ END {
 	rb = ratio(idle_b, idle_a)
 	rc = ratio(idle_c, idle_a)
 	rd = ratio(idle_d, idle_a)
-	print "randr " (rb == "" ? "-" : rb) " " (rc == "" ? "-" : rc) " " \
+	print "timed " (rb == "" ? "-" : rb) " " (rc == "" ? "-" : rc) " " \
 		(rd == "" ? "-" : rd) " 0.99" >f
+	print "counted " (cidle_b == "" ? "-" : cidle_b) " " \
+		(cidle_c == "" ? "-" : cidle_c) " " \
+		(cidle_d == "" ? "-" : cidle_d) " 0.99" >f
 	close(f)
 }

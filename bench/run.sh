@@ -7,7 +7,10 @@
 #  - blkfilter-idle: 4 KiB random-read IOPS of a null_blk device with
 #    blkfilter not loaded (A), loaded with nothing attached (B), with bftest
 #    attached to another device (C) and to the measured device itself (D),
-#    measured alternately A,B,C,D,A,B,...
+#    measured alternately A,B,C,D,A,B,...; then, in a second, short boot
+#    whose guest clock counts instructions (QEMU -icount), the same with
+#    two configurations of 4 KiB random writes more: not loaded (W) and
+#    blksnap attached, tracking only (T)
 #  - snapshot-cost: what snapshots cost a running workload on virtio disks:
 #    no snapshot, blksnap tracking only, blksnap snapshots (storage on a
 #    disk, on tmpfs), dm-snapshot and dm-thin, for first-touch sequential
@@ -40,12 +43,16 @@ TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 GUEST=$TOP/bench/guest/blkfilter-idle.sh
 GUEST_SNAP=$TOP/bench/guest/snapshot-cost.sh
 TARGET=0.99 # B/A: a loaded blkfilter with nothing attached costs < 1 %
+TARGET_TRACK=0.98 # T/W, by instruction count: tracking costs < 2 %
 CONFIGS=(A B C D)
+CONFIGS_COUNTED=(A B C D W T)
 declare -A LABEL=(
 	[A]="blkfilter not loaded (baseline)"
 	[B]="loaded, no filter attached"
 	[C]="bftest on nullb1, not on nullb0"
 	[D]="bftest on nullb0"
+	[W]="writes: blkfilter not loaded"
+	[T]="writes: blksnap tracking only"
 )
 
 kernels=()
@@ -143,6 +150,110 @@ chart_png() {
 	return 0
 }
 
+# The blkfilter-idle numbers of one boot, set by idle_parse: IV[C] the
+# IOPS of configuration C in run order, IM[C] their median, IH[C] "HOOKED
+# CHECKED" (__submit_bio's hook seen in so many of the checks), II[KEY] the
+# other "bench: KEY VALUE" lines, IBAD what was wrong.
+declare -A IV=() IM=() IH=() II=()
+IBAD=()
+
+# idle_parse REPS CONFIG...: the guest's "bench: " lines (prefix removed)
+# on stdin.
+idle_parse() {
+	local n=$1 k v c r w nh nk vs=()
+	shift
+	IV=() IM=() IH=() II=() IBAD=()
+	local -A hooks=()
+	while read -r k v; do
+		case $k in
+		iops)
+			read -r c r v <<<"$v"
+			if [[ $v =~ ^[0-9]+(\.[0-9]+)?$ ]]; then
+				IV[$c]+="$v "
+			else
+				IBAD+=("config $c rep $r: '$v' is not a number")
+			fi
+			;;
+		hook)
+			# CONFIG REP BEFORE AFTER: __submit_bio hooked (yes/no/-)
+			read -r c r v <<<"$v"
+			hooks[$c]+="$v "
+			;;
+		m | wa | diag | take | takewindow | big | phase | note) ;;
+		*) II[$k]=$v ;;
+		esac
+	done
+	# What is measured is what is meant: the bio hook is in place while
+	# a filter is attached and not otherwise (blkfilter has no per-bio
+	# code then).
+	for c in "$@"; do
+		nh=0
+		nk=0
+		for w in ${hooks[$c]:-}; do
+			[[ $w == - ]] && continue
+			nk=$((nk + 1))
+			[[ $w == yes ]] && nh=$((nh + 1))
+		done
+		IH[$c]="$nh $nk"
+		if ((nk)); then
+			case $c in
+			A | B | W) ((nh == 0)) || IBAD+=("config $c: __submit_bio hooked in $nh of $nk checks") ;;
+			*) ((nh == nk)) || IBAD+=("config $c: __submit_bio not hooked in $((nk - nh)) of $nk checks") ;;
+			esac
+		fi
+		read -r -a vs <<<"${IV[$c]:-}"
+		((${#vs[@]} == n)) || IBAD+=("config $c: ${#vs[@]} of $n numbers")
+		((${#vs[@]})) || continue
+		IM[$c]=$(printf '%s\n' "${vs[@]}" | median)
+	done
+	[[ -n ${II[done]+x} ]] || IBAD+=("no 'bench: done' line")
+	return 0
+}
+
+# ratio X Y: X / Y to 3 places, or "-".
+ratio() {
+	awk -v x="${1:-}" -v y="${2:-}" 'BEGIN {
+		if (x == "" || y == "" || y <= 0) print "-"
+		else printf "%.3f\n", x / y
+	}'
+}
+
+# idle_table CONFIG...: a row per configuration from IV and IM, its ratio
+# to A's (W's for T), then the raw numbers.
+idle_table() {
+	local c b mn mx sp vs=()
+	printf '%-2s %-34s %10s %10s %10s %7s %8s\n' "" configuration median min max spread "ratio"
+	for c in "$@"; do
+		read -r -a vs <<<"${IV[$c]:-}"
+		if ((${#vs[@]} == 0)) || [[ -z ${IM[$c]:-} ]]; then
+			printf '%-2s %-34s %10s\n' "$c" "${LABEL[$c]}" "-"
+			continue
+		fi
+		mn=$(printf '%s\n' "${vs[@]}" | sort -n | head -n1)
+		mx=$(printf '%s\n' "${vs[@]}" | sort -n | tail -n1)
+		sp=$(awk -v a="$mn" -v b="$mx" -v m="${IM[$c]}" \
+			'BEGIN { printf "%.1f%%", (m > 0 ? 100 * (b - a) / m : 0) }')
+		b=A
+		[[ $c == [WT] ]] && b=W
+		printf '%-2s %-34s %10s %10s %10s %7s %8s\n' "$c" "${LABEL[$c]}" \
+			"${IM[$c]}" "$mn" "$mx" "$sp" "$(ratio "${IM[$c]}" "${IM[$b]:-}")"
+	done
+	echo
+	echo "raw IOPS per repetition, in run order:"
+	for c in "$@"; do
+		echo "  $c: ${IV[$c]:-}"
+	done
+}
+
+# target_line NAME RATIO TARGET: the PASS/MISS line, as report.awk's.
+target_line() {
+	awk -v n="$1" -v r="$2" -v t="$3" 'BEGIN {
+		ok = r != "-" && r + 0 >= t + 0
+		printf "bench: target %-22s ratio=%s target >= %s %s\n", n, r, t,
+			(ok ? "PASS" : "MISS")
+	}'
+}
+
 # bench_kernel SERIES: one boot, one results file. Returns 1 on failure.
 bench_kernel() {
 	local series=$1 kver stamp date log res
@@ -198,63 +309,49 @@ bench_kernel() {
 	snaplines=$(printf '%s\n' "${lines[@]}" |
 		grep -E '^(m|il|wa|diag|take|big|prof|phase|note|snap[a-z_]*|take[a-z]+)( |$)' || true)
 	local -A info=()
-	local -A vals=()
-	local -A hooks=() hooked=()
-	local l k c r v bad=()
-	for l in "${lines[@]}"; do
-		read -r k v <<<"$l"
-		case $k in
-		iops)
-			read -r c r v <<<"$v"
-			if [[ $v =~ ^[0-9]+(\.[0-9]+)?$ ]]; then
-				vals[$c]+="$v "
-			else
-				bad+=("config $c rep $r: '$v' is not a number")
-			fi
-			;;
-		hook)
-			# CONFIG REP BEFORE AFTER: __submit_bio hooked (yes/no/-)
-			read -r c r v <<<"$v"
-			hooks[$c]+="$v "
-			;;
-		m | wa | diag | take | takewindow | big | phase | note) ;;
-		*) info[$k]=$v ;;
-		esac
+	local k bad=() idle idle_counted=
+	idle_parse "$reps" "${CONFIGS[@]}" < <(printf '%s\n' "${lines[@]}")
+	for k in "${!II[@]}"; do
+		info[$k]=${II[$k]}
 	done
-	# What is measured is what is meant: the bio hook is in place in C and
-	# D and not in A and B (blkfilter has no per-bio code otherwise).
-	local w nh nk
-	for c in "${CONFIGS[@]}"; do
-		nh=0
-		nk=0
-		for w in ${hooks[$c]:-}; do
-			[[ $w == - ]] && continue
-			nk=$((nk + 1))
-			[[ $w == yes ]] && nh=$((nh + 1))
-		done
-		hooked[$c]="$nh $nk"
-		((nk)) || continue
-		case $c in
-		A | B) ((nh == 0)) || bad+=("config $c: __submit_bio hooked in $nh of $nk checks") ;;
-		*) ((nh == nk)) || bad+=("config $c: __submit_bio not hooked in $((nk - nh)) of $nk checks") ;;
-		esac
-	done
-	[[ -n ${info[done]+x} ]] || bad+=("no 'bench: done' line")
+	bad+=("${IBAD[@]}")
+	local ma=${IM[A]:-} mb=${IM[B]:-} mc=${IM[C]:-} md=${IM[D]:-}
+	local timed_hooked="${IH[B]} ${IH[C]%% *} ${IH[D]%% *}"
+	idle=$(idle_table "${CONFIGS[@]}")
 
-	local -A med=()
-	local n vs=()
-	for c in "${CONFIGS[@]}"; do
-		read -r -a vs <<<"${vals[$c]:-}"
-		n=${#vs[@]}
-		((n == reps)) || bad+=("config $c: $n of $reps numbers")
-		((n)) || continue
-		med[$c]=$(printf '%s\n' "${vs[@]}" | median)
-	done
+	# The second boot: blkfilter-idle again, with the guest's clock
+	# counting instructions (1 ns each), so that an IOPS is 1e9 over the
+	# instructions of an I/O: no host noise, one thread of TCG.  Three
+	# repetitions are plenty (they agree to 0.1 %); 2 s runs.
+	local creps=$((reps < 3 ? reps : 3)) cruntime=$((runtime < 2 ? runtime : 2))
+	local clog=$out/logs/bench-counted-$kver-$stamp.log crc=0
+	echo "bench: blkfilter-idle by instruction count (QEMU -icount) on $kver: $creps repetitions, ${cruntime} s runs"
+	"$TOP/tests/vm/run.sh" --kernel "$series" --show-output \
+		--disks 1 --disk-size 64M --icount 0 \
+		--log-dir "$out/logs" --results "$out/logs/results-counted-$kver.txt" \
+		--timeout $((300 + creps * ${#CONFIGS_COUNTED[@]} * (cruntime * 10 + 30))) \
+		--append "bench.reps=$creps bench.runtime=$cruntime bench.track=1" \
+		"$GUEST" >"$clog" 2>&1 || crc=$?
+	grep '^vm: ' "$clog" || true
+	if ((crc)); then
+		echo "bench: the counted VM run failed (exit $crc); its output:" >&2
+		grep -v '^vm: ' "$clog" | tail -n 40 >&2
+		bad+=("the counted VM run failed (exit $crc), log in $clog")
+	else
+		idle_parse "$creps" "${CONFIGS_COUNTED[@]}" \
+			< <(tr -d '\r' <"$clog" | sed -n 's/^bench: //p')
+		bad+=("${IBAD[@]/#/counted: }")
+		idle_counted=$(idle_table "${CONFIGS_COUNTED[@]}")
+	fi
+	local cb=${IM[B]:-} ca=${IM[A]:-} cc=${IM[C]:-} cd=${IM[D]:-}
+	local ct=${IM[T]:-} cw=${IM[W]:-}
 
 	# snapshot-cost: tables, targets and chart data from report.awk.
 	local report chart=$out/.chart-$kver-$stamp
-	report=$(awk -v reps="$reps" -v chart="$chart" -v idle_a="${med[A]:-}" \
-		-v idle_b="${med[B]:-}" -v idle_c="${med[C]:-}" -v idle_d="${med[D]:-}" \
+	report=$(awk -v reps="$reps" -v chart="$chart" -v idle_a="$ma" \
+		-v idle_b="$mb" -v idle_c="$mc" -v idle_d="$md" \
+		-v cidle_b="$(ratio "$cb" "$ca")" -v cidle_c="$(ratio "$cc" "$ca")" \
+		-v cidle_d="$(ratio "$cd" "$ca")" \
 		-f "$TOP/bench/report.awk" <<<"$snaplines") ||
 		bad+=("bench/report.awk failed")
 	while read -r l; do
@@ -273,48 +370,37 @@ bench_kernel() {
 		echo "device:    ${info[device]:-?}, scheduler ${info[scheduler]:-?}"
 		echo "guest:     ${info[cpus]:-?} vCPUs, QEMU TCG, ASLR ${info[aslr]:-?}; host $(nproc) CPUs, load $load0 -> $load1"
 		echo
-		printf '%-2s %-34s %10s %10s %10s %7s %8s\n' "" configuration median min max spread "ratio/A"
-		local mn mx sp ra
-		for c in "${CONFIGS[@]}"; do
-			read -r -a vs <<<"${vals[$c]:-}"
-			if ((${#vs[@]} == 0)) || [[ -z ${med[$c]:-} ]]; then
-				printf '%-2s %-34s %10s\n' "$c" "${LABEL[$c]}" "-"
-				continue
-			fi
-			mn=$(printf '%s\n' "${vs[@]}" | sort -n | head -n1)
-			mx=$(printf '%s\n' "${vs[@]}" | sort -n | tail -n1)
-			sp=$(awk -v a="$mn" -v b="$mx" -v m="${med[$c]}" \
-				'BEGIN { printf "%.1f%%", (m > 0 ? 100 * (b - a) / m : 0) }')
-			ra=-
-			if [[ -n ${med[A]:-} ]]; then
-				ra=$(awk -v x="${med[$c]}" -v a="${med[A]}" \
-					'BEGIN { printf "%.3f", (a > 0 ? x / a : 0) }')
-			fi
-			printf '%-2s %-34s %10s %10s %10s %7s %8s\n' "$c" "${LABEL[$c]}" \
-				"${med[$c]}" "$mn" "$mx" "$sp" "$ra"
-		done
+		echo "$idle"
 		echo
-		echo "raw IOPS per repetition, in run order:"
-		for c in "${CONFIGS[@]}"; do
-			echo "  $c: ${vals[$c]:-}"
-		done
-		echo
-		if [[ -n ${med[A]:-} && -n ${med[B]:-} ]]; then
-			awk -v b="${med[B]}" -v a="${med[A]}" -v t="$TARGET" 'BEGIN {
-				r = a > 0 ? b / a : 0
-				printf "bench: target no-filter-loaded ratio=%.3f target=%s %s\n",
-					r, t, (r >= t ? "PASS" : "MISS")
-			}'
-		else
-			echo "bench: target no-filter-loaded ratio=- target=$TARGET MISS"
-		fi
-		# checks: before and after each run, 2 per repetition
-		read -r nh nk <<<"${hooked[B]}"
+		echo "bench: info no-filter-loaded, timed: B/A $(ratio "$mb" "$ma") (host noise: single runs spread 20-40 %; the target uses the counted boot below)"
+		local nh nk
+		read -r nh nk _ <<<"$timed_hooked"
 		if ((nk)); then
-			echo "bench: info no-filter-loaded: __submit_bio hooked in $nh of $nk checks of B, ${hooked[C]% *} of C's, ${hooked[D]% *} of D's; unhooked, no code of blkfilter runs per bio"
+			read -r _ _ c_h d_h <<<"$timed_hooked"
+			echo "bench: info no-filter-loaded: __submit_bio hooked in $nh of $nk checks of B, $c_h of C's, $d_h of D's; unhooked, no code of blkfilter runs per bio"
 		else
 			echo "bench: info no-filter-loaded: no tracefs in the guest, the bio hook not checked"
 		fi
+		echo
+		echo "blkfilter-idle by instruction count: the same, and 4 KiB random writes"
+		echo "(W, T), in a boot whose guest clock advances 1 ns per instruction"
+		echo "(QEMU -icount shift=0,sleep=off, one TCG thread): IOPS = 1e9 over"
+		echo "the instructions per I/O, median of $creps x $cruntime s"
+		echo
+		if [[ -n $idle_counted ]]; then
+			echo "$idle_counted"
+		else
+			echo "(no numbers: the counted boot failed)"
+		fi
+		echo
+		target_line no-filter-loaded "$(ratio "$cb" "$ca")" "$TARGET"
+		target_line tracking-only-nullb "$(ratio "$ct" "$cw")" "$TARGET_TRACK"
+		awk -v a="$ca" -v b="$cb" -v w="$cw" -v t="$ct" 'BEGIN {
+			if (a > 0 && b > 0)
+				printf "bench: info counted: %.0f instructions per read not loaded, %+.0f loaded\n", 1e9 / a, 1e9 / b - 1e9 / a
+			if (w > 0 && t > 0)
+				printf "bench: info counted: %.0f instructions per write not loaded, %+.0f tracking (null_blk: a device that costs nothing, the worst case)\n", 1e9 / w, 1e9 / t - 1e9 / w
+		}'
 		echo
 		echo "snapshot-cost: what snapshots cost a running workload, median of $reps"
 		echo

@@ -202,7 +202,7 @@ if ((run_host)) && [[ ${BENCH_SMOKE:-1} != 0 && -x $TOP/bench/run.sh ]]; then
 		while read -r line; do
 			summary+=("  bench/smoke: $line")
 		done < <(tr -d '\r' <"$LOG_DIR/bench-smoke.log" |
-			grep -E '^(error: |bench: the VM|vm: |FAIL)|Oops|BUG:|WARNING:|[Pp]anic|double fault' |
+			grep -E '^(error: |bench: the (counted )?VM|vm: |FAIL)|Oops|BUG:|WARNING:|[Pp]anic|double fault' |
 			tail -n 20)
 	fi
 fi

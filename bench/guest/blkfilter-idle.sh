@@ -10,9 +10,14 @@
 #   C  bftest attached to /dev/nullb1, the other device (the per-bio hook is
 #      registered, nullb0 has no filter)
 #   D  bftest attached to /dev/nullb0 itself
+# and with bench.track=1 two more, of 4 KiB random writes:
+#   W  blkfilter not loaded (the writes' baseline)
+#   T  blksnap attached to /dev/nullb0, no snapshot (change tracking only)
 #
 # Settings come from the kernel command line: bench.reps=N (default 5),
-# bench.runtime=SECONDS per measurement (default 5).
+# bench.runtime=SECONDS per measurement (default 5), bench.track=0|1.
+# bench/run.sh also runs it in a boot whose guest clock counts instructions
+# (QEMU -icount): there each IOPS is a count of instructions per I/O.
 #
 # Output: "bench: KEY VALUE..." lines, one "bench: iops CONFIG REP IOPS" and
 # one "bench: hook CONFIG REP BEFORE AFTER" (__submit_bio hooked before and
@@ -23,17 +28,21 @@
 
 reps=5
 runtime=5
+track=0
 read -r -a cmdline </proc/cmdline
 for arg in "${cmdline[@]}"; do
 	case $arg in
 	bench.reps=*) reps=${arg#bench.reps=} ;;
 	bench.runtime=*) runtime=${arg#bench.runtime=} ;;
+	bench.track=*) track=${arg#bench.track=} ;;
 	esac
 done
 [[ $reps =~ ^[1-9][0-9]*$ ]] || fail "bad bench.reps=$reps"
 [[ $runtime =~ ^[1-9][0-9]*$ ]] || fail "bad bench.runtime=$runtime"
+[[ $track == [01] ]] || fail "bad bench.track=$track"
 
 need_cmd fio modprobe insmod rmmod bfctl
+((track)) && need_cmd snapctl
 DEV=/dev/nullb0
 OTHER=/dev/nullb1
 NULLB_OPTS=(nr_devices=2 queue_mode=2 irqmode=0 completion_nsec=0 gb=4
@@ -44,7 +53,7 @@ modprobe null_blk "${NULLB_OPTS[@]}" || skip "cannot load null_blk"
 # TLB) a random layout made some whole runs 20-35 % slower than the rest.
 aslr=$(cat /proc/sys/kernel/randomize_va_space)
 echo 0 >/proc/sys/kernel/randomize_va_space
-trap 'cleanup_filters; rmmod null_blk 2>/dev/null
+trap 'cleanup_filters; cleanup_blksnap >/dev/null; rmmod null_blk 2>/dev/null
 	echo "$aslr" >/proc/sys/kernel/randomize_va_space' EXIT
 for _ in $(seq 50); do
 	[[ -b $DEV && -b $OTHER ]] && break
@@ -58,18 +67,20 @@ done
 
 # fio pinned to the last CPU; the others take the rest of the guest.
 cpu=$(($(nproc) - 1))
-FIO_OPTS=(--name=randread --filename="$DEV" --direct=1 --rw=randread
+FIO_OPTS=(--name=bench --filename="$DEV" --direct=1
 	--bs=4k --iodepth=32 --numjobs=1 --cpus_allowed="$cpu"
 	--output-format=terse --terse-version=3)
 
-# fio_iops ENGINE SECONDS: read IOPS of one time-based run (terse field 8).
+# fio_iops ENGINE SECONDS [RW]: IOPS of one time-based run of random reads
+# (terse field 8) or, with RW randwrite, writes (field 49).
 fio_iops() {
-	local out err iops
-	out=$(fio "${FIO_OPTS[@]}" --ioengine="$1" --time_based \
+	local out err iops rw=${3:-randread} f=8
+	[[ $rw == randwrite ]] && f=49
+	out=$(fio "${FIO_OPTS[@]}" --rw="$rw" --ioengine="$1" --time_based \
 		--runtime="$2") || return 1
 	out=$(grep ';' <<<"$out" | tail -n1)
 	err=$(cut -d';' -f5 <<<"$out")
-	iops=$(cut -d';' -f8 <<<"$out")
+	iops=$(cut -d';' -f"$f" <<<"$out")
 	[[ $err == 0 && $iops =~ ^[0-9]+$ && $iops -gt 0 ]] || return 1
 	echo "$iops"
 }
@@ -85,6 +96,15 @@ done
 
 # Configurations. Each set_X goes there from any other state.
 filters_loaded() { [[ -d /sys/module/blkfilter ]]; }
+tracking() { [[ $(cat "/sys/block/${DEV#/dev/}/filter" 2>/dev/null) == blksnap ]]; }
+# no_blksnap: blksnap detached and unloaded (blkfilter may stay).
+no_blksnap() {
+	[[ -d /sys/module/blksnap ]] || return 0
+	if tracking; then
+		snapctl detach "$DEV" || fail "detach blksnap from $DEV"
+	fi
+	rmmod blksnap || fail "rmmod blksnap"
+}
 attached_to() { [[ $(cat "/sys/block/${1#/dev/}/filter" 2>/dev/null) == bftest ]]; }
 load() {
 	filters_loaded && return 0
@@ -99,27 +119,40 @@ detach() {
 	return 0
 }
 set_A() {
+	no_blksnap
 	detach "$DEV"
 	detach "$OTHER"
 	if filters_loaded; then
-		rmmod bftest || fail "rmmod bftest"
+		if [[ -d /sys/module/bftest ]]; then
+			rmmod bftest || fail "rmmod bftest"
+		fi
 		rmmod blkfilter || fail "rmmod blkfilter"
 	fi
 }
-set_B() { load; detach "$DEV"; detach "$OTHER"; }
-set_C() { load; detach "$DEV"; attach "$OTHER"; }
-set_D() { load; detach "$OTHER"; attach "$DEV"; }
+set_B() { no_blksnap; load; detach "$DEV"; detach "$OTHER"; }
+set_C() { no_blksnap; load; detach "$DEV"; attach "$OTHER"; }
+set_D() { no_blksnap; load; detach "$OTHER"; attach "$DEV"; }
+set_W() { set_A; }
+set_T() {
+	tracking && return 0
+	set_A
+	insmod "$TEST_MODULES/blkfilter.ko" || fail "insmod blkfilter"
+	insmod "$TEST_MODULES/blksnap.ko" || fail "insmod blksnap"
+	snapctl attach "$DEV" || fail "attach blksnap to $DEV"
+}
 
-# state: "unloaded", or "loaded DEV-ATTACHED OTHER-ATTACHED COUNT".
+# state: "unloaded", "tracking", or "loaded DEV-ATTACHED OTHER-ATTACHED
+# COUNT".
 state() {
 	filters_loaded || { echo unloaded; return; }
+	tracking && { echo tracking; return; }
 	local d=0 o=0
 	attached_to "$DEV" && d=1
 	attached_to "$OTHER" && o=1
 	echo "loaded $d $o $(attached_count)"
 }
 declare -A want_state=([A]="unloaded" [B]="loaded 0 0 0" [C]="loaded 0 1 1"
-	[D]="loaded 1 0 1")
+	[D]="loaded 1 0 1" [W]="unloaded" [T]="tracking")
 # check_state CONFIG: the configuration is what it should be.
 check_state() {
 	local s
@@ -133,6 +166,7 @@ echo "bench: cpus $(nproc)"
 echo "bench: device $DEV null_blk ${NULLB_OPTS[*]}"
 echo "bench: scheduler $(cat "/sys/block/${DEV#/dev/}/queue/scheduler")"
 echo "bench: fio $(fio --version) ioengine=$engine direct=1 rw=randread bs=4k iodepth=32 numjobs=1 cpus_allowed=$cpu"
+echo "bench: track $track"
 echo "bench: aslr off"
 echo "bench: reps $reps"
 echo "bench: runtime $runtime"
@@ -154,13 +188,17 @@ hook_state() {
 }
 
 configs=(A B C D)
+((track)) && configs+=(W T)
 for ((r = 1; r <= reps; r++)); do
 	for c in "${configs[@]}"; do
 		"set_$c"
 		check_state "$c"
 		sleep 1 # let module load/attach work settle
 		before=$(hook_state)
-		iops=$(fio_iops "$engine" "$runtime") || fail "fio run, config $c rep $r"
+		rw=randread
+		[[ $c == [WT] ]] && rw=randwrite
+		iops=$(fio_iops "$engine" "$runtime" "$rw") ||
+			fail "fio run, config $c rep $r"
 		check_state "$c"
 		echo "bench: iops $c $r $iops"
 		echo "bench: hook $c $r $before $(hook_state)"
