@@ -67,7 +67,6 @@ struct blkfilter_dying {
 	struct block_device *part;
 };
 
-struct bf_attachment *bf_lookup_live(dev_t dev);
 /* Protects the I/O path's use of an attachment against its detach. */
 extern struct srcu_struct bf_srcu;
 
@@ -81,7 +80,7 @@ void bf_submit_hook_put(void);
 #endif
 /* core.c */
 #if !defined(BLKFILTER_IN_TREE) || defined(CONFIG_BLK_FILTER)
-bool bf_filter_bio(struct bf_attachment *att, struct bio *bio);
+bool bf_filter_bio(struct bio *bio);
 long blkfilter_ioctl(struct block_device *bdev, unsigned int cmd,
 		     void __user *argp);
 void blkfilter_device_going(struct blkfilter_dying *dying);

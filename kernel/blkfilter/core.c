@@ -92,7 +92,7 @@ static struct bf_attachment *bf_lookup(dev_t dev)
  * Context: under bf_srcu.
  * Return: the attachment, or NULL.
  */
-struct bf_attachment *bf_lookup_live(dev_t dev)
+static struct bf_attachment *bf_lookup_live(dev_t dev)
 {
 	struct bf_attachment *att = bf_lookup(dev);
 
@@ -196,15 +196,12 @@ static void bf_submit_hook_put(void)
 }
 #endif
 
-/**
- * bf_filter_bio() - pass a bio to the filter of its device
- * @att: the attachment found for bio->bi_bdev, under bf_srcu.
- * @bio: the bio.
- *
- * Context: the submitter's, inside its bio list loop.
- * Return: true if the filter took the bio.
+/*
+ * The body of bf_filter_bio(), for the attachment found.  Not inlined: the
+ * lookup for a device without a filter then needs no registers saved.
  */
-bool bf_filter_bio(struct bf_attachment *att, struct bio *bio)
+static noinline bool __bf_filter_bio(struct bf_attachment *att,
+				     struct bio *bio)
 {
 	struct bio_list *list = current->bio_list;
 	struct bio *tail, *new;
@@ -222,6 +219,23 @@ bool bf_filter_bio(struct bf_attachment *att, struct bio *bio)
 		if (new->bi_bdev == att->bdev)
 			bf_bypass_add(new, att->dev);
 	return taken;
+}
+
+/**
+ * bf_filter_bio() - pass a bio to the filter of its device, if it has one
+ * @bio: the bio.
+ *
+ * One function for the lookup and the call, which run for every bio of
+ * every device while a filter is attached anywhere.
+ *
+ * Context: the submitter's, inside its bio list loop, under bf_srcu.
+ * Return: true if a filter took the bio.
+ */
+bool bf_filter_bio(struct bio *bio)
+{
+	struct bf_attachment *att = bf_lookup_live(bio->bi_bdev->bd_dev);
+
+	return att && __bf_filter_bio(att, bio);
 }
 
 static struct blkfilter_operations *bf_find(const char *name)
@@ -623,14 +637,11 @@ EXPORT_SYMBOL_GPL(bdev_filter);
  */
 bool __blkfilter_submit_bio(struct bio *bio)
 {
-	struct bf_attachment *att;
-	bool taken = false;
+	bool taken;
 	int idx;
 
 	idx = srcu_read_lock(&bf_srcu);
-	att = bf_lookup_live(bio->bi_bdev->bd_dev);
-	if (att)
-		taken = bf_filter_bio(att, bio);
+	taken = bf_filter_bio(bio);
 	srcu_read_unlock(&bf_srcu, idx);
 	return taken;
 }

@@ -43,6 +43,7 @@
  * @name: the function's name.
  * @handler: the replacement, with the same prototype.
  * @want: optional; decides from the arguments whether to redirect a call.
+ * @thunk: optional; the ftrace callback, if not bf_ftrace_thunk().
  * @addr: the function's address, found at load time.
  * @orig: where the handler calls the original function: see bf_hook_orig().
  * @ops: the ftrace registration.
@@ -51,6 +52,7 @@ struct bf_hook {
 	const char *name;
 	void *handler;
 	bool (*want)(struct pt_regs *regs);
+	ftrace_func_t thunk;
 	unsigned long addr;
 	unsigned long orig;
 	struct ftrace_ops ops;
@@ -113,7 +115,8 @@ static void notrace bf_ftrace_thunk(unsigned long ip, unsigned long parent_ip,
 	struct bf_hook *hook = container_of(ops, struct bf_hook, ops);
 	struct pt_regs *regs = NULL;
 
-	if (bf_called_by_us(parent_ip))
+	/* Only a handler's call at the start comes back here. */
+	if (hook->orig == hook->addr && bf_called_by_us(parent_ip))
 		return;
 	if (hook->ops.flags & FTRACE_OPS_FL_SAVE_REGS) {
 		regs = ftrace_get_regs(fregs);
@@ -164,7 +167,7 @@ static int bf_hook_resolve(struct bf_hook *hook)
 		return -ENOENT;
 	}
 	hook->orig = bf_hook_orig(hook->addr);
-	hook->ops.func = bf_ftrace_thunk;
+	hook->ops.func = hook->thunk ?: bf_ftrace_thunk;
 	hook->ops.flags = FTRACE_OPS_FL_IPMODIFY;
 	/*
 	 * Where ftrace passes the argument registers and lets the return
@@ -192,11 +195,36 @@ static int bf_hook_register(struct bf_hook *hook)
 /* The bio path. */
 
 static void bf_submit_bio(struct bio *bio);
+static void notrace bf_submit_thunk(unsigned long ip, unsigned long parent_ip,
+				    struct ftrace_ops *ops,
+				    struct ftrace_regs *fregs);
 
 static struct bf_hook bf_submit_hook = {
 	.name = "__submit_bio",
 	.handler = bf_submit_bio,
+	.thunk = bf_submit_thunk,
 };
+
+/*
+ * bf_ftrace_thunk() cut down to what the bio hook needs (no @want, the
+ * registers only without ftrace's argument passing): it runs per bio.
+ */
+static void notrace bf_submit_thunk(unsigned long ip, unsigned long parent_ip,
+				    struct ftrace_ops *ops,
+				    struct ftrace_regs *fregs)
+{
+	struct pt_regs *regs = NULL;
+
+	if (bf_submit_hook.orig == bf_submit_hook.addr &&
+	    bf_called_by_us(parent_ip))
+		return;
+	if (!IS_ENABLED(CONFIG_DYNAMIC_FTRACE_WITH_ARGS)) {
+		regs = ftrace_get_regs(fregs);
+		if (unlikely(!regs))
+			return;
+	}
+	bf_ftrace_redirect(fregs, regs, bf_submit_bio);
+}
 
 static void bf_orig_submit_bio(struct bio *bio)
 {
@@ -210,12 +238,10 @@ static void bf_orig_submit_bio(struct bio *bio)
  */
 static void bf_submit_bio(struct bio *bio)
 {
-	struct bf_attachment *att;
 	int idx;
 
 	idx = srcu_read_lock(&bf_srcu);
-	att = bf_lookup_live(bio->bi_bdev->bd_dev);
-	if (!att || !bf_filter_bio(att, bio))
+	if (!bf_filter_bio(bio))
 		bf_orig_submit_bio(bio);
 	srcu_read_unlock(&bf_srcu, idx);
 }

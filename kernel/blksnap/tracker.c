@@ -74,28 +74,12 @@ static void bs_cbt_range(struct bs_cbt *cbt, sector_t sector, sector_t count,
 	*last = min_t(u64, l, cbt->block_count - 1);
 }
 
-/*
- * Mark a write in the active map, without the tracker's lock: see
- * bs_submit_bio().  Bytes that hold the number already are not stored again,
- * so that CPUs writing to the same area of the device do not take the cache
- * lines of the map from each other.
- */
-static void bs_cbt_mark_write(struct bs_tracker *t, sector_t sector,
-			      sector_t count)
+/* A write over more than one block: see bs_cbt_mark_write(). */
+static noinline void bs_cbt_mark_range(struct bs_cbt *cbt, u8 nr, u32 first,
+				       u32 last)
 {
-	struct bs_cbt *cbt = &t->cbt;
-	u8 nr = READ_ONCE(cbt->active_nr);
-	u32 first, last, n;
+	u32 n = last - first + 1;
 
-	if (sector >= t->capacity)
-		return;
-	bs_cbt_range(cbt, sector, count, &first, &last);
-	if (first == last) {
-		if (READ_ONCE(cbt->active[first]) != nr)
-			WRITE_ONCE(cbt->active[first], nr);
-		return;
-	}
-	n = last - first + 1;
 	/*
 	 * Writers racing here all store the same number, and a take reads
 	 * the map only after waiting for them: benign races.
@@ -104,6 +88,31 @@ static void bs_cbt_mark_write(struct bs_tracker *t, sector_t sector,
 		return;
 	/* All of the range again, the bytes already marked too. */
 	data_race(memset(cbt->active + first, nr, n));
+}
+
+/*
+ * Mark a write in the active map, without the tracker's lock: see
+ * bs_submit_bio().  Bytes that hold the number already are not stored again,
+ * so that CPUs writing to the same area of the device do not take the cache
+ * lines of the map from each other.  A write within one block, the common
+ * case, is marked inline: this runs for every write.
+ */
+static __always_inline void bs_cbt_mark_write(struct bs_tracker *t,
+					      sector_t sector, sector_t count)
+{
+	struct bs_cbt *cbt = &t->cbt;
+	u8 nr = READ_ONCE(cbt->active_nr);
+	u32 first, last;
+
+	if (sector >= t->capacity)
+		return;
+	bs_cbt_range(cbt, sector, count, &first, &last);
+	if (first != last) {
+		bs_cbt_mark_range(cbt, nr, first, last);
+		return;
+	}
+	if (READ_ONCE(cbt->active[first]) != nr)
+		WRITE_ONCE(cbt->active[first], nr);
 }
 
 /**
@@ -187,7 +196,7 @@ static bool bs_bio_changes_data(struct bio *bio)
 }
 
 /* While a take switches: keep @bio back, unless the switch is over. */
-static bool bs_hold(struct bs_tracker *t, struct bio *bio)
+static noinline bool bs_hold(struct bs_tracker *t, struct bio *bio)
 {
 	spin_lock(&t->lock);
 	if (!t->hold) {
@@ -212,23 +221,13 @@ static bool bs_hold(struct bs_tracker *t, struct bio *bio)
  * number and @area as the switch left them; those change at no other time
  * but @area's clearing, which destroy and detach wait for in the same way.
  */
-static bool bs_submit_bio(struct bio *bio)
+/*
+ * A write while a snapshot is held: copy-on-write first.  Not inlined, nor
+ * is bs_hold(): the path of tracking only stays short.
+ */
+static noinline bool bs_submit_area(struct bs_tracker *t, struct bs_area *area,
+				    struct bio *bio)
 {
-	struct bs_tracker *t = bs_tracker(bdev_filter(bio->bi_bdev));
-	sector_t sector = bio->bi_iter.bi_sector - t->start;
-	struct bs_area *area;
-
-	if (!bs_bio_changes_data(bio))
-		return false;
-
-	/* Pairs with the release of bs_tracker_switch() and of detach. */
-	if (unlikely(smp_load_acquire(&t->hold)) && bs_hold(t, bio))
-		return true;
-	bs_cbt_mark_write(t, sector, bio_sectors(bio));
-	area = READ_ONCE(t->area);
-
-	if (likely(!area))
-		return false;
 	if (unlikely(bio_has_crypt_ctx(bio) || bio_integrity(bio))) {
 		pr_err_ratelimited("%pg: bio with inline encryption or integrity data refused while a snapshot is held\n",
 				   t->bdev);
@@ -238,6 +237,25 @@ static bool bs_submit_bio(struct bio *bio)
 	}
 	/* Destroy clears t->area and waits for this callback to return. */
 	return bs_area_write(area, bio);
+}
+
+static bool bs_submit_bio(struct bio *bio)
+{
+	struct bs_tracker *t = bs_tracker(bdev_filter(bio->bi_bdev));
+	struct bs_area *area;
+
+	if (!bs_bio_changes_data(bio))
+		return false;
+
+	/* Pairs with the release of bs_tracker_switch() and of detach. */
+	if (unlikely(smp_load_acquire(&t->hold)) && bs_hold(t, bio))
+		return true;
+	bs_cbt_mark_write(t, bio->bi_iter.bi_sector - t->start,
+			  bio_sectors(bio));
+	area = READ_ONCE(t->area);
+	if (likely(!area))
+		return false;
+	return bs_submit_area(t, area, bio);
 }
 
 static struct blkfilter *bs_attach(struct block_device *bdev)
