@@ -241,11 +241,12 @@ static noinline bool bs_submit_area(struct bs_tracker *t, struct bs_area *area,
 
 static bool bs_submit_bio(struct bio *bio)
 {
-	struct bs_tracker *t = bs_tracker(bdev_filter(bio->bi_bdev));
+	struct bs_tracker *t;
 	struct bs_area *area;
 
 	if (!bs_bio_changes_data(bio))
 		return false;
+	t = bs_tracker(bdev_filter(bio->bi_bdev));
 
 	/* Pairs with the release of bs_tracker_switch() and of detach. */
 	if (unlikely(smp_load_acquire(&t->hold)) && bs_hold(t, bio))
