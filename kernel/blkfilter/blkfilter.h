@@ -76,6 +76,8 @@ int bf_hooks_init(void);
 void bf_hooks_exit(void);
 int bf_submit_hook_get(void);
 void bf_submit_hook_put(void);
+/* The bio hook's direct-call entry, in assembly (not global). */
+void bf_submit_direct(void);
 
 #endif
 /* core.c */

@@ -30,9 +30,11 @@
 #include <linux/ftrace.h>
 #include <linux/kprobes.h>
 #include <linux/module.h>
+#include <linux/objtool.h>
 #include <linux/mutex.h>
 #include <linux/workqueue.h>
 #include <asm/ibt.h>
+#include <asm/orc_types.h>
 #include <asm/text-patching.h>
 
 #include "blkfilter.h"
@@ -194,7 +196,7 @@ static int bf_hook_register(struct bf_hook *hook)
 
 /* The bio path. */
 
-static void bf_submit_bio(struct bio *bio);
+static void bf_submit_bio(struct bio *bio) __used;
 static void notrace bf_submit_thunk(unsigned long ip, unsigned long parent_ip,
 				    struct ftrace_ops *ops,
 				    struct ftrace_regs *fregs);
@@ -246,6 +248,75 @@ static void bf_submit_bio(struct bio *bio)
 	srcu_read_unlock(&bf_srcu, idx);
 }
 
+#if defined(CONFIG_DYNAMIC_FTRACE_WITH_DIRECT_CALLS) && \
+	(defined(HAVE_FTRACE_DIRECT_OPS) || defined(HAVE_FTRACE_DIRECT_MULTI))
+/*
+ * The bio hook as an ftrace direct call where the kernel has them: the call
+ * at the start of __submit_bio() then goes straight to bf_submit_direct,
+ * which drops its return address into __submit_bio() and jumps to the
+ * handler, so that the handler returns to __submit_bio()'s caller.  No
+ * trampoline saving and restoring registers, no callback to decide: some
+ * 45 instructions less per bio of every device.
+ *
+ * Only where the handler calls the original past its call site (else the
+ * call would come back here for ever) and where the kernel does not count
+ * call depth for RSB stuffing (a call that never returns would skew the
+ * count); otherwise, or if the kernel refuses (another direct call on the
+ * function), the ftrace callback as for the other hooks.
+ */
+#define BF_DIRECT
+/* For objtool: the stack as at a function's entry, before the jump. */
+#ifdef HAVE_UNWIND_HINT_TYPE_FIRST
+#define BF_HINT_FUNC UNWIND_HINT(UNWIND_HINT_TYPE_FUNC, ORC_REG_SP, 8, 0)
+#else
+#define BF_HINT_FUNC UNWIND_HINT(ORC_REG_SP, 8, UNWIND_HINT_TYPE_FUNC, 0)
+#endif
+asm(".pushsection .text, \"ax\", @progbits\n"
+	".type bf_submit_direct, @function\n"
+	"bf_submit_direct:\n"
+	ASM_ENDBR
+	"	addq $8, %rsp\n"
+	BF_HINT_FUNC
+	"	jmp bf_submit_bio\n"
+	"	int3\n"
+	".size bf_submit_direct, .-bf_submit_direct\n"
+	".popsection\n");
+
+static bool bf_direct_usable(void)
+{
+#ifdef X86_FEATURE_CALL_DEPTH
+	if (cpu_feature_enabled(X86_FEATURE_CALL_DEPTH))
+		return false;
+#endif
+	return bf_submit_hook.orig != bf_submit_hook.addr;
+}
+
+static int bf_direct_register(struct ftrace_ops *ops)
+{
+	/* The kernel sets the callback, the trampoline and the flags. */
+	ops->func = NULL;
+	ops->trampoline = 0;
+#ifdef HAVE_FTRACE_DIRECT_OPS
+	return register_ftrace_direct(ops, (unsigned long)bf_submit_direct);
+#else
+	return register_ftrace_direct_multi(ops,
+					    (unsigned long)bf_submit_direct);
+#endif
+}
+
+static void bf_direct_unregister(struct ftrace_ops *ops)
+{
+#ifdef HAVE_FTRACE_DIRECT_OPS
+	unregister_ftrace_direct(ops, (unsigned long)bf_submit_direct, false);
+#else
+	unregister_ftrace_direct_multi(ops, (unsigned long)bf_submit_direct);
+#endif
+	/* Ready for another registration, direct or not. */
+	ops->func = NULL;
+	ops->trampoline = 0;
+}
+#endif
+
 /*
  * The bio hook stays registered while any filter is attached, and is taken
  * away a little after the last detach (unregistering waits for RCU tasks,
@@ -254,12 +325,47 @@ static void bf_submit_bio(struct bio *bio)
 static DEFINE_MUTEX(bf_submit_hook_mutex);
 static unsigned int bf_submit_hook_users;	/* bf_submit_hook_mutex */
 static bool bf_submit_hooked;			/* bf_submit_hook_mutex */
+static bool bf_submit_direct_on;		/* bf_submit_hook_mutex */
+
+/* Caller holds bf_submit_hook_mutex. */
+static int bf_submit_hook_register(void)
+{
+	struct ftrace_ops *ops = &bf_submit_hook.ops;
+
+#ifdef BF_DIRECT
+	if (bf_direct_usable()) {
+		int ret = bf_direct_register(ops);
+
+		bf_submit_direct_on = !ret;
+		if (!ret)
+			return 0;
+		pr_info("no direct call on %s (%d), the ftrace callback instead\n",
+			bf_submit_hook.name, ret);
+	}
+#endif
+	ops->func = bf_submit_hook.thunk;
+	ops->trampoline = 0;
+	return bf_hook_register(&bf_submit_hook);
+}
+
+/* Caller holds bf_submit_hook_mutex, or is module exit. */
+static void bf_submit_hook_unregister(void)
+{
+#ifdef BF_DIRECT
+	if (bf_submit_direct_on) {
+		bf_direct_unregister(&bf_submit_hook.ops);
+		bf_submit_direct_on = false;
+		return;
+	}
+#endif
+	unregister_ftrace_function(&bf_submit_hook.ops);
+}
 
 static void bf_submit_unhook_fn(struct work_struct *work)
 {
 	mutex_lock(&bf_submit_hook_mutex);
 	if (!bf_submit_hook_users && bf_submit_hooked) {
-		unregister_ftrace_function(&bf_submit_hook.ops);
+		bf_submit_hook_unregister();
 		bf_submit_hooked = false;
 	}
 	mutex_unlock(&bf_submit_hook_mutex);
@@ -279,7 +385,7 @@ int bf_submit_hook_get(void)
 
 	mutex_lock(&bf_submit_hook_mutex);
 	if (!bf_submit_hooked) {
-		ret = bf_hook_register(&bf_submit_hook);
+		ret = bf_submit_hook_register();
 		bf_submit_hooked = !ret;
 	}
 	if (!ret)
@@ -499,7 +605,7 @@ void bf_hooks_exit(void)
 
 	cancel_delayed_work_sync(&bf_submit_unhook_work);
 	if (bf_submit_hooked)
-		unregister_ftrace_function(&bf_submit_hook.ops);
+		bf_submit_hook_unregister();
 	for (i = ARRAY_SIZE(bf_static_hooks) - 1; i >= 0; i--)
 		unregister_ftrace_function(&bf_static_hooks[i]->ops);
 	bf_hooks_free();

@@ -53,6 +53,9 @@ tmp=$(mktemp)
 	emit HAVE_BDEV_OPEN_BY_DEV 'struct bdev_handle \*bdev_open_by_dev\(' linux/blkdev.h
 	emit HAVE_BLK_MODE_T 'typedef unsigned int __bitwise blk_mode_t' linux/blkdev.h
 	emit HAVE_FTRACE_REGS_SET_IP 'define ftrace_regs_set_instruction_pointer' linux/ftrace.h
+	emit HAVE_FTRACE_DIRECT_OPS 'int register_ftrace_direct\(struct ftrace_ops \*ops' linux/ftrace.h
+	emit HAVE_FTRACE_DIRECT_MULTI 'int register_ftrace_direct_multi\(struct ftrace_ops' linux/ftrace.h
+	emit HAVE_UNWIND_HINT_TYPE_FIRST 'define UNWIND_HINT\(type, sp_reg' linux/objtool.h
 	emit HAVE_BD_HAS_SUBMIT_BIO_FLAG 'BD_HAS_SUBMIT_BIO' linux/blk_types.h
 	emit HAVE_BLK_ALLOC_DISK_LIM 'blk_alloc_disk\(struct queue_limits' linux/blkdev.h
 	emit HAVE_QUEUE_LIMITS_FEATURES 'blk_features_t' linux/blkdev.h
