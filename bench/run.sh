@@ -29,6 +29,11 @@
 #   --runtime SECONDS   length of one time-based measurement (default 3;
 #                       quick 1)
 #   --out DIR           where results and logs go (default build/bench)
+#   --counted yes|no    the boot that counts instructions (default yes,
+#                       except for 6.1: Debian's 6.1 kernel prints nothing
+#                       and never reaches the tests under QEMU 7.2's
+#                       -icount here, with sleep=off or on; its targets
+#                       are then MISS for want of a number)
 #
 # Modules and test programs are built first (make modules, make tests-bin),
 # unless MODDIR names a directory of already built modules.
@@ -60,6 +65,7 @@ quick=
 reps=
 runtime=
 out=$TOP/build/bench
+counted=
 
 usage() {
 	sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}"
@@ -77,6 +83,7 @@ while (($#)); do
 	--reps) reps=${2:?}; shift 2 ;;
 	--runtime) runtime=${2:?}; shift 2 ;;
 	--out) out=${2:?}; shift 2 ;;
+	--counted) counted=${2:?}; shift 2 ;;
 	-h | --help) usage 0 ;;
 	*) echo "bench: unknown argument $1" >&2; usage ;;
 	esac
@@ -91,6 +98,7 @@ else
 fi
 [[ $reps =~ ^[1-9][0-9]*$ ]] || die "--reps needs a positive number"
 [[ $runtime =~ ^[1-9][0-9]*$ ]] || die "--runtime needs a positive number"
+[[ -z $counted || $counted == yes || $counted == no ]] || die "--counted: yes or no, not '$counted'"
 mode=$([[ -n $quick ]] && echo quick || echo full)
 
 mkdir -p "$out/logs"
@@ -324,24 +332,31 @@ bench_kernel() {
 	# instructions of an I/O: no host noise, one thread of TCG.  Three
 	# repetitions are plenty (they agree to 0.1 %); 2 s runs.
 	local creps=$((reps < 3 ? reps : 3)) cruntime=$((runtime < 2 ? runtime : 2))
-	local clog=$out/logs/bench-counted-$kver-$stamp.log crc=0
-	echo "bench: blkfilter-idle by instruction count (QEMU -icount) on $kver: $creps repetitions, ${cruntime} s runs"
-	"$TOP/tests/vm/run.sh" --kernel "$series" --show-output \
-		--disks 1 --disk-size 64M --icount 0 \
-		--log-dir "$out/logs" --results "$out/logs/results-counted-$kver.txt" \
-		--timeout $((300 + creps * ${#CONFIGS_COUNTED[@]} * (cruntime * 10 + 30))) \
-		--append "bench.reps=$creps bench.runtime=$cruntime bench.track=1" \
-		"$GUEST" >"$clog" 2>&1 || crc=$?
-	grep '^vm: ' "$clog" || true
-	if ((crc)); then
-		echo "bench: the counted VM run failed (exit $crc); its output:" >&2
-		grep -v '^vm: ' "$clog" | tail -n 40 >&2
-		bad+=("the counted VM run failed (exit $crc), log in $clog")
+	local clog=$out/logs/bench-counted-$kver-$stamp.log crc=0 docount=${counted:-yes}
+	[[ -z $counted && $series == 6.1 ]] && docount=no
+	IM=()
+	if [[ $docount == no ]]; then
+		echo "bench: no boot counting instructions on $kver (--counted no, the default for 6.1)"
+		idle_counted="(not run: --counted no, the default for 6.1, whose kernel does not boot under -icount here)"
 	else
-		idle_parse "$creps" "${CONFIGS_COUNTED[@]}" \
-			< <(tr -d '\r' <"$clog" | sed -n 's/^bench: //p')
-		bad+=("${IBAD[@]/#/counted: }")
-		idle_counted=$(idle_table "${CONFIGS_COUNTED[@]}")
+		echo "bench: blkfilter-idle by instruction count (QEMU -icount) on $kver: $creps repetitions, ${cruntime} s runs"
+		"$TOP/tests/vm/run.sh" --kernel "$series" --show-output \
+			--disks 1 --disk-size 64M --icount 0 \
+			--log-dir "$out/logs" --results "$out/logs/results-counted-$kver.txt" \
+			--timeout $((300 + creps * ${#CONFIGS_COUNTED[@]} * (cruntime * 10 + 30))) \
+			--append "bench.reps=$creps bench.runtime=$cruntime bench.track=1" \
+			"$GUEST" >"$clog" 2>&1 || crc=$?
+		grep '^vm: ' "$clog" || true
+		if ((crc)); then
+			echo "bench: the counted VM run failed (exit $crc); its output:" >&2
+			grep -v '^vm: ' "$clog" | tail -n 40 >&2
+			bad+=("the counted VM run failed (exit $crc), log in $clog")
+		else
+			idle_parse "$creps" "${CONFIGS_COUNTED[@]}" \
+				< <(tr -d '\r' <"$clog" | sed -n 's/^bench: //p')
+			bad+=("${IBAD[@]/#/counted: }")
+			idle_counted=$(idle_table "${CONFIGS_COUNTED[@]}")
+		fi
 	fi
 	local cb=${IM[B]:-} ca=${IM[A]:-} cc=${IM[C]:-} cd=${IM[D]:-}
 	local ct=${IM[T]:-} cw=${IM[W]:-}
