@@ -62,6 +62,22 @@ struct bf_hook {
 
 static unsigned long (*bf_lookup_name)(const char *name);
 
+/*
+ * With indirect branch tracking on, a call through a pointer must land on
+ * an ENDBR, and the kernel seals (overwrites) those of functions whose
+ * address it never takes, such as a static __submit_bio(): a handler
+ * calling the original would fault.  Such a function is refused, and the
+ * module with it, rather than an oops at the first bio.
+ */
+static int bf_check_callable(const char *name, unsigned long addr)
+{
+	if (!cpu_feature_enabled(X86_FEATURE_IBT) || is_endbr(*(u32 *)addr))
+		return 0;
+	pr_err("%s has no ENDBR and indirect branch tracking is on: it cannot be called back; boot with ibt=off to use blkfilter\n",
+	       name);
+	return -EOPNOTSUPP;
+}
+
 static int bf_find_lookup_name(void)
 {
 	struct kprobe kp = { .symbol_name = "kallsyms_lookup_name" };
@@ -78,6 +94,9 @@ static int bf_find_lookup_name(void)
 	/* With IBT the probe sits after the ENDBR; indirect calls need it. */
 	if (ENDBR_INSN_SIZE && is_endbr(*(u32 *)(addr - ENDBR_INSN_SIZE)))
 		addr -= ENDBR_INSN_SIZE;
+	ret = bf_check_callable(kp.symbol_name, addr);
+	if (ret)
+		return ret;
 	bf_lookup_name = (void *)addr;
 	return 0;
 }
@@ -168,6 +187,9 @@ static int bf_hook_resolve(struct bf_hook *hook)
 		pr_err("kernel function %s not found\n", hook->name);
 		return -ENOENT;
 	}
+	ret = bf_check_callable(hook->name, hook->addr);
+	if (ret)
+		return ret;
 	hook->orig = bf_hook_orig(hook->addr);
 	hook->ops.func = hook->thunk ?: bf_ftrace_thunk;
 	hook->ops.flags = FTRACE_OPS_FL_IPMODIFY;
