@@ -48,6 +48,8 @@
  * @thunk: optional; the ftrace callback, if not bf_ftrace_thunk().
  * @addr: the function's address, found at load time.
  * @orig: where the handler calls the original function: see bf_hook_orig().
+ * @flags: @ops' flags as resolved, for a callback (a direct call changes
+ *	them).
  * @ops: the ftrace registration.
  */
 struct bf_hook {
@@ -57,6 +59,7 @@ struct bf_hook {
 	ftrace_func_t thunk;
 	unsigned long addr;
 	unsigned long orig;
+	unsigned long flags;
 	struct ftrace_ops ops;
 };
 
@@ -204,6 +207,7 @@ static int bf_hook_resolve(struct bf_hook *hook)
 	ret = ftrace_set_filter_ip(&hook->ops, hook->addr, 0, 0);
 	if (ret)
 		pr_err("cannot trace %s: %d\n", hook->name, ret);
+	hook->flags = hook->ops.flags;
 	return ret;
 }
 
@@ -367,6 +371,7 @@ static int bf_submit_hook_register(void)
 #endif
 	ops->func = bf_submit_hook.thunk;
 	ops->trampoline = 0;
+	ops->flags = bf_submit_hook.flags;
 	return bf_hook_register(&bf_submit_hook);
 }
 
