@@ -9,7 +9,9 @@
  * - __submit_bio(): where the in-tree series calls the filter, after the
  *   block layer's checks and partition remapping, once per bio taken off the
  *   submitter's list.  Hooked only while a filter is attached somewhere, so
- *   that a loaded module with nothing attached costs nothing.
+ *   that a loaded module with nothing attached costs nothing; where the
+ *   kernel allows, with an ftrace direct call rather than a callback
+ *   (bf_submit_direct), since this one runs for every bio.
  * - blkdev_ioctl() and compat_blkdev_ioctl(): only the BLKFILTER_* commands
  *   are redirected; every other command runs as before.
  * - del_gendisk() and device_del(): a filter is detached when its disk or
@@ -17,10 +19,11 @@
  *   static or inlined into their callers, so a partition is caught where its
  *   struct device is deleted, a call from another unit that stays a call.
  *
- * Calls made from this module itself are never redirected: that is how the
- * handlers call the original functions.  GCC disables IPA-RA for code built
- * with -pg, so static functions of the kernel keep the standard calling
- * convention and can be called through a pointer.
+ * The handlers call the original functions through a pointer, past the
+ * ftrace call site where they can (bf_hook_orig()), else at the start,
+ * where the callback lets calls from this module through.  GCC disables
+ * IPA-RA for code built with -pg, so static functions of the kernel keep
+ * the standard calling convention and can be called through a pointer.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -30,8 +33,8 @@
 #include <linux/ftrace.h>
 #include <linux/kprobes.h>
 #include <linux/module.h>
-#include <linux/objtool.h>
 #include <linux/mutex.h>
+#include <linux/objtool.h>
 #include <linux/workqueue.h>
 #include <asm/ibt.h>
 #include <asm/orc_types.h>
