@@ -48,7 +48,6 @@
  * @name: the function's name.
  * @handler: the replacement, with the same prototype.
  * @want: optional; decides from the arguments whether to redirect a call.
- * @thunk: optional; the ftrace callback, if not bf_ftrace_thunk().
  * @addr: the function's address, found at load time.
  * @orig: where the handler calls the original function: see bf_hook_orig().
  * @flags: @ops' flags as resolved, for a callback (a direct call changes
@@ -59,7 +58,6 @@ struct bf_hook {
 	const char *name;
 	void *handler;
 	bool (*want)(struct pt_regs *regs);
-	ftrace_func_t thunk;
 	unsigned long addr;
 	unsigned long orig;
 	unsigned long flags;
@@ -197,7 +195,7 @@ static int bf_hook_resolve(struct bf_hook *hook)
 	if (ret)
 		return ret;
 	hook->orig = bf_hook_orig(hook->addr);
-	hook->ops.func = hook->thunk ?: bf_ftrace_thunk;
+	hook->ops.func = bf_ftrace_thunk;
 	hook->ops.flags = FTRACE_OPS_FL_IPMODIFY;
 	/*
 	 * Where ftrace passes the argument registers and lets the return
@@ -226,36 +224,11 @@ static int bf_hook_register(struct bf_hook *hook)
 /* The bio path. */
 
 static void bf_submit_bio(struct bio *bio) __used;
-static void notrace bf_submit_thunk(unsigned long ip, unsigned long parent_ip,
-				    struct ftrace_ops *ops,
-				    struct ftrace_regs *fregs);
 
 static struct bf_hook bf_submit_hook = {
 	.name = "__submit_bio",
 	.handler = bf_submit_bio,
-	.thunk = bf_submit_thunk,
 };
-
-/*
- * bf_ftrace_thunk() cut down to what the bio hook needs (no @want, the
- * registers only without ftrace's argument passing): it runs per bio.
- */
-static void notrace bf_submit_thunk(unsigned long ip, unsigned long parent_ip,
-				    struct ftrace_ops *ops,
-				    struct ftrace_regs *fregs)
-{
-	struct pt_regs *regs = NULL;
-
-	if (bf_submit_hook.orig == bf_submit_hook.addr &&
-	    bf_called_by_us(parent_ip))
-		return;
-	if (!IS_ENABLED(CONFIG_DYNAMIC_FTRACE_WITH_ARGS)) {
-		regs = ftrace_get_regs(fregs);
-		if (unlikely(!regs))
-			return;
-	}
-	bf_ftrace_redirect(fregs, regs, bf_submit_bio);
-}
 
 static void bf_orig_submit_bio(struct bio *bio)
 {
@@ -372,7 +345,7 @@ static int bf_submit_hook_register(void)
 			bf_submit_hook.name, ret);
 	}
 #endif
-	ops->func = bf_submit_hook.thunk;
+	ops->func = bf_ftrace_thunk;
 	ops->trampoline = 0;
 	ops->flags = bf_submit_hook.flags;
 	return bf_hook_register(&bf_submit_hook);
