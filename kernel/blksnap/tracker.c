@@ -214,14 +214,6 @@ static noinline bool bs_hold(struct bs_tracker *t, struct bio *bio)
 }
 
 /*
- * Writes take the tracker's lock only while a take holds them back.  A take
- * sets @hold, waits for the callbacks running (blkfilter_sync()), switches
- * and clears @hold with a release.  So a callback that sees @hold clear has
- * either run before the switch, all of it, or sees the active map, its
- * number and @area as the switch left them; those change at no other time
- * but @area's clearing, which destroy and detach wait for in the same way.
- */
-/*
  * A write while a snapshot is held: copy-on-write first.  Not inlined, nor
  * is bs_hold(): the path of tracking only stays short.
  */
@@ -239,6 +231,14 @@ static noinline bool bs_submit_area(struct bs_tracker *t, struct bs_area *area,
 	return bs_area_write(area, bio);
 }
 
+/*
+ * Writes take the tracker's lock only while a take holds them back.  A take
+ * sets @hold, waits for the callbacks running (blkfilter_sync()), switches
+ * and clears @hold with a release.  So a callback that sees @hold clear has
+ * either run before the switch, all of it, or sees the active map, its
+ * number and @area as the switch left them; those change at no other time
+ * but @area's clearing, which destroy and detach wait for in the same way.
+ */
 static bool bs_submit_bio(struct bio *bio)
 {
 	struct bs_tracker *t;
