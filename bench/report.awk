@@ -4,8 +4,8 @@
 # the guest's "bench: ..." lines (prefix removed) on stdin. Run by
 # bench/run.sh; variables: reps (expected repetitions), chart (file for the
 # gnuplot data, or empty), idle_a, idle_b, idle_c, idle_d (medians of
-# the blkfilter-idle configurations) and cidle_b, cidle_c, cidle_d (their
-# ratios to A's by instruction count), for the chart; may be empty.
+# the blkfilter-idle configurations) and cidle_a ... cidle_d (the same by
+# instruction count), for the chart; may be empty.
 #
 # Prints the tables and "bench: target NAME ..." lines; prints
 # "error: ..." lines for every missing or non-numeric number.
@@ -536,8 +536,10 @@ END {
 	rd = ratio(idle_d, idle_a)
 	print "timed " (rb == "" ? "-" : rb) " " (rc == "" ? "-" : rc) " " \
 		(rd == "" ? "-" : rd) " 0.99" >f
-	print "counted " (cidle_b == "" ? "-" : cidle_b) " " \
-		(cidle_c == "" ? "-" : cidle_c) " " \
-		(cidle_d == "" ? "-" : cidle_d) " 0.99" >f
+	rb = ratio(cidle_b, cidle_a)
+	rc = ratio(cidle_c, cidle_a)
+	rd = ratio(cidle_d, cidle_a)
+	print "counted " (rb == "" ? "-" : rb) " " (rc == "" ? "-" : rc) " " \
+		(rd == "" ? "-" : rd) " 0.99" >f
 	close(f)
 }

@@ -365,8 +365,7 @@ bench_kernel() {
 	local report chart=$out/.chart-$kver-$stamp
 	report=$(awk -v reps="$reps" -v chart="$chart" -v idle_a="$ma" \
 		-v idle_b="$mb" -v idle_c="$mc" -v idle_d="$md" \
-		-v cidle_b="$(ratio "$cb" "$ca")" -v cidle_c="$(ratio "$cc" "$ca")" \
-		-v cidle_d="$(ratio "$cd" "$ca")" \
+		-v cidle_a="$ca" -v cidle_b="$cb" -v cidle_c="$cc" -v cidle_d="$cd" \
 		-f "$TOP/bench/report.awk" <<<"$snaplines") ||
 		bad+=("bench/report.awk failed")
 	while read -r l; do
