@@ -294,6 +294,7 @@ END {
 		print "trampoline, their sum (ours), idle, and ours of the busy samples"
 		printf "  %-32s %7s %9s %8s %10s %6s %6s %6s\n", "run", "samples", "blkfilter",
 			"blksnap", "trampoline", "ours", "idle", "/busy"
+		lab["seqw-track"] = "seqw, tracking only, virtio"
 		lab["randw-track"] = "randw, tracking only, virtio"
 		lab["rew-snapd"] = "rew, snapshot (storage disk)"
 		lab["randw-track-nullb"] = "randw, tracking only, null_blk"

@@ -623,9 +623,11 @@ phase interleaved
 # a timer: no PMU under TCG) for as long as a time-based run, from a second
 # into a run of fio two seconds longer, and the share of the
 # samples in blkfilter, blksnap and the ftrace trampoline of the bio hook
-# (an anonymous kernel address) is what they cost that CPU; idle is the
-# share it waited with nothing to run.  Runs: tracking only and rewrites of
-# preserved chunks on the virtio disk, and tracking only on null_blk, where
+# (an anonymous kernel address; none where the hook is a direct call, whose
+# stub is blkfilter's) is what they cost that CPU; idle is the
+# share it waited with nothing to run.  Runs: tracking only (1 MiB
+# sequential and 4 KiB random writes) and rewrites of preserved chunks on
+# the virtio disk, and tracking only (random) on null_blk, where
 # the CPU is the bottleneck and the share is the throughput lost.
 # "bench: prof RUN SAMPLES BLKFILTER_PCT BLKSNAP_PCT TRAMPOLINE_PCT IDLE_PCT".
 prof_report() { # RUN FILE
@@ -640,12 +642,14 @@ prof_report() { # RUN FILE
 		$NF == "pv_native_safe_halt" || $NF == "default_idle" { idle += p }
 		END { printf "bench: prof %s %s %.2f %.2f %.2f %.2f\n", run, n + 0, bf, bs, tr, idle }'
 }
-# profile RUN CONFIG TEST: TEST (randw, rew) on CONFIG, sampled.
+# profile RUN CONFIG TEST: TEST (seqw, randw, rew) on CONFIG, sampled.
 profile() {
 	local run=$1 c=$2 t=$3 off size out=/tmp/bench-prof.$1 pid
 	setup "$c"
 	check "$c"
+	local rw=randwrite bs=4k
 	case $t in
+	seqw) off=$OFF_SEQ size=$SEQ rw=write bs=1m ;;
 	randw) off=$OFF_RND size=$RND ;;
 	rew)
 		off=$OFF_REW size=$REW
@@ -654,7 +658,7 @@ profile() {
 	esac
 	# Sampled for the runtime from one second into a run two seconds
 	# longer: fio's start and end are not the workload.
-	runtime=$((runtime + 2)) fio_job "$DEV" randwrite 4k "$off" "$size" 1 \
+	runtime=$((runtime + 2)) fio_job "$DEV" "$rw" "$bs" "$off" "$size" 1 \
 		>/dev/null &
 	pid=$!
 	sleep 1
@@ -671,6 +675,7 @@ profile() {
 if command -v perf >/dev/null; then
 	echo 0 >/proc/sys/kernel/kptr_restrict
 	echo -1 >/proc/sys/kernel/perf_event_paranoid
+	profile seqw-track track seqw
 	profile randw-track track randw
 	profile rew-snapd snapd rew
 	modprobe null_blk nr_devices=1 queue_mode=2 irqmode=0 completion_nsec=0 \
