@@ -9,8 +9,9 @@
 #    attached to another device (C) and to the measured device itself (D),
 #    measured alternately A,B,C,D,A,B,...; then, in a second, short boot
 #    whose guest clock counts instructions (QEMU -icount), the same with
-#    two configurations of 4 KiB random writes more: not loaded (W) and
-#    blksnap attached, tracking only (T)
+#    three configurations of 4 KiB random writes more: not loaded (W),
+#    blksnap attached, tracking only (T), and rewrites of chunks preserved
+#    by a snapshot held (S)
 #  - snapshot-cost: what snapshots cost a running workload on virtio disks:
 #    no snapshot, blksnap tracking only, blksnap snapshots (storage on a
 #    disk, on tmpfs), dm-snapshot and dm-thin, for first-touch sequential
@@ -49,8 +50,9 @@ GUEST=$TOP/bench/guest/blkfilter-idle.sh
 GUEST_SNAP=$TOP/bench/guest/snapshot-cost.sh
 TARGET=0.99 # B/A: a loaded blkfilter with nothing attached costs < 1 %
 TARGET_TRACK=0.98 # T/W, by instruction count: tracking costs < 2 %
+TARGET_REWRITE=0.95 # S/W, by instruction count: rewrites with a snapshot
 CONFIGS=(A B C D)
-CONFIGS_COUNTED=(A B C D W T)
+CONFIGS_COUNTED=(A B C D W T S)
 declare -A LABEL=(
 	[A]="blkfilter not loaded (baseline)"
 	[B]="loaded, no filter attached"
@@ -58,6 +60,7 @@ declare -A LABEL=(
 	[D]="bftest on nullb0"
 	[W]="writes: blkfilter not loaded"
 	[T]="writes: blksnap tracking only"
+	[S]="writes: snapshot held, rewrites"
 )
 
 kernels=()
@@ -187,6 +190,11 @@ idle_parse() {
 			read -r c r v <<<"$v"
 			hooks[$c]+="$v "
 			;;
+		cowwrites)
+			# S REP N: the storage's writes during a run of rewrites
+			read -r c r v <<<"$v"
+			[[ $v == 0 ]] || IBAD+=("config $c rep $r: $v writes to the storage during rewrites of preserved chunks")
+			;;
 		m | wa | diag | take | takewindow | big | phase | note) ;;
 		*) II[$k]=$v ;;
 		esac
@@ -242,7 +250,7 @@ idle_table() {
 		sp=$(awk -v a="$mn" -v b="$mx" -v m="${IM[$c]}" \
 			'BEGIN { printf "%.1f%%", (m > 0 ? 100 * (b - a) / m : 0) }')
 		b=A
-		[[ $c == [WT] ]] && b=W
+		[[ $c == [WTS] ]] && b=W
 		printf '%-2s %-34s %10s %10s %10s %7s %8s\n' "$c" "${LABEL[$c]}" \
 			"${IM[$c]}" "$mn" "$mx" "$sp" "$(ratio "${IM[$c]}" "${IM[$b]:-}")"
 	done
@@ -359,7 +367,7 @@ bench_kernel() {
 		fi
 	fi
 	local cb=${IM[B]:-} ca=${IM[A]:-} cc=${IM[C]:-} cd=${IM[D]:-}
-	local ct=${IM[T]:-} cw=${IM[W]:-}
+	local ct=${IM[T]:-} cw=${IM[W]:-} cs=${IM[S]:-}
 
 	# snapshot-cost: tables, targets and chart data from report.awk.
 	local report chart=$out/.chart-$kver-$stamp
@@ -397,7 +405,7 @@ bench_kernel() {
 		fi
 		echo
 		echo "blkfilter-idle by instruction count: the same, and 4 KiB random writes"
-		echo "(W, T), in a boot whose guest clock advances 1 ns per instruction"
+		echo "over the first GiB (W, T, S), in a boot whose guest clock advances 1 ns per instruction"
 		echo "(QEMU -icount shift=0,sleep=off, one TCG thread): IOPS = 1e9 over"
 		echo "the instructions per I/O, median of $creps x $cruntime s"
 		echo
@@ -409,11 +417,14 @@ bench_kernel() {
 		echo
 		target_line no-filter-loaded "$(ratio "$cb" "$ca")" "$TARGET"
 		target_line tracking-only-nullb "$(ratio "$ct" "$cw")" "$TARGET_TRACK"
-		awk -v a="$ca" -v b="$cb" -v w="$cw" -v t="$ct" 'BEGIN {
+		target_line rewrite-snapshot-nullb "$(ratio "$cs" "$cw")" "$TARGET_REWRITE"
+		awk -v a="$ca" -v b="$cb" -v w="$cw" -v t="$ct" -v s="$cs" 'BEGIN {
 			if (a > 0 && b > 0)
 				printf "bench: info counted: %.0f instructions per read not loaded, %+.0f loaded\n", 1e9 / a, 1e9 / b - 1e9 / a
 			if (w > 0 && t > 0)
 				printf "bench: info counted: %.0f instructions per write not loaded, %+.0f tracking (null_blk: a device that costs nothing, the worst case)\n", 1e9 / w, 1e9 / t - 1e9 / w
+			if (w > 0 && s > 0)
+				printf "bench: info counted: %+.0f instructions per rewrite of a preserved chunk with a snapshot held\n", 1e9 / s - 1e9 / w
 		}'
 		echo
 		echo "snapshot-cost: what snapshots cost a running workload, median of $reps"

@@ -10,9 +10,13 @@
 #   C  bftest attached to /dev/nullb1, the other device (the per-bio hook is
 #      registered, nullb0 has no filter)
 #   D  bftest attached to /dev/nullb0 itself
-# and with bench.track=1 two more, of 4 KiB random writes:
+# and with bench.track=1 three more, of 4 KiB random writes over the first
+# WRITE_MIB of the device:
 #   W  blkfilter not loaded (the writes' baseline)
 #   T  blksnap attached to /dev/nullb0, no snapshot (change tracking only)
+#   S  a blksnap snapshot of /dev/nullb0 held, difference storage on
+#      /dev/nullb1, the region preserved once before (1 MiB writes over it):
+#      rewrites of preserved chunks; nullb1 must get no write during the run
 #
 # Settings come from the kernel command line: bench.reps=N (default 5),
 # bench.runtime=SECONDS per measurement (default 5), bench.track=0|1.
@@ -21,7 +25,8 @@
 #
 # Output: "bench: KEY VALUE..." lines, one "bench: iops CONFIG REP IOPS" and
 # one "bench: hook CONFIG REP BEFORE AFTER" (__submit_bio hooked before and
-# after the run: yes, no, - unknown) per measurement, then "bench: done".
+# after the run: yes, no, - unknown) per measurement, one "bench: cowwrites
+# S REP N" (writes nullb1 got during S's run) per S, then "bench: done".
 # Exit 0, 77 (skip) or 1.
 # timeout: 3600
 . "$TEST_BIN/testlib.sh"
@@ -42,11 +47,12 @@ done
 [[ $track == [01] ]] || fail "bad bench.track=$track"
 
 need_cmd fio modprobe insmod rmmod bfctl
-((track)) && need_cmd snapctl
+((track)) && need_cmd snapctl blockdev
 DEV=/dev/nullb0
 OTHER=/dev/nullb1
 NULLB_OPTS=(nr_devices=2 queue_mode=2 irqmode=0 completion_nsec=0 gb=4
 	memory_backed=0)
+WRITE_MIB=1024
 
 modprobe null_blk "${NULLB_OPTS[@]}" || skip "cannot load null_blk"
 # Fixed user address layout for fio: under QEMU TCG (direct-mapped software
@@ -72,12 +78,13 @@ FIO_OPTS=(--name=bench --filename="$DEV" --direct=1
 	--output-format=terse --terse-version=3)
 
 # fio_iops ENGINE SECONDS [RW]: IOPS of one time-based run of random reads
-# (terse field 8) or, with RW randwrite, writes (field 49).
+# (terse field 8) over the device or, with RW randwrite, writes (field 49)
+# over its first WRITE_MIB.
 fio_iops() {
-	local out err iops rw=${3:-randread} f=8
-	[[ $rw == randwrite ]] && f=49
+	local out err iops rw=${3:-randread} f=8 size=()
+	[[ $rw == randwrite ]] && f=49 size=(--size="${WRITE_MIB}M")
 	out=$(fio "${FIO_OPTS[@]}" --rw="$rw" --ioengine="$1" --time_based \
-		--runtime="$2") || return 1
+		--runtime="$2" "${size[@]}") || return 1
 	out=$(grep ';' <<<"$out" | tail -n1)
 	err=$(cut -d';' -f5 <<<"$out")
 	iops=$(cut -d';' -f"$f" <<<"$out")
@@ -97,9 +104,15 @@ done
 # Configurations. Each set_X goes there from any other state.
 filters_loaded() { [[ -d /sys/module/blkfilter ]]; }
 tracking() { [[ $(cat "/sys/block/${DEV#/dev/}/filter" 2>/dev/null) == blksnap ]]; }
-# no_blksnap: blksnap detached and unloaded (blkfilter may stay).
+SNAP_ID=
+# no_blksnap: no snapshot, blksnap detached and unloaded (blkfilter may
+# stay).
 no_blksnap() {
 	[[ -d /sys/module/blksnap ]] || return 0
+	if [[ -n $SNAP_ID ]]; then
+		snapctl destroy "$SNAP_ID" || fail "destroy snapshot $SNAP_ID"
+		SNAP_ID=
+	fi
 	if tracking; then
 		snapctl detach "$DEV" || fail "detach blksnap from $DEV"
 	fi
@@ -134,25 +147,59 @@ set_C() { no_blksnap; load; detach "$DEV"; attach "$OTHER"; }
 set_D() { no_blksnap; load; detach "$OTHER"; attach "$DEV"; }
 set_W() { set_A; }
 set_T() {
-	tracking && return 0
+	tracking && [[ -z $SNAP_ID ]] && return 0
 	set_A
 	insmod "$TEST_MODULES/blkfilter.ko" || fail "insmod blkfilter"
 	insmod "$TEST_MODULES/blksnap.ko" || fail "insmod blksnap"
 	snapctl attach "$DEV" || fail "attach blksnap to $DEV"
+}
+# set_S: a new snapshot of DEV (storage: all of OTHER), the write region
+# preserved by one pass of 1 MiB writes.
+set_S() {
+	set_T
+	SNAP_ID=$(snapctl create "$OTHER" "$(blockdev --getsz "$OTHER")") ||
+		fail "create a snapshot, storage $OTHER"
+	snapctl add "$DEV" "$SNAP_ID" || fail "add $DEV to $SNAP_ID"
+	snapctl take "$SNAP_ID" || fail "take $SNAP_ID"
+	local s0
+	s0=$(wsectors "$OTHER")
+	fio --name=preserve --filename="$DEV" --direct=1 --ioengine="$engine" \
+		--rw=write --bs=1m --iodepth=8 --size="${WRITE_MIB}M" \
+		--output-format=terse >/dev/null || fail "preserve the write region"
+	(($(wsectors "$OTHER") - s0 >= WRITE_MIB * 2048)) ||
+		fail "the write region was not copied to $OTHER"
+}
+# nwrites DEV, wsectors DEV: writes completed on DEV so far, and sectors.
+nwrites() {
+	local -a f
+	read -r -a f <"/sys/block/${1#/dev/}/stat"
+	echo "${f[4]}"
+}
+wsectors() {
+	local -a f
+	read -r -a f <"/sys/block/${1#/dev/}/stat"
+	echo "${f[6]}"
 }
 
 # state: "unloaded", "tracking", or "loaded DEV-ATTACHED OTHER-ATTACHED
 # COUNT".
 state() {
 	filters_loaded || { echo unloaded; return; }
-	tracking && { echo tracking; return; }
+	if tracking; then
+		if [[ -n $SNAP_ID && -n $(snapctl collect) ]]; then
+			echo snapshot
+		else
+			echo tracking
+		fi
+		return
+	fi
 	local d=0 o=0
 	attached_to "$DEV" && d=1
 	attached_to "$OTHER" && o=1
 	echo "loaded $d $o $(attached_count)"
 }
 declare -A want_state=([A]="unloaded" [B]="loaded 0 0 0" [C]="loaded 0 1 1"
-	[D]="loaded 1 0 1" [W]="unloaded" [T]="tracking")
+	[D]="loaded 1 0 1" [W]="unloaded" [T]="tracking" [S]="snapshot")
 # check_state CONFIG: the configuration is what it should be.
 check_state() {
 	local s
@@ -188,7 +235,7 @@ hook_state() {
 }
 
 configs=(A B C D)
-((track)) && configs+=(W T)
+((track)) && configs+=(W T S)
 for ((r = 1; r <= reps; r++)); do
 	for c in "${configs[@]}"; do
 		"set_$c"
@@ -196,11 +243,14 @@ for ((r = 1; r <= reps; r++)); do
 		sleep 1 # let module load/attach work settle
 		before=$(hook_state)
 		rw=randread
-		[[ $c == [WT] ]] && rw=randwrite
+		[[ $c == [WTS] ]] && rw=randwrite
+		w0=$(nwrites "$OTHER")
 		iops=$(fio_iops "$engine" "$runtime" "$rw") ||
 			fail "fio run, config $c rep $r"
 		check_state "$c"
 		echo "bench: iops $c $r $iops"
+		# Rewrites of preserved chunks copy nothing.
+		[[ $c == S ]] && echo "bench: cowwrites S $r $(($(nwrites "$OTHER") - w0))"
 		echo "bench: hook $c $r $before $(hook_state)"
 	done
 done
