@@ -162,23 +162,12 @@ set_S() {
 	snapctl add "$DEV" "$SNAP_ID" || fail "add $DEV to $SNAP_ID"
 	snapctl take "$SNAP_ID" || fail "take $SNAP_ID"
 	local s0
-	s0=$(wsectors "$OTHER")
+	s0=$(blkstat "$OTHER" 6)
 	fio --name=preserve --filename="$DEV" --direct=1 --ioengine="$engine" \
 		--rw=write --bs=1m --iodepth=8 --size="${WRITE_MIB}M" \
 		--output-format=terse >/dev/null || fail "preserve the write region"
-	(($(wsectors "$OTHER") - s0 >= WRITE_MIB * 2048)) ||
+	(($(blkstat "$OTHER" 6) - s0 >= WRITE_MIB * 2048)) ||
 		fail "the write region was not copied to $OTHER"
-}
-# nwrites DEV, wsectors DEV: writes completed on DEV so far, and sectors.
-nwrites() {
-	local -a f
-	read -r -a f <"/sys/block/${1#/dev/}/stat"
-	echo "${f[4]}"
-}
-wsectors() {
-	local -a f
-	read -r -a f <"/sys/block/${1#/dev/}/stat"
-	echo "${f[6]}"
 }
 
 # state: "unloaded", "tracking", or "loaded DEV-ATTACHED OTHER-ATTACHED
@@ -244,13 +233,13 @@ for ((r = 1; r <= reps; r++)); do
 		before=$(hook_state)
 		rw=randread
 		[[ $c == [WTS] ]] && rw=randwrite
-		w0=$(nwrites "$OTHER")
+		w0=$(blkstat "$OTHER" 4)
 		iops=$(fio_iops "$engine" "$runtime" "$rw") ||
 			fail "fio run, config $c rep $r"
 		check_state "$c"
 		echo "bench: iops $c $r $iops"
 		# Rewrites of preserved chunks copy nothing.
-		[[ $c == S ]] && echo "bench: cowwrites S $r $(($(nwrites "$OTHER") - w0))"
+		[[ $c == S ]] && echo "bench: cowwrites S $r $(($(blkstat "$OTHER" 4) - w0))"
 		echo "bench: hook $c $r $before $(hook_state)"
 	done
 done

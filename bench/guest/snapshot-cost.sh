@@ -106,25 +106,23 @@ cpu=$(($(nproc) - 1))
 sectors_of() { blockdev --getsz "$1"; }
 # wsect DEV...: sectors written to these disks so far (sum).
 wsect() {
-	local d s=0 f
+	local d s=0
 	for d in "$@"; do
-		read -r -a f <"/sys/block/${d#/dev/}/stat"
-		s=$((s + f[6]))
+		s=$((s + $(blkstat "$d" 6)))
 	done
 	echo "$s"
 }
 # settle DEV...: wait (up to 20 s) until nothing is in flight on the disks
 # and their write counters stay still for half a second.
 settle() {
-	local a b i d f busy
+	local a b i d busy
 	for ((i = 0; i < 40; i++)); do
 		a=$(wsect "$@")
 		sleep 0.5
 		b=$(wsect "$@")
 		busy=0
 		for d in "$@"; do
-			read -r -a f <"/sys/block/${d#/dev/}/stat"
-			((f[8] == 0)) || busy=1
+			(($(blkstat "$d" 8) == 0)) || busy=1
 		done
 		((a == b && !busy)) && return 0
 	done
@@ -159,11 +157,7 @@ settle_cpu() {
 }
 
 # iost DEV: "READ_IOS READ_SECTORS WRITE_IOS WRITE_SECTORS" so far.
-iost() {
-	local f
-	read -r -a f <"/sys/block/${1#/dev/}/stat"
-	echo "${f[0]} ${f[2]} ${f[4]} ${f[6]}"
-}
+iost() { blkstat "$1" 0 2 4 6; }
 # diag TEST CONFIG REP ORIG_BEFORE STORE_BEFORE: after a write test of
 # snapd or dmsnap, the I/O its copy-on-write made: reads of the original
 # beyond none, writes to the storage (counts and KiB), once the storage is

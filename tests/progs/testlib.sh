@@ -214,6 +214,20 @@ sysfs_dev() {
 	fi
 }
 
+# blkstat DEV FIELD...: these fields (0-based) of the disk's I/O statistics
+# (Documentation/block/stat.rst: 0 reads, 2 sectors read, 4 writes,
+# 6 sectors written, 8 in flight), space-separated.
+blkstat() {
+	local -a blkstat_f blkstat_v=()
+	local i
+	read -r -a blkstat_f <"$(sysfs_dev "$1")/stat"
+	shift
+	for i in "$@"; do
+		blkstat_v+=("${blkstat_f[$i]}")
+	done
+	echo "${blkstat_v[*]}"
+}
+
 # snap_field DEV KEY: a key of "snapctl info DEV" (error_code, image).
 snap_field() {
 	local out
