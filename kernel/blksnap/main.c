@@ -9,6 +9,7 @@
 
 #include <linux/capability.h>
 #include <linux/fs.h>
+#include <linux/log2.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
 #include <linux/uaccess.h>
@@ -59,6 +60,39 @@ unsigned int chunk_maximum_count = 16777216;
 module_param(chunk_maximum_count, uint, 0644);
 MODULE_PARM_DESC(chunk_maximum_count,
 		 "Most copy-on-write chunks per device (default 16777216)");
+
+/*
+ * The series' spelling of the same limit, as a power of two: a system
+ * configured for the series' module keeps working.
+ */
+static int bs_set_count_shift(const char *val, const struct kernel_param *kp)
+{
+	unsigned int shift;
+	int ret;
+
+	ret = kstrtouint(val, 0, &shift);
+	if (ret)
+		return ret;
+	if (shift > 31)
+		return -EINVAL;
+	WRITE_ONCE(chunk_maximum_count, 1U << shift);
+	return 0;
+}
+
+static int bs_get_count_shift(char *buf, const struct kernel_param *kp)
+{
+	unsigned int count = max(READ_ONCE(chunk_maximum_count), 1U);
+
+	return scnprintf(buf, PAGE_SIZE, "%u\n", ilog2(count));
+}
+
+static const struct kernel_param_ops bs_count_shift_ops = {
+	.set = bs_set_count_shift,
+	.get = bs_get_count_shift,
+};
+module_param_cb(chunk_maximum_count_shift, &bs_count_shift_ops, NULL, 0644);
+MODULE_PARM_DESC(chunk_maximum_count_shift,
+		 "chunk_maximum_count as a power of two, the series' name (default 24)");
 
 /* 64 MiB of 4 KiB chunks waiting for the storage: enough to keep it busy. */
 unsigned int chunk_maximum_in_queue = 16384;
