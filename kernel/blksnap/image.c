@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Snapshot images: one block device per original device of a taken
- * snapshot, /dev/blksnap-imageN, readable and writable.  Their bios are
+ * snapshot, /dev/blksnap-image_MAJOR:MINOR after the original's device
+ * number, readable and writable.  Their bios are
  * served by work items, since serving one may read the difference storage
  * through the VFS and wait for copy-on-write.
  */
@@ -155,8 +156,9 @@ int bs_image_create(struct bs_area *area)
 	disk->flags |= GENHD_FL_NO_PART;
 	disk->fops = &bs_image_fops;
 	disk->private_data = area;
-	snprintf(disk->disk_name, sizeof(disk->disk_name), "%s%d",
-		 BLKSNAP_IMAGE_NAME, index);
+	/* The series' name: the original's device number, not the index. */
+	snprintf(disk->disk_name, sizeof(disk->disk_name), "%s_%u:%u",
+		 BLKSNAP_IMAGE_NAME, MAJOR(area->dev), MINOR(area->dev));
 	set_capacity(disk, area->capacity);
 	ret = add_disk(disk);
 	if (ret)
