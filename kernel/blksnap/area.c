@@ -54,6 +54,8 @@ enum bs_copy_state {
  * @blocked: an image read of the original overlaps it: the writes waiting
  *	on it must go on waiting; under area->lock.
  * @stored_at: its place in the storage once stored; under area->lock.
+ * @queued: counted in the storage's chunks waiting in memory, which it is
+ *	until it is stored or will not be; under area->lock.
  * @ref: one for the table, one per image read using it, one for its
  *	load and the work that follows.
  * @error: the error of its load or store.
@@ -72,6 +74,7 @@ struct bs_copy {
 	bool in_table;
 	bool blocked;
 	sector_t stored_at;
+	bool queued;
 	refcount_t ref;
 	int error;
 	atomic_t pending_bios;
@@ -189,12 +192,13 @@ static bool bs_chunks(struct bs_area *area, sector_t sector, sector_t count,
 }
 
 /**
- * bs_area_fail() - the snapshot of the area cannot go on
+ * bs_area_fail() - the snapshot of the area's device cannot go on
  * @area: the area.
  * @error: why, negative.
  *
- * Copy-on-write stops, waiting writes go on, image I/O fails.  The first
- * error counts; the snapshot is told.
+ * Copy-on-write of the device stops, its waiting writes go on, its image's
+ * I/O fails; the other devices of the snapshot are not touched.  The first
+ * error counts; the snapshot is told, so that it sends the device's event.
  *
  * Context: process; may sleep.
  */
@@ -215,12 +219,29 @@ void bs_area_fail(struct bs_area *area, int error)
 		bs_snapshot_failed(area->snap, area, error);
 }
 
+/**
+ * bs_area_error() - why the snapshot of the area's device failed
+ * @area: the area.
+ *
+ * Return: 0 or the negative errno of bs_area_fail().
+ */
+int bs_area_error(struct bs_area *area)
+{
+	int error;
+
+	spin_lock(&area->lock);
+	error = area->error;
+	spin_unlock(&area->lock);
+	return error;
+}
+
 static void bs_copy_free(struct bs_copy *copy)
 {
 	struct bs_storage *st = bs_area_storage(copy->area);
 
 	bs_storage_pages_put(st, copy->bvec, copy->nr_pages);
-	bs_storage_unqueue(st, copy->count);
+	if (copy->queued)
+		bs_storage_unqueue(st, copy->count);
 	kfree(copy);
 }
 
@@ -287,6 +308,20 @@ static bool __bs_copy_settle(struct bs_area *area, struct bs_copy *copy,
 	return true;
 }
 
+/*
+ * Caller holds area->lock.  The copy was stored, or will not be: it no
+ * longer counts against the storage's queue, so that a failed device's
+ * copies, which stay until destroy, do not hold back the other devices.
+ * Returns the chunks for bs_storage_unqueue(), to call without the lock.
+ */
+static unsigned int __bs_copy_dequeue(struct bs_copy *copy)
+{
+	unsigned int n = copy->queued ? copy->count : 0;
+
+	copy->queued = false;
+	return n;
+}
+
 static void bs_resubmit(struct bio_list *list)
 {
 	struct bio *bio;
@@ -305,6 +340,7 @@ static void bs_copy_store(struct bs_copy *copy)
 	struct bio_list go = BIO_EMPTY_LIST;
 	bool put_table = false;
 	struct iov_iter iter;
+	unsigned int done;
 	sector_t at;
 	int ret;
 
@@ -323,7 +359,10 @@ static void bs_copy_store(struct bs_copy *copy)
 		copy->stored_at = at;
 		put_table = __bs_copy_settle(area, copy, &go);
 	}
+	done = __bs_copy_dequeue(copy);
 	spin_unlock(&area->lock);
+	if (done)
+		bs_storage_unqueue(st, done);
 	wake_up_all(&area->wait);
 	if (ret) {
 		if (ret != -ENOSPC)
@@ -342,6 +381,7 @@ static void bs_copy_work(struct work_struct *work)
 	struct bs_area *area = copy->area;
 	struct bio_list go = BIO_EMPTY_LIST;
 	unsigned int noio = memalloc_noio_save();
+	unsigned int dropped = 0;
 	bool store = false;
 	int error = 0;
 
@@ -352,12 +392,15 @@ static void bs_copy_work(struct work_struct *work)
 		copy->state = error ? BS_FAILED : BS_LOADED;
 		bio_list_merge(&go, &copy->waiting);
 		bio_list_init(&copy->waiting);
+		dropped = __bs_copy_dequeue(copy);
 	} else {
 		__bs_copy_settle(area, copy, &go);
 		copy->state = BS_STORING;
 		store = true;
 	}
 	spin_unlock(&area->lock);
+	if (dropped)
+		bs_storage_unqueue(bs_area_storage(area), dropped);
 	wake_up_all(&area->wait);
 
 	if (error) {
@@ -448,6 +491,7 @@ static struct bs_copy *bs_copy_alloc(struct bs_area *area, unsigned long first,
 	copy->first = first;
 	copy->count = count;
 	copy->state = BS_LOADING;
+	copy->queued = true;
 	copy->nr_pages = nr_pages;
 	refcount_set(&copy->ref, 1);
 	bio_list_init(&copy->waiting);
@@ -1082,12 +1126,14 @@ struct bs_area *bs_area_create(struct bs_snapshot *snap, struct bs_tracker *t)
 				     PAGE_SHIFT, 30);
 	unsigned int max_shift = clamp(chunk_maximum_shift, shift, 30U);
 	u64 max_count = max(chunk_maximum_count, 1U);
-	u64 bytes = (u64)t->capacity << SECTOR_SHIFT;
+	/* The size now: the tracker follows a change at the take. */
+	sector_t capacity = bdev_nr_sectors(t->bdev);
+	u64 bytes = (u64)capacity << SECTOR_SHIFT;
 	unsigned int lbs = bdev_logical_block_size(t->bdev);
 	struct bs_area *area;
 	unsigned int i;
 
-	if (!t->capacity)
+	if (!capacity)
 		return ERR_PTR(-EINVAL);
 	while ((1U << shift) < lbs)
 		shift++;
@@ -1101,7 +1147,7 @@ struct bs_area *bs_area_create(struct bs_snapshot *snap, struct bs_tracker *t)
 	area->bdev = t->bdev;
 	area->dev = t->dev;
 	area->start = t->start;
-	area->capacity = t->capacity;
+	area->capacity = capacity;
 	area->chunk_shift = shift;
 	area->chunk_count = DIV_ROUND_UP_ULL(bytes, 1ULL << shift);
 	area->leaves = DIV_ROUND_UP(area->chunk_count, BS_LEAF_ENTRIES);

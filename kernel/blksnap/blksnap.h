@@ -85,13 +85,16 @@ struct bs_cbt {
  *	writers; the write path reads these without it, ordered by @hold
  *	(see bs_submit_bio()).
  * @cbt: the change tracker.
+ * @next: during a take, maps for the device's new size, if it changed;
+ *	after the switch, the maps they replaced.  Protected by bs_mutex.
+ * @next_capacity: the new size, for @next; protected by bs_mutex.
+ * @map_lock: keeps the maps of @cbt from being freed while a cbtmap
+ *	command copies from them; taken after bs_mutex.
  * @hold: writes are held back while a take switches the snapshot.
  * @held: the writes held back.
  * @area: copy-on-write state while a taken snapshot holds the device.
  * @snap_area: the device's part of a snapshot it was added to, taken or
  *	not; protected by bs_mutex.
- * @error: the error of the device's last snapshot, for snapshotinfo;
- *	protected by bs_mutex.
  */
 struct bs_tracker {
 	struct blkfilter filter;
@@ -101,18 +104,22 @@ struct bs_tracker {
 	sector_t capacity;
 	spinlock_t lock;	/* see above */
 	struct bs_cbt cbt;
+	struct bs_cbt next;
+	sector_t next_capacity;
+	struct mutex map_lock;	/* see above */
 	bool hold;
 	struct bio_list held;
 	struct bs_area *area;
 	struct bs_area *snap_area;
-	int error;
 };
 
 /* tracker.c */
 int bs_tracker_init(void);
 void bs_tracker_exit(void);
 void bs_cbt_mark_dirty(struct bs_tracker *t, sector_t sector, sector_t count);
+int bs_tracker_prepare(struct bs_tracker *t);
 void bs_tracker_switch(struct bs_tracker *t, struct bs_area *area);
+void bs_tracker_finish(struct bs_tracker *t);
 
 /**
  * struct bs_storage - the difference storage of a snapshot
@@ -207,7 +214,7 @@ struct bs_cow_worker {
  *	@pending and @blocked.
  * @table: chunk table, two levels: leaves of BS_LEAF_ENTRIES entries.
  * @leaves: number of leaves.
- * @error: why the snapshot failed, or 0; set once.
+ * @error: why the snapshot of the device failed, or 0; set once.
  * @pending: writes waiting for a worker of @cow.
  * @readers_lock: protects @readers and @nr_blocked; taken inside @lock,
  *	and from interrupts (the completion of direct image reads).
@@ -256,6 +263,7 @@ void bs_area_stop(struct bs_area *area);
 void bs_area_free(struct bs_area *area);
 bool bs_area_write(struct bs_area *area, struct bio *bio);
 void bs_area_fail(struct bs_area *area, int error);
+int bs_area_error(struct bs_area *area);
 int bs_area_image_io(struct bs_area *area, struct bio *bio);
 bool bs_area_image_read_direct(struct bs_area *area, struct bio *bio);
 int bs_area_init(void);
@@ -277,10 +285,13 @@ void bs_image_done(struct bs_area *area);
  * @areas: the devices; protected by bs_mutex.
  * @taken: set by take, under bs_mutex.
  * @dead: set by destroy, under bs_mutex.
- * @error: why the snapshot failed, or 0; under @ev_lock.
+ * @error: why the snapshot cannot be taken (a device left it before),
+ *	or 0; under @ev_lock.
  * @storage: the difference storage.
- * @ev_lock: protects @events and @error.
+ * @ev_lock: protects @events, @spare and @error.
  * @events: events not yet read.
+ * @spare: an event for each device that has not failed, allocated when
+ *	the device was added.
  * @ev_wait: woken on an event and on destroy.
  */
 struct bs_snapshot {
@@ -295,6 +306,7 @@ struct bs_snapshot {
 	struct bs_storage *storage;
 	spinlock_t ev_lock;	/* see above */
 	struct list_head events;
+	struct list_head spare;
 	wait_queue_head_t ev_wait;
 };
 

@@ -23,7 +23,7 @@ static LIST_HEAD(bs_snapshots);
  * struct bs_event - an event of a snapshot, not yet read
  * @link: entry in the snapshot's list.
  * @code: an enum blksnap_event_codes.
- * @time: CLOCK_REALTIME, ns.
+ * @time: CLOCK_MONOTONIC, ns, as the series' events have it.
  * @data: its data.
  */
 struct bs_event {
@@ -33,20 +33,10 @@ struct bs_event {
 	struct blksnap_event_corrupted data;
 };
 
-/*
- * The code of an event not sent yet.  A snapshot sends one event, the
- * corrupted one, when it fails, which may well be for want of memory: its
- * event is allocated at create and waits, with this code, on the list.
- */
-#define BS_EVENT_RESERVED	U32_MAX
-
-/* Caller holds snap->ev_lock.  The first event sent, or NULL. */
+/* Caller holds snap->ev_lock.  The first event not yet read, or NULL. */
 static struct bs_event *__bs_event_first(struct bs_snapshot *snap)
 {
-	struct bs_event *ev = list_first_entry_or_null(&snap->events,
-						       struct bs_event, link);
-
-	return ev && ev->code != BS_EVENT_RESERVED ? ev : NULL;
+	return list_first_entry_or_null(&snap->events, struct bs_event, link);
 }
 
 static void bs_snapshot_release(struct kref *ref)
@@ -55,6 +45,8 @@ static void bs_snapshot_release(struct kref *ref)
 	struct bs_event *ev, *tmp;
 
 	list_for_each_entry_safe(ev, tmp, &snap->events, link)
+		kfree(ev);
+	list_for_each_entry_safe(ev, tmp, &snap->spare, link)
 		kfree(ev);
 	kfree(snap);
 	module_put(THIS_MODULE);
@@ -98,21 +90,16 @@ int bs_snapshot_create(struct blksnap_snapshot_create *arg)
 {
 	struct bs_storage *st;
 	struct bs_snapshot *snap;
-	struct bs_event *ev;
 
 	st = bs_storage_create(arg->diff_storage_fd,
 			       arg->diff_storage_limit_sect);
 	if (IS_ERR(st))
 		return PTR_ERR(st);
 	snap = kzalloc(sizeof(*snap), GFP_KERNEL);
-	ev = kzalloc(sizeof(*ev), GFP_KERNEL);
-	if (!snap || !ev) {
-		kfree(ev);
-		kfree(snap);
+	if (!snap) {
 		bs_storage_destroy(st);
 		return -ENOMEM;
 	}
-	ev->code = BS_EVENT_RESERVED;
 	uuid_gen(&snap->id);
 	kref_init(&snap->ref);
 	mutex_init(&snap->lock);
@@ -120,7 +107,7 @@ int bs_snapshot_create(struct blksnap_snapshot_create *arg)
 	snap->storage = st;
 	spin_lock_init(&snap->ev_lock);
 	INIT_LIST_HEAD(&snap->events);
-	list_add(&ev->link, &snap->events);
+	INIT_LIST_HEAD(&snap->spare);
 	init_waitqueue_head(&snap->ev_wait);
 	/* The module stays while the snapshot exists. */
 	__module_get(THIS_MODULE);
@@ -134,52 +121,39 @@ int bs_snapshot_create(struct blksnap_snapshot_create *arg)
 }
 
 /**
- * bs_snapshot_failed() - a snapshot cannot go on
+ * bs_snapshot_failed() - a device of a snapshot cannot go on
  * @snap: the snapshot.
- * @area: the device where it happened.
+ * @area: the device's part of it, which failed.
  * @error: why, negative.
  *
- * Records the first error, sends the corrupted event once, and fails the
- * other devices of the snapshot.
+ * Sends the device's corrupted event, with the positive errno as the
+ * series has it.  The other devices of the snapshot go on: their images
+ * stay readable, and each fails on its own if its turn comes (a storage
+ * that cannot grow fails each device as it next needs space).  Called once
+ * per device: bs_area_fail() reports only the first error of an area.
  *
- * Context: process; may sleep.
+ * Context: process; does not sleep.
  */
 void bs_snapshot_failed(struct bs_snapshot *snap, struct bs_area *area,
 			int error)
 {
 	struct bs_event *ev;
-	struct bs_area *a;
-	bool first;
 
 	spin_lock(&snap->ev_lock);
-	first = !snap->error;
-	if (first) {
-		snap->error = error;
-		/* The event reserved at create, the only one. */
-		ev = list_first_entry_or_null(&snap->events, struct bs_event,
-					      link);
-		if (!WARN_ON_ONCE(!ev || ev->code != BS_EVENT_RESERVED)) {
-			ev->time = ktime_get_real_ns();
-			ev->data.dev_id_mj = MAJOR(area->dev);
-			ev->data.dev_id_mn = MINOR(area->dev);
-			ev->data.err_code = error;
-			ev->code = blksnap_event_code_corrupted;
-		}
+	/* Reserved when the device was added: a failure needs no memory. */
+	ev = list_first_entry_or_null(&snap->spare, struct bs_event, link);
+	if (!WARN_ON_ONCE(!ev)) {
+		ev->code = blksnap_event_code_corrupted;
+		ev->time = ktime_get_ns();
+		ev->data.dev_id_mj = MAJOR(area->dev);
+		ev->data.dev_id_mn = MINOR(area->dev);
+		ev->data.err_code = -error;
+		list_move_tail(&ev->link, &snap->events);
 	}
 	spin_unlock(&snap->ev_lock);
-	if (!first)
-		return;
 	wake_up_all(&snap->ev_wait);
-	pr_err("snapshot %pUb failed on %u:%u: %d\n", &snap->id,
+	pr_err("snapshot %pUb: %u:%u failed: %d\n", &snap->id,
 	       MAJOR(area->dev), MINOR(area->dev), error);
-	/*
-	 * The storage is shared: the other devices cannot go on either.  The
-	 * list of areas changes only under snap->lock and bs_mutex, and areas
-	 * are freed only by destroy, after copy-on-write has stopped.
-	 */
-	list_for_each_entry(a, &snap->areas, link)
-		if (a != area)
-			bs_area_fail(a, error);
 }
 
 /* Caller holds bs_mutex.  True if @st lies on a device of @snap. */
@@ -242,12 +216,17 @@ int bs_snapshot_add(struct bs_tracker *t, const uuid_t *id)
 {
 	struct bs_snapshot *snap;
 	struct bs_area *area;
+	struct bs_event *ev;
 	int ret = 0;
 
+	/* The device's corrupted event, should it fail. */
+	ev = kzalloc(sizeof(*ev), GFP_KERNEL);
+	if (!ev)
+		return -ENOMEM;
 	mutex_lock(&bs_mutex);
 	snap = __bs_snapshot_find(id);
 	if (!snap) {
-		ret = -ENOENT;
+		ret = -ESRCH;
 		goto out;
 	}
 	if (t->snap_area) {
@@ -273,11 +252,15 @@ int bs_snapshot_add(struct bs_tracker *t, const uuid_t *id)
 	}
 	list_add_tail(&area->link, &snap->areas);
 	t->snap_area = area;
-	t->error = 0;
+	spin_lock(&snap->ev_lock);
+	list_add(&ev->link, &snap->spare);
+	spin_unlock(&snap->ev_lock);
+	ev = NULL;
 	pr_info("%pg added to snapshot %pUb, chunks of %u KiB\n", t->bdev,
 		&snap->id, 1U << (area->chunk_shift - 10));
 out:
 	mutex_unlock(&bs_mutex);
+	kfree(ev);
 	return ret;
 }
 
@@ -334,11 +317,11 @@ int bs_snapshot_take(const uuid_t *id)
 
 	snap = bs_snapshot_get(id);
 	if (!snap)
-		return -ENOENT;
+		return -ESRCH;
 	mutex_lock(&snap->lock);
 	mutex_lock(&bs_mutex);
 	if (snap->dead) {
-		ret = -ENOENT;
+		ret = -ESRCH;
 		goto out_unlock;
 	}
 	if (snap->taken) {
@@ -352,6 +335,11 @@ int bs_snapshot_take(const uuid_t *id)
 	ret = READ_ONCE(snap->error);
 	if (ret)
 		goto out_unlock;
+	list_for_each_entry(area, &snap->areas, link) {
+		ret = bs_tracker_prepare(area->tracker);
+		if (ret)
+			goto out_finish;
+	}
 
 	/*
 	 * Writers wait from the first freeze to the last thaw.  Freezing a
@@ -398,6 +386,9 @@ out_thaw:
 	list_for_each_entry(area, &snap->areas, link)
 		blkfilter_sync_done(area->bdev);
 	rcu_unexpedite_gp();
+out_finish:
+	list_for_each_entry(area, &snap->areas, link)
+		bs_tracker_finish(area->tracker);
 out_unlock:
 	mutex_unlock(&bs_mutex);
 	if (!ret) {
@@ -421,30 +412,26 @@ out_unlock:
  * bs_snapshot_destroy() - IOCTL_BLKSNAP_SNAPSHOT_DESTROY
  * @id: the snapshot.
  *
- * Return: 0 or -ENOENT.
+ * Return: 0, or -ENODEV if there is no such snapshot (as in the series).
  */
 int bs_snapshot_destroy(const uuid_t *id)
 {
 	struct bs_snapshot *snap;
 	struct bs_area *area, *tmp;
-	int error;
 
 	snap = bs_snapshot_get(id);
 	if (!snap)
-		return -ENOENT;
+		return -ENODEV;
 	mutex_lock(&snap->lock);
 	mutex_lock(&bs_mutex);
 	if (snap->dead) {
 		mutex_unlock(&bs_mutex);
 		mutex_unlock(&snap->lock);
 		bs_snapshot_put(snap);
-		return -ENOENT;
+		return -ENODEV;
 	}
 	snap->dead = true;
 	list_del(&snap->link);
-	spin_lock(&snap->ev_lock);
-	error = snap->error;
-	spin_unlock(&snap->ev_lock);
 	/* Copy-on-write ends; the trackers go on tracking. */
 	list_for_each_entry(area, &snap->areas, link) {
 		struct bs_tracker *t = area->tracker;
@@ -455,9 +442,9 @@ int bs_snapshot_destroy(const uuid_t *id)
 		WRITE_ONCE(t->area, NULL);
 		spin_unlock(&t->lock);
 		t->snap_area = NULL;
-		t->error = error;
 	}
 	mutex_unlock(&bs_mutex);
+	/* Waiters for events learn at once that there will be none. */
 	wake_up_all(&snap->ev_wait);
 
 	/* No filter callback uses the areas once these return. */
@@ -520,6 +507,9 @@ void bs_snapshot_device_gone(struct bs_tracker *t)
 		spin_unlock(&area->lock);
 		if (!area->snap->taken) {
 			/* The snapshot cannot be taken whole any more. */
+			spin_lock(&area->snap->ev_lock);
+			area->snap->error = -ENODEV;
+			spin_unlock(&area->snap->ev_lock);
 			bs_snapshot_failed(area->snap, area, -ENODEV);
 			list_del(&area->link);
 			bs_area_free(area);
@@ -536,6 +526,9 @@ void bs_snapshot_device_gone(struct bs_tracker *t)
 /**
  * bs_snapshot_collect() - IOCTL_BLKSNAP_SNAPSHOT_COLLECT
  * @uarg: the user's argument.
+ *
+ * With no array (ids 0) only the count is returned; with one too small,
+ * -ENODATA and the count needed.
  *
  * Return: 0, -ENODATA if the array is too small, or a negative errno.
  */
@@ -555,6 +548,11 @@ int bs_snapshot_collect(struct blksnap_snapshot_collect __user *uarg)
 	mutex_lock(&bs_mutex);
 	list_for_each_entry(snap, &bs_snapshots, link)
 		n++;
+	if (!ids) {
+		/* The size query: the count alone, as the series answers it. */
+		mutex_unlock(&bs_mutex);
+		return put_user(n, &uarg->count) ? -EFAULT : 0;
+	}
 	if (n > arg.count) {
 		ret = -ENODATA;
 	} else if (n) {
@@ -591,7 +589,11 @@ static bool bs_snapshot_has_event(struct bs_snapshot *snap)
  * bs_snapshot_wait_event() - IOCTL_BLKSNAP_SNAPSHOT_WAIT_EVENT
  * @uarg: the user's argument.
  *
- * Return: 0, -ETIMEDOUT, -EINTR, -ENOENT or -EFAULT.
+ * As in the series: -ENOENT if no event came within the timeout (the
+ * caller waits again), -ESRCH if there is no such snapshot, also when it
+ * is destroyed during the wait, which ends the wait at once.
+ *
+ * Return: 0, -ENOENT, -ESRCH, -EINTR or -EFAULT.
  */
 int bs_snapshot_wait_event(struct blksnap_snapshot_event __user *uarg)
 {
@@ -612,7 +614,7 @@ int bs_snapshot_wait_event(struct blksnap_snapshot_event __user *uarg)
 	import_uuid(&id, arg->id.b);
 	snap = bs_snapshot_get(&id);
 	if (!snap) {
-		ret = -ENOENT;
+		ret = -ESRCH;
 		goto out_free;
 	}
 	left = wait_event_interruptible_timeout(snap->ev_wait,
@@ -626,11 +628,11 @@ int bs_snapshot_wait_event(struct blksnap_snapshot_event __user *uarg)
 	if (ev)
 		ret = 0;
 	else if (READ_ONCE(snap->dead))
-		ret = -ENOENT;
+		ret = -ESRCH;
 	else if (left < 0)
 		ret = -EINTR;
 	else
-		ret = -ETIMEDOUT;
+		ret = -ENOENT;
 	bs_snapshot_put(snap);
 	if (ev) {
 		arg->code = ev->code;

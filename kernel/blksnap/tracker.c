@@ -31,6 +31,14 @@ static inline struct bs_tracker *bs_tracker(struct blkfilter *flt)
 
 /* Change tracker. */
 
+static void bs_cbt_free(struct bs_cbt *cbt)
+{
+	vfree(cbt->active);
+	vfree(cbt->readable);
+	cbt->active = NULL;
+	cbt->readable = NULL;
+}
+
 static int bs_cbt_init(struct bs_cbt *cbt, sector_t capacity)
 {
 	u64 bytes = (u64)capacity << SECTOR_SHIFT;
@@ -52,8 +60,7 @@ static int bs_cbt_init(struct bs_cbt *cbt, sector_t capacity)
 	cbt->active = vzalloc(cbt->block_count);
 	cbt->readable = vzalloc(cbt->block_count);
 	if (!cbt->active || !cbt->readable) {
-		vfree(cbt->active);
-		vfree(cbt->readable);
+		bs_cbt_free(cbt);
 		return -ENOMEM;
 	}
 	cbt->active_nr = 1;
@@ -129,15 +136,58 @@ void bs_cbt_mark_dirty(struct bs_tracker *t, sector_t sector, sector_t count)
 	struct bs_cbt *cbt = &t->cbt;
 	u32 first, last, n;
 
-	if (sector >= t->capacity || !count)
+	if (!count)
 		return;
-	bs_cbt_range(cbt, sector, count, &first, &last);
-	n = last - first + 1;
+	/* The lock keeps the maps' size: a take may resize them. */
 	spin_lock(&t->lock);
-	/* Writes racing with this store the same number, see above. */
-	data_race(memset(cbt->active + first, cbt->active_nr, n));
-	memset(cbt->readable + first, cbt->readable_nr, n);
+	if (sector < t->capacity) {
+		bs_cbt_range(cbt, sector, count, &first, &last);
+		n = last - first + 1;
+		/* Writes racing with this store the same number, see above. */
+		data_race(memset(cbt->active + first, cbt->active_nr, n));
+		memset(cbt->readable + first, cbt->readable_nr, n);
+	}
 	spin_unlock(&t->lock);
+}
+
+/**
+ * bs_tracker_prepare() - get a tracker ready for a take
+ * @t: the tracker.
+ *
+ * A device whose size changed since the attach gets new maps for its new
+ * size, put in place by the switch: its tracker then starts over, with a
+ * new generation, as the series does at a take.
+ *
+ * Context: process, bs_mutex held, before the freeze; may sleep.
+ * Return: 0 or -ENOMEM.
+ */
+int bs_tracker_prepare(struct bs_tracker *t)
+{
+	sector_t capacity = bdev_nr_sectors(t->bdev);
+
+	if (capacity == t->capacity || !capacity)
+		return 0;
+	pr_info("%pg: size changed from %llu to %llu sectors, tracking starts over\n",
+		t->bdev, (unsigned long long)t->capacity,
+		(unsigned long long)capacity);
+	t->next_capacity = capacity;
+	return bs_cbt_init(&t->next, capacity);
+}
+
+/**
+ * bs_tracker_finish() - a take is over
+ * @t: the tracker, given to bs_tracker_prepare() before.
+ *
+ * Frees the maps that the switch replaced, or the new ones if there was
+ * no switch, once no cbtmap command reads them.
+ *
+ * Context: process, bs_mutex held, writes not held back; may sleep.
+ */
+void bs_tracker_finish(struct bs_tracker *t)
+{
+	mutex_lock(&t->map_lock);
+	bs_cbt_free(&t->next);
+	mutex_unlock(&t->map_lock);
 }
 
 /**
@@ -147,7 +197,8 @@ void bs_cbt_mark_dirty(struct bs_tracker *t, sector_t sector, sector_t count)
  *
  * The readable map becomes the active one as it is now, copy-on-write
  * starts and the held writes go on (through copy-on-write).  Writes that
- * passed before this were waited for by the caller.
+ * passed before this were waited for by the caller.  If the device's size
+ * changed, the maps bs_tracker_prepare() made take over instead.
  *
  * Context: process; may sleep.
  */
@@ -158,7 +209,11 @@ void bs_tracker_switch(struct bs_tracker *t, struct bs_area *area)
 	struct bio *bio;
 
 	spin_lock(&t->lock);
-	if (cbt->active_nr == U8_MAX) {
+	if (t->next.active) {
+		/* Maps for the device's new size, all clear, a new generation. */
+		swap(t->cbt, t->next);
+		t->capacity = t->next_capacity;
+	} else if (cbt->active_nr == U8_MAX) {
 		memset(cbt->active, 0, cbt->block_count);
 		memset(cbt->readable, 0, cbt->block_count);
 		uuid_gen(&cbt->generation);
@@ -272,6 +327,7 @@ static struct blkfilter *bs_attach(struct block_device *bdev)
 	t->start = get_start_sect(bdev);
 	t->capacity = bdev_nr_sectors(bdev);
 	spin_lock_init(&t->lock);
+	mutex_init(&t->map_lock);
 	bio_list_init(&t->held);
 	ret = bs_cbt_init(&t->cbt, t->capacity);
 	if (ret) {
@@ -289,8 +345,8 @@ static void bs_detach(struct blkfilter *flt)
 
 	bs_snapshot_device_gone(t);
 	WARN_ON_ONCE(!bio_list_empty(&t->held));
-	vfree(t->cbt.active);
-	vfree(t->cbt.readable);
+	bs_cbt_free(&t->cbt);
+	bs_cbt_free(&t->next);
 	kfree(t);
 }
 
@@ -302,10 +358,10 @@ static int bs_ctl_cbtinfo(struct bs_tracker *t, __u8 __user *buf, __u32 *plen)
 
 	if (*plen < sizeof(info))
 		return -EINVAL;
+	spin_lock(&t->lock);
 	info.device_capacity = (u64)t->capacity << SECTOR_SHIFT;
 	info.block_size = 1U << t->cbt.block_shift;
 	info.block_count = t->cbt.block_count;
-	spin_lock(&t->lock);
 	export_uuid(info.generation_id.b, &t->cbt.generation);
 	info.changes_number = t->cbt.readable_nr;
 	spin_unlock(&t->lock);
@@ -318,19 +374,32 @@ static int bs_ctl_cbtinfo(struct bs_tracker *t, __u8 __user *buf, __u32 *plen)
 static int bs_ctl_cbtmap(struct bs_tracker *t, __u8 __user *buf, __u32 *plen)
 {
 	struct blksnap_cbtmap arg;
-	u32 len;
+	u32 count, len;
+	u8 *map;
+	int ret;
 
 	if (*plen < sizeof(arg))
 		return -EINVAL;
 	if (copy_from_user(&arg, buf, sizeof(arg)))
 		return -EFAULT;
-	if (arg.offset > t->cbt.block_count)
-		return -EINVAL;
-	len = min(arg.length, t->cbt.block_count - arg.offset);
-	if (len && copy_to_user(u64_to_user_ptr(arg.buffer),
-				t->cbt.readable + arg.offset, len))
-		return -EFAULT;
-	return len;
+	/* The map stays while map_lock is held, even if a take resizes. */
+	mutex_lock(&t->map_lock);
+	spin_lock(&t->lock);
+	map = t->cbt.readable;
+	count = t->cbt.block_count;
+	spin_unlock(&t->lock);
+	if (arg.offset > count) {
+		ret = -EINVAL;
+		goto out;
+	}
+	len = min(arg.length, count - arg.offset);
+	ret = len;
+	if (len && copy_to_user(u64_to_user_ptr(arg.buffer), map + arg.offset,
+				len))
+		ret = -EFAULT;
+out:
+	mutex_unlock(&t->map_lock);
+	return ret;
 }
 
 static int bs_ctl_cbtdirty(struct bs_tracker *t, __u8 __user *buf,
@@ -393,13 +462,11 @@ static int bs_ctl_snapshotinfo(struct bs_tracker *t, __u8 __user *buf,
 
 	if (*plen < sizeof(info))
 		return -EINVAL;
+	/* Nothing once the snapshot is destroyed, as in the series. */
 	mutex_lock(&bs_mutex);
-	info.error_code = t->error;
 	area = t->snap_area;
 	if (area) {
-		spin_lock(&area->snap->ev_lock);
-		info.error_code = area->snap->error;
-		spin_unlock(&area->snap->ev_lock);
+		info.error_code = bs_area_error(area);
 		if (area->image.disk)
 			strscpy(info.image, area->image.disk->disk_name,
 				sizeof(info.image));

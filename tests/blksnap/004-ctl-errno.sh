@@ -77,7 +77,7 @@ snap dirty "$d" $((sectors - 1)):1
 	fail "cbtdirty of the last sector: $(snapctl cbtmap "$d")"
 
 # snapshotadd.
-snapctl -e ENOENT add "$d" "$(rand_id)" || fail "add, unknown id"
+snapctl -e ESRCH add "$d" "$(rand_id)" || fail "add, unknown id"
 snapctl -e ENOENT add "$d2" "$id" || fail "add without the filter"
 snap add "$d" "$id"
 snapctl -e EALREADY add "$d" "$id" || fail "add twice"

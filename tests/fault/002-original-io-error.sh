@@ -65,7 +65,7 @@ image_fails "$img" 3072 2048 || fail "image read across preserved and failing ch
 make_it_fail "$d" 0
 [[ $(snap_field "$d" error_code) == 0 ]] ||
 	fail "error_code $(snap_field "$d" error_code) after failed image reads of the original"
-snapctl -e ETIMEDOUT wait "$id" 0 || fail "an event after failed image reads"
+snapctl -e ENOENT wait "$id" 0 || fail "an event after failed image reads"
 bsame "$TEST_TMP/pre" "$img" 0 || fail "the image differs from take once the original works again"
 original_ok "$d" "part 1"
 within 60 "destroy" snap destroy "$id"
@@ -112,7 +112,7 @@ cow_fails() {
 	wait "$waiter" || fail "the waiter failed"
 	cat "$TEST_TMP/waiter"
 	check_event "$TEST_TMP/waiter" "$dev" -5
-	snapctl -e ETIMEDOUT wait "$id" 200 || fail "a second event"
+	snapctl -e ENOENT wait "$id" 200 || fail "a second event"
 	image_fails "$img" 0 64 || fail "image read of a failed snapshot succeeded"
 	image_fails "$img" 20480 64 || fail "image read of a failed snapshot succeeded"
 	image_write_fails "$img" 20480 || fail "image write to a failed snapshot succeeded"
@@ -122,7 +122,7 @@ cow_fails() {
 	bsame "$TEST_TMP/expect" "$dev" 0 || fail "$dev does not hold what was written"
 	make_it_fail "$dev" 0
 	within 60 "destroy" snap destroy "$id"
-	[[ $(snap_field "$dev" error_code) == -5 ]] || fail "error_code after destroy"
+	[[ $(snap_field "$dev" error_code) == 0 ]] || fail "error_code after destroy: the series reports none"
 	original_ok "$dev" "after destroy"
 	within 30 "detach" snap detach "$dev"
 }

@@ -219,7 +219,7 @@ call_cbtmap() { run -n "$1" snapctl cbtmap "$d"; }
 call_dirty() { run -n "$1" snapctl dirty "$d" 0:8 8192:16; }
 call_info() { run -n "$1" snapctl info "$d"; }
 call_collect() { run -n "$1" snapctl collect; }
-call_wait() { run -n "$1" snapctl -e ETIMEDOUT wait "$sid" 0; }
+call_wait() { run -n "$1" snapctl -e ENOENT wait "$sid" 0; }
 sweep cbtinfo ENOMEM
 sweep cbtmap ENOMEM,EFAULT
 sweep dirty ENOMEM
@@ -350,7 +350,7 @@ for pct in 2 10 25 50; do
 		expect "cbtdirty" "ENOMEM"
 		run snapctl info "$d"
 		expect "snapshotinfo" "ENOMEM"
-		run snapctl -e OK,ETIMEDOUT wait "$sid" 0
+		run snapctl -e OK,ENOENT wait "$sid" 0
 		expect "wait" "ENOMEM"
 		seen=0
 		[[ $ERR == OK && $OUT == *code=0* ]] && seen=1

@@ -235,13 +235,14 @@ wait_error() {
 }
 
 # check_event WAITER_OUTPUT DEV ERR: the output of "snapctl wait" is one
-# corrupted event of DEV with ERR.
+# corrupted event of DEV with ERR, an error_code (negative): the event
+# carries the positive errno, as the v6 series sends it.
 check_event() {
 	local out
 	out=$(cat "$1")
 	grep -qx code=0 <<<"$out" || fail "event code: $out"
 	grep -qx "dev=$(majmin "$2")" <<<"$out" || fail "event device, expected $(majmin "$2"): $out"
-	grep -qx "err=$3" <<<"$out" || fail "event error, expected $3: $out"
+	grep -qx "err=${3#-}" <<<"$out" || fail "event error, expected ${3#-}: $out"
 }
 
 # image_fails IMG OFFSET_KIB KIB: a direct read of the image fails.

@@ -57,11 +57,11 @@ static const struct {
 	{ "ENODEV", ENODEV }, { "EPERM", EPERM }, { "ENOMEM", ENOMEM },
 	{ "EIO", EIO }, { "ENXIO", ENXIO }, { "EACCES", EACCES },
 	{ "EBADF", EBADF }, { "ENODATA", ENODATA }, { "ETIMEDOUT", ETIMEDOUT },
-	{ "EDEADLK", EDEADLK },
+	{ "EDEADLK", EDEADLK }, { "ESRCH", ESRCH },
 	{ "EINTR", EINTR }, { "ENOSPC", ENOSPC }, { "EEXIST", EEXIST },
 	{ "E2BIG", E2BIG }, { "EOVERFLOW", EOVERFLOW }, { "EFBIG", EFBIG },
 	{ "EROFS", EROFS }, { "EOPNOTSUPP", EOPNOTSUPP }, { "ERANGE", ERANGE },
-	{ "EAGAIN", EAGAIN }, { "EDEADLK", EDEADLK },
+	{ "EAGAIN", EAGAIN },
 };
 
 #define NERRNAMES (sizeof(errnames) / sizeof(errnames[0]))
@@ -97,7 +97,8 @@ static void usage(void)
 	      "  collect                  ids, one per line (two-call protocol)\n"
 	      "       -n COUNT one call with this count; prints count=,\n"
 	      "                untouched= and the ids on success\n"
-	      "  wait ID TIMEOUT_MS       IOCTL_BLKSNAP_SNAPSHOT_WAIT_EVENT\n"
+	      "  wait ID TIMEOUT_MS       IOCTL_BLKSNAP_SNAPSHOT_WAIT_EVENT: code=,\n"
+	      "       time_label=, age_ms= (CLOCK_MONOTONIC), dev=, err= (as given)\n"
 	      "  attach DEV | detach DEV  BLKFILTER_ATTACH/DETACH \"blksnap\"\n"
 	      "  add DEV ID               snapshotadd\n"
 	      "  info DEV                 snapshotinfo: error_code=, image=\n"
@@ -477,27 +478,25 @@ static int cmd_collect(int argc, char **argv)
 			if (((unsigned char *)ids)[i] != 0xa5)
 				untouched = 0;
 		printf("count=%u\nuntouched=%d\n", c.count, untouched);
-		if (ret >= 0 && !bad_arg)
+		/* With count 0 no array was passed: the call only counts. */
+		if (ret >= 0 && !bad_arg && count)
 			for (i = 0; i < c.count && i < room; i++)
 				print_id(&ids[i]);
 		return 0;
 	}
 
-	/* The protocol: ask for the count, then fetch; retry on a race. */
+	/*
+	 * The series' protocol: ask for the count with no array (a success
+	 * that sets count), then fetch; retry if more came meanwhile.
+	 */
 	for (;;) {
 		c.count = 0;
 		c.ids = 0;
 		ret = xioctl(cfd, IOCTL_BLKSNAP_SNAPSHOT_COLLECT, &c);
-		if (ret < 0 && errno != ENODATA)
+		if (ret < 0)
 			return outcome("collect (count)", ret);
-		if (ret >= 0) {
-			if (c.count) {
-				fprintf(stderr, "snapctl: collect: count 0 succeeded with count=%u\n",
-					c.count);
-				return 1;
-			}
+		if (!c.count)
 			return outcome("collect", 0);
-		}
 		room = c.count;
 		free(ids);
 		ids = calloc(room, sizeof(*ids));
@@ -550,7 +549,8 @@ static int cmd_wait(int argc, char **argv)
 	st = outcome("wait", ret);
 	if (st || ret < 0)
 		return st;
-	clock_gettime(CLOCK_REALTIME, &now);
+	/* The series' events carry CLOCK_MONOTONIC time. */
+	clock_gettime(CLOCK_MONOTONIC, &now);
 	printf("code=%u\ntime_label=%lld\nage_ms=%lld\n", ev->code,
 	       (long long)ev->time_label,
 	       ((long long)now.tv_sec * 1000000000LL + now.tv_nsec -
