@@ -99,6 +99,8 @@ static void usage(void)
 	      "                untouched= and the ids on success\n"
 	      "  wait ID TIMEOUT_MS       IOCTL_BLKSNAP_SNAPSHOT_WAIT_EVENT: code=,\n"
 	      "       time_label=, age_ms= (CLOCK_MONOTONIC), dev=, err= (as given)\n"
+	      "  watch ID TIMEOUT_MS      a v6 client's watcher: wait_event in a\n"
+	      "       loop until ESRCH; \"event ...\" lines, then polls=N\n"
 	      "  attach DEV | detach DEV  BLKFILTER_ATTACH/DETACH \"blksnap\"\n"
 	      "  add DEV ID               snapshotadd\n"
 	      "  info DEV                 snapshotinfo: error_code=, image=\n"
@@ -560,6 +562,50 @@ static int cmd_wait(int argc, char **argv)
 		printf("dev=%u:%u\nerr=%d\n", cor.dev_id_mj, cor.dev_id_mn,
 		       cor.err_code);
 	}
+	return 0;
+}
+
+/*
+ * A v6 client's event watcher: WAIT_EVENT again and again with a timeout,
+ * "nothing yet" being ENOENT, until the snapshot is gone (ESRCH).  Prints
+ * an "event code=C dev=M:m err=E time_label=T" line per event, then
+ * "polls=N" (the calls that returned ENOENT).  Any other answer fails.
+ */
+static int cmd_watch(int argc, char **argv)
+{
+	struct blksnap_snapshot_event *ev;
+	struct blksnap_event_corrupted cor;
+	unsigned long polls = 0;
+	int cfd, ret;
+
+	if (argc != 3)
+		usage();
+	ev = calloc(1, sizeof(*ev));
+	if (!ev)
+		die("calloc");
+	cfd = open_control();
+	for (;;) {
+		memset(ev, 0, sizeof(*ev));
+		parse_id(argv[1], &ev->id);
+		ev->timeout_ms = (__u32)num(argv[2]);
+		ret = xioctl(cfd, IOCTL_BLKSNAP_SNAPSHOT_WAIT_EVENT, ev);
+		if (ret < 0 && errno == ENOENT) {
+			polls++;
+			continue;
+		}
+		if (ret < 0 && errno == ESRCH)
+			break;
+		if (ret < 0) {
+			fprintf(stderr, "snapctl: watch: %s\n", errname(errno));
+			return 1;
+		}
+		memcpy(&cor, ev->data, sizeof(cor));
+		printf("event code=%u dev=%u:%u err=%d time_label=%lld\n",
+		       ev->code, cor.dev_id_mj, cor.dev_id_mn, cor.err_code,
+		       (long long)ev->time_label);
+		fflush(stdout);
+	}
+	printf("polls=%lu\n", polls);
 	return 0;
 }
 
@@ -1270,6 +1316,8 @@ int main(int argc, char **argv)
 		return cmd_take(argc, argv);
 	if (!strcmp(cmd, "collect"))
 		return cmd_collect(argc, argv);
+	if (!strcmp(cmd, "watch"))
+		return cmd_watch(argc, argv);
 	if (!strcmp(cmd, "wait"))
 		return cmd_wait(argc, argv);
 	if (!strcmp(cmd, "attach"))
