@@ -174,45 +174,59 @@ EXPORT int blksnap_module_version(struct blksnap_ctl *ctl,
 	return 0;
 }
 
+/* Collect tries: the set must stop growing between a size query and the
+ * call with the array within this many rounds. */
+#define COLLECT_TRIES	64
+
 EXPORT int blksnap_snapshot_collect(struct blksnap_ctl *ctl,
 				    struct blksnap_id **idsp)
 {
 	struct blksnap_snapshot_collect arg;
-	struct blksnap_uuid *ids = NULL;
-	int tries;
+	struct blksnap_uuid *ids;
+	uint32_t room;
+	int ret, tries;
 
 	if (!ctl || !idsp)
 		return -EINVAL;
+	/* The size query: with ids NULL the module returns 0 and sets count
+	 * to the number of snapshots. */
 	memset(&arg, 0, sizeof(arg));
-	/* Snapshots may come and go between the two calls: retry while the
-	 * kernel says the array is too small. */
-	for (tries = 0; tries < 64; tries++) {
-		int ret = xioctl(ctl->fd, IOCTL_BLKSNAP_SNAPSHOT_COLLECT, &arg);
-
-		if (ret == 0) {
+	ret = xioctl(ctl->fd, IOCTL_BLKSNAP_SNAPSHOT_COLLECT, &arg);
+	if (ret < 0)
+		return ret;
+	/* Snapshots may be created between two calls: then the array is too
+	 * small, the module says ENODATA with the number needed, and we ask
+	 * again with that much room. */
+	for (tries = 0; tries < COLLECT_TRIES; tries++) {
+		if (arg.count == 0) {
+			*idsp = NULL;
+			return 0;
+		}
+		if (arg.count > INT_MAX)
+			return -EOVERFLOW;
+		room = arg.count;
+		ids = calloc(room, sizeof(*ids));
+		if (!ids)
+			return -ENOMEM;
+		arg.ids = (uintptr_t)ids;
+		ret = xioctl(ctl->fd, IOCTL_BLKSNAP_SNAPSHOT_COLLECT, &arg);
+		if (ret == 0 && arg.count <= room) {
 			if (arg.count == 0) {
 				free(ids);
 				ids = NULL;
-			}
-			if (arg.count > INT_MAX) {
-				free(ids);
-				return -EOVERFLOW;
 			}
 			*idsp = (struct blksnap_id *)ids;
 			return (int)arg.count;
 		}
 		free(ids);
 		ids = NULL;
+		if (ret == 0)		/* more than the room: not the protocol */
+			return -EPROTO;
 		if (ret != -ENODATA)
 			return ret;
-		if (arg.count == 0 || arg.count > INT_MAX)
+		if (arg.count <= room)	/* too small, yet no more needed */
 			return -EPROTO;
-		ids = calloc(arg.count, sizeof(*ids));
-		if (!ids)
-			return -ENOMEM;
-		arg.ids = (uintptr_t)ids;
 	}
-	free(ids);
 	return -EAGAIN;
 }
 
@@ -620,12 +634,12 @@ EXPORT int blksnap_snapshot_wait_event(struct blksnap_snapshot *snap,
 	if (ret >= 0) {
 		memset(ev, 0, sizeof(*ev));
 		ev->code = e->code;
-		ev->time_ns = e->time_label;
+		ev->time_ns = e->time_label;	/* CLOCK_MONOTONIC */
 		if (e->code == blksnap_event_code_corrupted) {
 			memcpy(&c, e->data, sizeof(c));
 			ev->dev_major = c.dev_id_mj;
 			ev->dev_minor = c.dev_id_mn;
-			ev->error = c.err_code;
+			ev->error = c.err_code;	/* positive, as given */
 		}
 		ret = 0;
 	}

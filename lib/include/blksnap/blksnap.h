@@ -9,7 +9,8 @@
  * Conventions:
  *  - every function returning int returns 0 (or a count where said) on
  *    success and a negative errno value on failure; errno itself is not
- *    a part of the contract;
+ *    a part of the contract; the module's errnos are passed through as
+ *    they are;
  *  - nothing is ever printed;
  *  - the handles (struct blksnap_ctl, struct blksnap_dev, struct
  *    blksnap_snapshot) are opaque; the library keeps no global mutable
@@ -71,23 +72,32 @@ struct blksnap_range {
 /* Longest image name, with its NUL. */
 #define BLKSNAP_IMAGE_NAME_MAX	33
 
-/* The snapshot state of a device (blkfilter_ctl_blksnap_snapshotinfo). */
+/* The snapshot state of a device (blkfilter_ctl_blksnap_snapshotinfo):
+ * image is "" until the snapshot is taken; both are 0 and "" again once
+ * the snapshot is destroyed. */
 struct blksnap_image_info {
-	int error;			/* 0, or -errno: why the snapshot failed */
-	char image[BLKSNAP_IMAGE_NAME_MAX]; /* "blksnap-image0", or "" */
+	int error;			/* 0, or -errno (negative, as the kernel
+					 * gives it): why the device's image
+					 * failed, e.g. -ENOSPC: overflow */
+	char image[BLKSNAP_IMAGE_NAME_MAX]; /* "blksnap-image_MAJOR:MINOR" of
+					 * the original device, or "" */
 };
 
 /* Event codes. */
 #define BLKSNAP_EVENT_CORRUPTED	0
 
-/* An event of a snapshot. */
+/* An event of a snapshot.  BLKSNAP_EVENT_CORRUPTED: the image of one
+ * device failed (its original went away, an I/O error, the storage
+ * overflowed when it needed space); the images of the snapshot's other
+ * devices stay readable.  Each failed device sends its own event. */
 struct blksnap_event {
 	uint32_t code;			/* BLKSNAP_EVENT_* */
-	int64_t time_ns;		/* CLOCK_REALTIME, nanoseconds */
+	int64_t time_ns;		/* CLOCK_MONOTONIC, nanoseconds */
 	/* Payload of BLKSNAP_EVENT_CORRUPTED. */
 	uint32_t dev_major;		/* the original device */
 	uint32_t dev_minor;
-	int error;			/* -errno, e.g. -ENOSPC: overflow */
+	int error;			/* errno, positive as the kernel gives
+					 * it, e.g. ENOSPC: overflow */
 };
 
 struct blksnap_ctl;
@@ -124,9 +134,11 @@ void blksnap_ctl_close(struct blksnap_ctl *ctl);
 int blksnap_module_version(struct blksnap_ctl *ctl,
 			   struct blksnap_module_version *ver);
 
-/* Ids of all snapshots (IOCTL_BLKSNAP_SNAPSHOT_COLLECT).  Returns their
- * number; *idsp is then an array of them allocated with malloc() (NULL
- * when there is none), for the caller to free(). */
+/* Ids of all snapshots (IOCTL_BLKSNAP_SNAPSHOT_COLLECT: a size query,
+ * then the array, again while snapshots are created meanwhile).  Returns
+ * their number; *idsp is then an array of them allocated with malloc()
+ * (NULL when there is none), for the caller to free().  -EAGAIN if the
+ * set kept growing. */
 int blksnap_snapshot_collect(struct blksnap_ctl *ctl, struct blksnap_id **idsp);
 
 /* ----------------------------------------------------------------------
@@ -169,7 +181,8 @@ int blksnap_cbt_map(struct blksnap_dev *dev, struct blksnap_cbt_info *info,
 int blksnap_cbt_mark_dirty(struct blksnap_dev *dev,
 			   const struct blksnap_range *ranges, uint32_t count);
 
-/* The device's snapshot state: error and image name. */
+/* The device's snapshot state: error and image name (see struct
+ * blksnap_image_info). */
 int blksnap_image_info(struct blksnap_dev *dev, struct blksnap_image_info *info);
 
 /* ----------------------------------------------------------------------
@@ -216,21 +229,25 @@ void blksnap_snapshot_id(const struct blksnap_snapshot *snap,
 int blksnap_snapshot_storage_created(const struct blksnap_snapshot *snap);
 
 /* Add a device to the snapshot, attaching the filter first if it is not
- * attached.  -ENOENT unknown snapshot, -EALREADY already in it, -EBUSY in
- * another snapshot or snapshot taken, -EINVAL the storage is on it. */
+ * attached.  -ESRCH unknown (or destroyed) snapshot, -EALREADY already in
+ * it, -EBUSY in another snapshot or snapshot taken, -EINVAL the storage
+ * is on it, -ENOENT the filter is unknown (the module is not loaded). */
 int blksnap_snapshot_add(struct blksnap_snapshot *snap, struct blksnap_dev *dev);
 
 /* Take the snapshot of all its devices at once; images appear.
- * -ENODEV no device added, -EALREADY taken already. */
+ * -ESRCH unknown (or destroyed) snapshot, -ENODEV no device added,
+ * -EALREADY taken already. */
 int blksnap_snapshot_take(struct blksnap_snapshot *snap);
 
 /* Wait up to timeout_ms (0: do not wait) for the snapshot's next event.
- * -ETIMEDOUT none came, -EINTR a signal came, -ENOENT unknown or
- * destroyed snapshot. */
+ * -ENOENT none came before the timeout (nothing yet: wait again), -ESRCH
+ * unknown or destroyed snapshot (also at once for a caller waiting when
+ * it is destroyed), -EINTR a signal came.  The errnos are the kernel's,
+ * passed through. */
 int blksnap_snapshot_wait_event(struct blksnap_snapshot *snap,
 				uint32_t timeout_ms, struct blksnap_event *ev);
 
-/* Destroy the snapshot: images go, storage is released.  -ENOENT if it
+/* Destroy the snapshot: images go, storage is released.  -ENODEV if it
  * does not exist (any more).  The handle must still be freed. */
 int blksnap_snapshot_destroy(struct blksnap_snapshot *snap);
 
