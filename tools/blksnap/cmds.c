@@ -387,8 +387,10 @@ void add_error(const char *dev, int ret)
 		errmsg(dev, 0, "cannot add to the snapshot: in another snapshot, snapshot taken already, or another filter attached");
 	else if (ret == -EALREADY)
 		errmsg(dev, 0, "cannot add to the snapshot: added already");
+	else if (ret == -ESRCH)
+		errmsg(dev, 0, "cannot add to the snapshot: no such snapshot");
 	else if (ret == -ENOENT)
-		errmsg(dev, 0, "cannot add to the snapshot: no such snapshot, or blksnap.ko not loaded");
+		errmsg(dev, 0, "cannot add to the snapshot: the blksnap filter is unknown (is blksnap.ko loaded?)");
 	else
 		errmsg(dev, ret, "cannot add to the snapshot");
 }
@@ -524,7 +526,7 @@ int cmd_snapshot_take(int argc, char **argv)
 	ret = blksnap_snapshot_take(snap);
 	blksnap_snapshot_free(snap);
 	blksnap_ctl_close(ctl);
-	if (ret == -ENOENT)
+	if (ret == -ESRCH)
 		errmsg(argv[optind], 0, "cannot take: no such snapshot");
 	else if (ret == -EALREADY)
 		errmsg(argv[optind], 0, "cannot take: taken already");
@@ -649,7 +651,7 @@ int cmd_snapshot_wait_event(int argc, char **argv)
 	ret = blksnap_snapshot_wait_event(snap, timeout, &ev);
 	blksnap_snapshot_free(snap);
 	blksnap_ctl_close(ctl);
-	if (ret == -ETIMEDOUT) {
+	if (ret == -ENOENT) {		/* none before the timeout */
 		if (json) {
 			json_begin(&j);
 			json_str(&j, "id", argv[optind]);
@@ -660,7 +662,7 @@ int cmd_snapshot_wait_event(int argc, char **argv)
 		}
 		return EXIT_TIMEOUT;
 	}
-	if (ret == -ENOENT) {
+	if (ret == -ESRCH) {
 		errmsg(argv[optind], 0, "no such snapshot");
 		return EXIT_FAIL;
 	}
@@ -678,13 +680,13 @@ int cmd_snapshot_wait_event(int argc, char **argv)
 			json_u64(&j, "dev_major", ev.dev_major);
 			json_u64(&j, "dev_minor", ev.dev_minor);
 			json_i64(&j, "error", ev.error);
-			json_str(&j, "error_text", strerror(-ev.error));
+			json_str(&j, "error_text", strerror(ev.error));
 		}
 		json_end(&j);
 	} else if (ev.code == BLKSNAP_EVENT_CORRUPTED) {
 		printf("event=corrupted\ntime_ns=%lld\ndevice=%u:%u\nerror=%d (%s)\n",
 		       (long long)ev.time_ns, ev.dev_major, ev.dev_minor, ev.error,
-		       strerror(-ev.error));
+		       strerror(ev.error));
 	} else {
 		printf("event=%u\ntime_ns=%lld\n", ev.code, (long long)ev.time_ns);
 	}
@@ -708,7 +710,7 @@ int cmd_snapshot_destroy(int argc, char **argv)
 		}
 		ret = blksnap_snapshot_destroy(snap);
 		blksnap_snapshot_free(snap);
-		if (ret == -ENOENT) {
+		if (ret == -ENODEV) {
 			errmsg(argv[i], 0, "cannot destroy: no such snapshot");
 			rc = EXIT_FAIL;
 		} else if (ret < 0) {
