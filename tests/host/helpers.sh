@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
 # Helpers for the tool-*.sh host tests; sourced, never run.  run.sh sets
-# BLKSNAP (the tool), BLKSNAP_LIB and TEST_TMP.
+# BLKSNAP (the tool), BLKSNAP_LIB, PRELOAD_DIR and TEST_TMP.
 
 set -u
 : "${BLKSNAP:?run by tests/host/run.sh}" "${TEST_TMP:?}"

@@ -3,10 +3,14 @@
 # Host tests: need no kernel module; exit 0 pass, 77 skip, other fail.
 #
 #   *.c        UAPI-only programs (except lib-*.c), built and run here;
-#   lib-*.c    programs linked with libblksnap.so (built here first);
+#   lib-*.c    programs linked with libblksnap.so (built here first; the
+#              UAPI headers are there for fakes of the module);
+#   preload-*.c  shared objects for LD_PRELOAD (fakes of the module), built
+#              here as NAME.so;
 #   tool-*.sh  shell tests of the blksnap tool (built here first), run as
 #              "bash FILE" with BLKSNAP (the tool), BLKSNAP_LIB (the
-#              library folder) and TEST_TMP (a scratch folder) set.
+#              library folder), PRELOAD_DIR (where the NAME.so are) and
+#              TEST_TMP (a scratch folder) set.
 #
 # VALGRIND=1 runs the lib-*.c programs and the tool under valgrind
 # (memory errors and leaks fail the test).
@@ -36,7 +40,7 @@ if [[ ${VALGRIND:-0} != 0 ]]; then
 fi
 
 for src in "$HERE"/*.c; do
-	[[ $(basename "$src") == lib-* ]] && continue
+	[[ $(basename "$src") == lib-* || $(basename "$src") == preload-* ]] && continue
 	name=host/$(basename "$src" .c)
 	bin=$OUT/$(basename "$src" .c)
 	if ! cc -O2 -Wall -Wextra -Werror -I"$TOP/include/uapi" -o "$bin" "$src"; then
@@ -58,12 +62,21 @@ if ! make -s -C "$TOP/lib" O="$LIBO" >"$OUT/build.log" 2>&1 ||
 	built=0
 fi
 
+for src in "$HERE"/preload-*.c; do
+	[[ -f $src ]] || continue
+	if ! cc -O2 -g -Wall -Wextra -Werror -fPIC -shared -I"$TOP/include/uapi" \
+		-o "$OUT/$(basename "$src" .c).so" "$src"; then
+		echo "FAIL host/$(basename "$src" .c) (build)"
+		fail=$((fail + 1))
+	fi
+done
+
 for src in "$HERE"/lib-*.c; do
 	[[ -f $src ]] || continue
 	name=host/$(basename "$src" .c)
 	bin=$OUT/$(basename "$src" .c)
 	if ((!built)) || ! cc -O2 -g -Wall -Wextra -Werror -I"$TOP/lib/include" \
-		-o "$bin" "$src" -L"$LIBO" -lblksnap; then
+		-I"$TOP/include/uapi" -o "$bin" "$src" -L"$LIBO" -lblksnap; then
 		echo "FAIL $name (build)"
 		fail=$((fail + 1))
 		continue
@@ -90,7 +103,7 @@ for t in "$HERE"/tool-*.sh; do
 		continue
 	fi
 	tmp=$(mktemp -d "$OUT/tmp.XXXXXX")
-	BLKSNAP=$tool BLKSNAP_LIB=$LIBO TEST_TMP=$tmp timeout "$tmo" bash "$t"
+	BLKSNAP=$tool BLKSNAP_LIB=$LIBO PRELOAD_DIR=$OUT TEST_TMP=$tmp timeout "$tmo" bash "$t"
 	rc=$?
 	((rc == 124)) && echo "$name: timeout after $tmo s"
 	rm -rf "$tmp"
