@@ -2,6 +2,11 @@
 # Install every Debian package needed to build, test, demo and benchmark
 # blksnap, and cache checkpatch.pl from the kernel source tarball.
 # Idempotent: does no apt work when everything is already installed.
+#
+# Usage: deps.sh [--flavours]
+#   --flavours  also Debian's rt (PREEMPT_RT) kernels of 6.12 and 6.1 and
+#               its cloud kernel of 6.12, with headers ("make
+#               check-flavours")
 set -euo pipefail
 
 PACKAGES=(
@@ -15,6 +20,17 @@ PACKAGES=(
 	libelf-dev libssl-dev perl gnuplot-nox shellcheck linux-perf
 	unifdef python3-ply python3-git python3-sphinx
 )
+
+FLAVOUR_PACKAGES=(
+	linux-image-6.12-rt-amd64 linux-headers-6.12-rt-amd64
+	linux-image-6.12-cloud-amd64 linux-headers-6.12-cloud-amd64
+	linux-image-rt-amd64 linux-headers-rt-amd64
+)
+case ${1:-} in
+--flavours) PACKAGES+=("${FLAVOUR_PACKAGES[@]}") ;;
+"") ;;
+*) echo "Usage: $0 [--flavours]" >&2; exit 2 ;;
+esac
 
 CACHE=${BLKSNAP_CACHE:-/var/cache/blksnap}
 CP_DIR=$CACHE/checkpatch

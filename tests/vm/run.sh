@@ -7,9 +7,11 @@
 # tests/ (or to the top of the tree) without ".sh", e.g. selftest/001-pass.
 #
 # Options:
-#   --kernel 6.12|6.1|debug
-#                       kernel series to boot (default 6.12); the newest
-#                       installed kernel of that series is used; "debug" is
+#   --kernel 6.12|6.1[-cloud|-rt]|debug
+#                       kernel series to boot (default 6.12), and Debian
+#                       flavour (default the generic one); the newest
+#                       installed kernel of that series is used (see
+#                       scripts/kver.sh); "debug" is
 #                       the debug kernel of scripts/debug-kernel.sh (KASAN,
 #                       lockdep, kmemleak, ...), with its own modules
 #   --disks N           number of spare virtio disks (default 4)
