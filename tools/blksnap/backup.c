@@ -4,10 +4,18 @@
  * only their changed blocks, into a backup directory (format in meta.c).
  *
  * Nothing that is not complete ever looks complete: data goes to hidden
- * temporary files, renamed when every device is copied and the snapshot
- * is known to be sound; the metadata file comes last.  On any failure,
- * and on SIGINT, SIGTERM or SIGHUP, the temporary files are removed and
- * the snapshot is destroyed.
+ * temporary files, renamed when every device is copied; the metadata file
+ * comes last.  On any failure, and on SIGINT, SIGTERM or SIGHUP, the
+ * temporary files are removed and the snapshot is destroyed.
+ *
+ * The module fails the image of one device at a time (its original went
+ * away, an I/O error, the storage overflowed as the device needed space),
+ * with a corrupted event naming the device; the other images stay
+ * readable.  A device whose image fails before its copy (and
+ * verification) is done gets no backup: its temporary files go at once
+ * and the other devices go on, to complete backups; the run then ends
+ * with EXIT_CORRUPTED.  A copy done before the failure was read whole
+ * from a sound image and is kept.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -25,6 +33,7 @@
 #define BUF_SIZE	(1u << 20)
 #define ZERO_GRAIN	4096u
 #define EVENT_PERIOD	0.5	/* seconds between checks for a corrupted event */
+#define ERROR_WAIT_MS	1000	/* for the event that may explain an error */
 
 struct bdev {
 	const char *path;
@@ -34,7 +43,7 @@ struct bdev {
 	bool have_prev;
 	struct meta prev;	/* latest complete backup, its chain checked */
 	struct meta m;		/* the new one */
-	char image[64];		/* /dev/blksnap-imageN */
+	char image[64];		/* /dev/ + the image name of snapshotinfo */
 	int image_fd;
 	char img_tmp[4400], img_final[4400];
 	char blk_tmp[4400], blk_final[4400];
@@ -42,7 +51,11 @@ struct bdev {
 	struct brange *ranges;
 	size_t nranges;
 	uint64_t to_read;
+	uint64_t done;		/* bytes of to_read (twice with verify) done */
 	double seconds;
+	bool finished;		/* copied and verified from a sound image */
+	bool failed;		/* its image failed before: no backup of it */
+	int error;		/* then why, a positive errno */
 };
 
 struct backup {
@@ -58,8 +71,10 @@ struct backup {
 	uint64_t total, done;
 	double start, last_print, last_event;
 	const char *current;
-	bool corrupted;
-	int corrupt_error;
+	bool copying;		/* total is set */
+	int nfailed;		/* devices with failed */
+	bool gone;		/* the snapshot was destroyed under us */
+	bool ended;		/* the finished copies are written */
 	unsigned char *buf, *buf2;
 };
 
@@ -90,65 +105,133 @@ static void progress_end(struct backup *b)
 		fprintf(stderr, "\r\033[K");
 }
 
-/* Whether the snapshot failed: polls its event now and then.  Returns
- * 0, or -1 after reporting. */
-static int check_snapshot(struct backup *b, bool now)
+/* Remove the temporary data files of d. */
+static void discard_device(struct bdev *d)
+{
+	if (d->img_fd >= 0) {
+		close(d->img_fd);
+		d->img_fd = -1;
+		unlink(d->img_tmp);
+	}
+	if (d->blk_fd >= 0) {
+		close(d->blk_fd);
+		d->blk_fd = -1;
+		unlink(d->blk_tmp);
+	}
+}
+
+/* The image of d failed (err: a positive errno; ESRCH: the snapshot is
+ * gone).  Before its copy is finished, d gets no backup: its files go,
+ * the run goes on with the other devices.  A finished copy was read from
+ * a sound image and stays: a note only. */
+static void device_failed(struct backup *b, struct bdev *d, int err)
+{
+	const char *hint = err == ENOSPC ?
+		" (the difference storage overflowed: give a larger --limit or --storage)" : "";
+
+	if (d->failed || (d->finished && err == ESRCH))
+		return;
+	progress_end(b);
+	if (d->finished) {
+		if (!b->quiet)
+			warnmsg(d->path, "the snapshot failed after the copy was done: %s%s",
+				strerror(err), hint);
+		return;
+	}
+	d->failed = true;
+	d->error = err;
+	b->nfailed++;
+	if (err == ESRCH)
+		errmsg(d->path, 0, "no backup: the snapshot was destroyed meanwhile");
+	else
+		errmsg(d->path, 0, "no backup: the snapshot failed: %s%s", strerror(err), hint);
+	discard_device(d);
+	if (b->copying)
+		b->total -= (b->verify ? 2 : 1) * d->to_read - d->done;
+}
+
+static struct bdev *find_device(struct backup *b, unsigned int major,
+				unsigned int minor)
+{
+	int i;
+
+	for (i = 0; i < b->ndevs; i++)
+		if (b->devs[i].rdev == makedev(major, minor))
+			return &b->devs[i];
+	return NULL;
+}
+
+/* Read the snapshot's events, now and then (always when now), waiting up
+ * to wait_ms for the first: each corrupted one fails its device, the
+ * snapshot gone all devices.  Returns 0, or -1 after reporting an error
+ * that ends the run. */
+static int check_snapshot(struct backup *b, bool now, uint32_t wait_ms)
 {
 	struct blksnap_event ev;
 	double t = now_seconds();
-	int ret;
+	struct bdev *d;
+	int i, ret;
 
-	if (b->corrupted)
-		return -1;
+	if (b->gone)
+		return 0;
 	if (!now && t - b->last_event < EVENT_PERIOD)
 		return 0;
 	b->last_event = t;
-	ret = blksnap_snapshot_wait_event(b->snap, 0, &ev);
-	if (ret == -ETIMEDOUT || ret == -EINTR)
-		return 0;
-	if (ret < 0) {
-		progress_end(b);
-		errmsg(b->id, ret, "cannot watch the snapshot");
-		return -1;
-	}
-	if (ev.code == BLKSNAP_EVENT_CORRUPTED) {
-		const char *obj = NULL;
-		char mm[32];
-		int i;
-
-		for (i = 0; i < b->ndevs; i++)
-			if (b->devs[i].rdev == makedev(ev.dev_major, ev.dev_minor))
-				obj = b->devs[i].path;
-		if (!obj) {
-			snprintf(mm, sizeof(mm), "device %u:%u", ev.dev_major, ev.dev_minor);
-			obj = mm;
+	for (;;) {
+		ret = blksnap_snapshot_wait_event(b->snap, wait_ms, &ev);
+		wait_ms = 0;
+		if (ret == -ENOENT || ret == -EINTR)	/* nothing (more) yet */
+			return 0;
+		if (ret == -ESRCH) {
+			b->gone = true;
+			for (i = 0; i < b->ndevs; i++)
+				device_failed(b, &b->devs[i], ESRCH);
+			return 0;
 		}
-		progress_end(b);
-		b->corrupted = true;
-		b->corrupt_error = ev.error;
-		errmsg(obj, 0, "the snapshot failed: %s%s", strerror(-ev.error),
-		       ev.error == -ENOSPC ? " (the difference storage overflowed: give a larger --limit or --storage)" : "");
-		return -1;
+		if (ret < 0) {
+			progress_end(b);
+			errmsg(b->id, ret, "cannot watch the snapshot");
+			return -1;
+		}
+		if (ev.code != BLKSNAP_EVENT_CORRUPTED)
+			continue;
+		d = find_device(b, ev.dev_major, ev.dev_minor);
+		if (d) {
+			device_failed(b, d, ev.error);
+		} else {
+			progress_end(b);
+			warnmsg(b->id, "the snapshot failed for device %u:%u: %s",
+				ev.dev_major, ev.dev_minor, strerror(ev.error));
+		}
 	}
-	return 0;
 }
 
-/* After a failed read of an image: the snapshot's fault or an I/O error. */
-static void read_failed(struct backup *b, struct bdev *d, int err)
+/* Whether d's image failed: 1 if so (d is dropped), 0 if not, -1 if the
+ * snapshot cannot be watched.  After an error that the failure would
+ * explain, wait_ms gives its event time to come. */
+static int device_check(struct backup *b, struct bdev *d, uint32_t wait_ms)
 {
 	struct blksnap_image_info ii;
 
+	if (!d->failed && blksnap_image_info(d->dev, &ii) == 0 && ii.error)
+		device_failed(b, d, -ii.error);
+	if (!d->failed && check_snapshot(b, true, wait_ms) < 0)
+		return -1;
+	return d->failed;
+}
+
+/* After a failed read of an image: 1 if d's image failed, else -1 after
+ * reporting the I/O error. */
+static int read_failed(struct backup *b, struct bdev *d, const char *what,
+		       int err)
+{
+	int ret = device_check(b, d, ERROR_WAIT_MS);
+
+	if (ret)
+		return ret;
 	progress_end(b);
-	if (blksnap_image_info(d->dev, &ii) == 0 && ii.error) {
-		b->corrupted = true;
-		b->corrupt_error = ii.error;
-		errmsg(d->path, 0, "the snapshot failed: %s%s", strerror(-ii.error),
-		       ii.error == -ENOSPC ? " (the difference storage overflowed: give a larger --limit or --storage)" : "");
-		return;
-	}
-	if (check_snapshot(b, true) < 0)
-		return;
-	errmsg(d->image, err, "cannot read");
+	errmsg(d->image, err, "%s", what);
+	return -1;
 }
 
 static int stopped(struct backup *b)
@@ -191,7 +274,9 @@ static int write_sparse(int fd, const unsigned char *buf, size_t len, uint64_t o
 	return 0;
 }
 
-/* Copy bytes [src, src + len) of the image to [dst, ...) of the data file. */
+/* Copy bytes [src, src + len) of the image to [dst, ...) of the data file.
+ * This and the walks below: 0 done, 1 d's image failed, -1 the run
+ * failed (reported). */
 static int copy_range(struct backup *b, struct bdev *d, uint64_t src, uint64_t len,
 		      uint64_t dst)
 {
@@ -200,15 +285,13 @@ static int copy_range(struct backup *b, struct bdev *d, uint64_t src, uint64_t l
 	while (len) {
 		size_t n = len < BUF_SIZE ? (size_t)len : BUF_SIZE;
 
-		if (stopped(b))
+		if (stopped(b) || check_snapshot(b, false, 0) < 0)
 			return -1;
-		if (check_snapshot(b, false) < 0)
-			return -1;
+		if (d->failed)
+			return 1;
 		ret = read_all(d->image_fd, b->buf, n, src);
-		if (ret < 0) {
-			read_failed(b, d, ret == -ENODATA ? -EIO : ret);
-			return -1;
-		}
+		if (ret < 0)
+			return read_failed(b, d, "cannot read", ret == -ENODATA ? -EIO : ret);
 		ret = write_sparse(d->img_fd, b->buf, n, dst, &d->m.bytes_copied);
 		if (ret < 0) {
 			progress_end(b);
@@ -216,6 +299,7 @@ static int copy_range(struct backup *b, struct bdev *d, uint64_t src, uint64_t l
 			return -1;
 		}
 		b->done += n;
+		d->done += n;
 		progress_show(b, false);
 		src += n;
 		dst += n;
@@ -232,13 +316,13 @@ static int compare_range(struct backup *b, struct bdev *d, uint64_t src, uint64_
 	while (len) {
 		size_t n = len < BUF_SIZE ? (size_t)len : BUF_SIZE;
 
-		if (stopped(b) || check_snapshot(b, false) < 0)
+		if (stopped(b) || check_snapshot(b, false, 0) < 0)
 			return -1;
+		if (d->failed)
+			return 1;
 		ret = read_all(d->image_fd, b->buf, n, src);
-		if (ret < 0) {
-			read_failed(b, d, ret == -ENODATA ? -EIO : ret);
-			return -1;
-		}
+		if (ret < 0)
+			return read_failed(b, d, "cannot read", ret == -ENODATA ? -EIO : ret);
 		ret = read_all(d->img_fd, b->buf2, n, dst);
 		if (ret < 0) {
 			progress_end(b);
@@ -252,6 +336,7 @@ static int compare_range(struct backup *b, struct bdev *d, uint64_t src, uint64_
 			return -1;
 		}
 		b->done += n;
+		d->done += n;
 		progress_show(b, false);
 		src += n;
 		dst += n;
@@ -280,7 +365,7 @@ static int walk_device(struct backup *b, struct bdev *d, bool compare)
 			e = d->m.device_size;
 		ret = compare ? compare_range(b, d, s, e - s, dst) :
 				copy_range(b, d, s, e - s, dst);
-		if (ret < 0)
+		if (ret)
 			return ret;
 		dst += e - s;
 	}
@@ -321,24 +406,27 @@ static int changed_ranges(struct bdev *d, const uint8_t *map, uint32_t count)
 	return 0;
 }
 
+/* 0 opened, 1 d's image failed, -1 the run failed (reported). */
 static int open_image(struct backup *b, struct bdev *d)
 {
 	struct blksnap_image_info ii;
 	int ret, i;
 
 	ret = blksnap_image_info(d->dev, &ii);
-	if (ret < 0) {
-		errmsg(d->path, ret, "cannot read the snapshot state");
-		return -1;
+	if (ret == 0 && ii.error) {
+		device_failed(b, d, -ii.error);
+		return 1;
 	}
-	if (ii.error) {
-		b->corrupted = true;
-		b->corrupt_error = ii.error;
-		errmsg(d->path, 0, "the snapshot failed: %s", strerror(-ii.error));
-		return -1;
-	}
-	if (!ii.image[0]) {
-		errmsg(d->path, 0, "no snapshot image after take");
+	if (ret < 0 || !ii.image[0]) {
+		int err = ret;
+
+		ret = device_check(b, d, ERROR_WAIT_MS);
+		if (ret)
+			return ret;
+		if (err < 0)
+			errmsg(d->path, err, "cannot read the snapshot state");
+		else
+			errmsg(d->path, 0, "no snapshot image after take");
 		return -1;
 	}
 	snprintf(d->image, sizeof(d->image), "/dev/%s", ii.image);
@@ -352,15 +440,14 @@ static int open_image(struct backup *b, struct bdev *d)
 			break;
 		usleep(50000);
 	}
-	if (d->image_fd < 0) {
-		errmsg(d->image, errno, "cannot open");
-		return -1;
-	}
+	if (d->image_fd < 0)
+		return read_failed(b, d, "cannot open", -errno);
 	posix_fadvise(d->image_fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	return 0;
 }
 
-/* Decide full or incremental, set up the new metadata and temp files. */
+/* Decide full or incremental, set up the new metadata and temp files.
+ * 0 ready, 1 d's image failed, -1 the run failed (reported). */
 static int prepare_device(struct backup *b, struct bdev *d)
 {
 	struct blksnap_cbt_info ci;
@@ -368,11 +455,17 @@ static int prepare_device(struct backup *b, struct bdev *d)
 	bool incr = false;
 	int ret;
 
-	if (open_image(b, d) < 0)
-		return -1;
+	ret = open_image(b, d);
+	if (ret)
+		return ret;
 	ret = blksnap_cbt_map(d->dev, &ci, &map);
 	if (ret < 0) {
-		errmsg(d->path, ret, "cannot read the change tracker");
+		int err = ret;
+
+		ret = device_check(b, d, ERROR_WAIT_MS);
+		if (ret)
+			return ret;
+		errmsg(d->path, err, "cannot read the change tracker");
 		return -1;
 	}
 	d->m.format = META_FORMAT;
@@ -470,23 +563,12 @@ static void discard_temps(struct backup *b)
 {
 	int i;
 
-	for (i = 0; i < b->ndevs; i++) {
-		struct bdev *d = &b->devs[i];
-
-		if (d->img_fd >= 0) {
-			close(d->img_fd);
-			d->img_fd = -1;
-			unlink(d->img_tmp);
-		}
-		if (d->blk_fd >= 0) {
-			close(d->blk_fd);
-			d->blk_fd = -1;
-			unlink(d->blk_tmp);
-		}
-	}
+	for (i = 0; i < b->ndevs; i++)
+		discard_device(&b->devs[i]);
 }
 
-/* Rename every device's data in place, then write the metadata files. */
+/* Rename the data of every device with a finished copy in place, then
+ * write their metadata files. */
 static int finalize(struct backup *b)
 {
 	int i, ret;
@@ -494,6 +576,8 @@ static int finalize(struct backup *b)
 	for (i = 0; i < b->ndevs; i++) {
 		struct bdev *d = &b->devs[i];
 
+		if (!d->finished)
+			continue;
 		if (rename(d->img_tmp, d->img_final) < 0) {
 			errmsg(d->img_final, errno, "cannot rename %s to it", d->img_tmp);
 			return -1;
@@ -518,6 +602,8 @@ static int finalize(struct backup *b)
 		struct bdev *d = &b->devs[i];
 		char meta[4400];
 
+		if (!d->finished)
+			continue;
 		d->m.verified = b->verify;
 		ret = meta_write(b->dir, &d->m);
 		if (ret < 0) {
@@ -544,10 +630,19 @@ static void print_summary(struct backup *b, double seconds)
 			struct bdev *d = &b->devs[i];
 			char meta[4400];
 
-			file_name(meta, sizeof(meta), b->dir, d->name, d->m.seq, "meta");
 			json_obj(&j, NULL);
 			json_str(&j, "device", d->path);
 			json_str(&j, "name", d->name);
+			json_bool(&j, "failed", d->failed);
+			if (d->failed) {
+				json_u64(&j, "errno", (uint64_t)d->error);
+				json_str(&j, "error_text", d->error == ESRCH ?
+					 "the snapshot was destroyed meanwhile" :
+					 strerror(d->error));
+				json_close_obj(&j);
+				continue;
+			}
+			file_name(meta, sizeof(meta), b->dir, d->name, d->m.seq, "meta");
 			json_u64(&j, "sequence", d->m.seq);
 			json_str(&j, "type", d->m.incremental ? "incremental" : "full");
 			if (d->m.incremental)
@@ -573,6 +668,8 @@ static void print_summary(struct backup *b, double seconds)
 		struct bdev *d = &b->devs[i];
 		char s1[32], s2[32];
 
+		if (d->failed)
+			continue;
 		fprintf(stderr, "%s: %s: %s backup %s.%06u: %s read, %s written, %.1f s\n",
 			prog_name, d->path, d->m.incremental ? "incremental" : "full",
 			d->name, d->m.seq, human_size(d->m.data_size, s1, sizeof(s1)),
@@ -622,57 +719,62 @@ static int backup_run(struct backup *b, const char *storage, uint64_t limit)
 		errmsg(b->id, ret, "cannot take the snapshot");
 		return EXIT_FAIL;
 	}
-	b->total = 0;
 	for (i = 0; i < b->ndevs; i++) {
 		if (stopped(b))
 			return 128 + stop_signal;
 		if (prepare_device(b, &b->devs[i]) < 0)
-			return b->corrupted ? EXIT_CORRUPTED : EXIT_FAIL;
-		b->total += b->devs[i].to_read;
+			goto failed;
 	}
-	if (b->verify)
-		b->total *= 2;
+	b->total = 0;
+	for (i = 0; i < b->ndevs; i++)
+		if (!b->devs[i].failed)
+			b->total += (b->verify ? 2 : 1) * b->devs[i].to_read;
+	b->copying = true;
 	b->start = now_seconds();
 	b->last_event = 0;
 	for (i = 0; i < b->ndevs; i++) {
 		struct bdev *d = &b->devs[i];
 
+		if (d->failed)
+			continue;
 		t0 = now_seconds();
-		if (walk_device(b, d, false) < 0 || flush_device(d) < 0)
-			goto failed;
-		if (b->verify) {
+		ret = walk_device(b, d, false);
+		if (ret == 0 && flush_device(d) < 0)
+			ret = -1;
+		if (ret == 0 && b->verify) {
 			posix_fadvise(d->img_fd, 0, 0, POSIX_FADV_DONTNEED);
 			posix_fadvise(d->image_fd, 0, 0, POSIX_FADV_DONTNEED);
-			if (walk_device(b, d, true) < 0)
-				goto failed;
+			ret = walk_device(b, d, true);
 		}
+		if (ret < 0)
+			goto failed;
+		if (ret > 0)
+			continue;
+		/* Every read succeeded: the image was sound while it was
+		 * read, unless it is known to have failed already. */
+		ret = device_check(b, d, 0);
+		if (ret < 0)
+			goto failed;
+		if (ret > 0)
+			continue;
+		d->finished = true;
 		d->seconds = now_seconds() - t0;
 	}
 	progress_end(b);
-	/* The data is good only if the snapshot held to the end. */
-	if (check_snapshot(b, true) < 0)
+	if (check_snapshot(b, true, 0) < 0)
 		goto failed;
-	for (i = 0; i < b->ndevs; i++) {
-		struct blksnap_image_info ii;
-
-		ret = blksnap_image_info(b->devs[i].dev, &ii);
-		if (ret == 0 && ii.error) {
-			b->corrupted = true;
-			errmsg(b->devs[i].path, 0, "the snapshot failed: %s", strerror(-ii.error));
-			goto failed;
-		}
-	}
 	if (stopped(b))
 		return 128 + stop_signal;
 	if (finalize(b) < 0)
 		return EXIT_FAIL;
-	return EXIT_OK;
+	b->ended = true;
+	return b->nfailed ? EXIT_CORRUPTED : EXIT_OK;
 
 failed:
 	progress_end(b);
 	if (stop_signal)
 		return 128 + stop_signal;
-	return b->corrupted ? EXIT_CORRUPTED : EXIT_FAIL;
+	return EXIT_FAIL;
 }
 
 int cmd_backup(int argc, char **argv)
@@ -800,8 +902,16 @@ int cmd_backup(int argc, char **argv)
 		goto out;
 	t_start = now_seconds();
 	rc = backup_run(&b, storage, limit);
-	if (rc == EXIT_OK)
+	if (b.ended)
 		print_summary(&b, now_seconds() - t_start);
+	if (b.ended && b.nfailed && b.ndevs > 1) {
+		fprintf(stderr, "%s: %d of %d devices backed up; no backup of", prog_name,
+			b.ndevs - b.nfailed, b.ndevs);
+		for (i = 0, k = 0; i < b.ndevs; i++)
+			if (b.devs[i].failed)
+				fprintf(stderr, "%s %s", k++ ? "," : "", b.devs[i].path);
+		fputc('\n', stderr);
+	}
 out:
 	discard_temps(&b);
 	for (i = 0; b.devs && i < b.ndevs; i++) {
@@ -811,7 +921,7 @@ out:
 	}
 	if (b.snap) {
 		ret = blksnap_snapshot_destroy(b.snap);
-		if (ret < 0) {
+		if (ret < 0 && !(b.gone && ret == -ENODEV)) {
 			errmsg(b.id, ret, "cannot destroy the snapshot");
 			if (rc == EXIT_OK)
 				rc = EXIT_FAIL;

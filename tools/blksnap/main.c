@@ -84,7 +84,9 @@ static const struct command commands[] = {
 	  " -l, --limit SIZE    most the storage may grow to\n"
 	  " -q, --quiet         no progress line, no notes\n"
 	  " -j, --json          JSON summary on standard output\n"
-	  "\nExit status 3: the snapshot overflowed or failed (nothing written).\n" },
+	  "\nExit status 3: the snapshot of a device failed (it overflowed, an I/O\n"
+	  "error, the device went away) before its copy was done: no backup of\n"
+	  "that device; the backups of the others are complete.\n" },
 	{ "restore", cmd_restore, "write a backup back to a device or file",
 	  " blksnap restore [options] BACKUPDIR|METAFILE TARGET\n"
 	  " blksnap restore --check [options] BACKUPDIR|METAFILE\n"
