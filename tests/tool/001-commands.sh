@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Every command of the blksnap tool on a real device: version, attach and
 # detach, cbtinfo, cbtmap, markdirty, the snapshot life cycle, wait-event
-# and the errors that name their object.
+# and the errors that name their object, keyed on the module's errnos of
+# issue 19 (wait-event: ENOENT no event, ESRCH no such snapshot, also for
+# a waiter when it is destroyed; take ESRCH; destroy ENODEV).
 # needs: blksnap.ko, 1 disk
 # timeout: 300
 . "$TEST_BIN/testlib.sh"
@@ -52,6 +54,9 @@ blksnap snapshot-take "$id" 2>"$TEST_TMP/err" && fail "taken twice"
 grep -q "^blksnap: $id: cannot take: taken already" "$TEST_TMP/err" || fail "take twice message"
 img=$(B snapshot-info "$d" | sed -n 's/^image=//p')
 [[ -b $img ]] || fail "no image $img"
+# Named after the original's device number.
+[[ $img == "/dev/blksnap-image_$(cat "/sys/class/block/${d#/dev/}/dev")" ]] ||
+	fail "image name $img"
 B snapshot-info --json "$d" | grep -q "\"image\": \"${img#/dev/}\"" || fail "info --json"
 put "$TEST_TMP/p" "$d" 2048 || fail "write after take"
 same "$TEST_TMP/p" "$img" 0 || fail "image content"
@@ -67,12 +72,38 @@ B cbtmap --output "$TEST_TMP/map" "$d"
 B cbtmap --output - "$d" | cmp -s - "$TEST_TMP/map" || fail "raw map on stdout"
 out=$(blksnap snapshot-wait-event --timeout 0 "$id")
 [[ $? == 4 && $out == "no event" ]] || fail "wait-event without event: $out"
+# A waiter learns at once that its snapshot is destroyed.
+blksnap snapshot-wait-event --timeout 60000 "$id" >/dev/null 2>"$TEST_TMP/waiter" &
+waiter=$!
+sleep 1
+t0=$SECONDS
 B snapshot-destroy "$id"
+wait "$waiter"
+rc=$?
+((rc == 1 && SECONDS - t0 < 20)) || fail "waiter: exit $rc after $((SECONDS - t0)) s"
+grep -qx "blksnap: $id: no such snapshot" "$TEST_TMP/waiter" || fail "waiter message: $(cat "$TEST_TMP/waiter")"
 [[ -z $(B snapshot-collect) ]] || fail "snapshot left"
+out=$(B snapshot-info "$d")
+[[ $out == $'error=0\nimage=' ]] || fail "info after destroy: $out"
 blksnap snapshot-destroy "$id" 2>"$TEST_TMP/err" && fail "destroyed twice"
 grep -q "^blksnap: $id: cannot destroy: no such snapshot" "$TEST_TMP/err" || fail "destroy message"
 blksnap snapshot-wait-event "$id" 2>"$TEST_TMP/err"
 [[ $? == 1 ]] || fail "wait-event on a destroyed snapshot"
+grep -qx "blksnap: $id: no such snapshot" "$TEST_TMP/err" || fail "wait-event message: $(cat "$TEST_TMP/err")"
+blksnap snapshot-take "$id" 2>"$TEST_TMP/err" && fail "take of a destroyed snapshot"
+grep -qx "blksnap: $id: cannot take: no such snapshot" "$TEST_TMP/err" || fail "take message: $(cat "$TEST_TMP/err")"
+
+# Several snapshots: collect asks for the number, then the ids.
+ids=()
+for i in 1 2 3; do
+	ids+=("$(B snapshot-create --storage "$TEST_TMP" --limit 16M)")
+done
+out=$(B snapshot-collect)
+for id in "${ids[@]}"; do
+	grep -qx "$id" <<<"$out" || fail "collect of three: $out"
+done
+[[ $(grep -c . <<<"$out") == 3 ]] || fail "collect of three: $out"
+B snapshot-destroy "${ids[@]}"
 
 # markdirty: in both maps, seen in the readable one at once.
 B markdirty "$d" 64M:4K $((bs * 30000)):512

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # blksnap backup of several devices at once: one snapshot, one chain per
 # device, full then incremental, each restored byte for byte; a run that
-# fails on one device writes nothing for any.
+# cannot add one device writes nothing for any (a device whose snapshot
+# fails while copying: 011).
 # needs: blksnap.ko, 3 disks
 # timeout: 400
 . "$TEST_BIN/testlib.sh"
