@@ -19,6 +19,13 @@
 #include <linux/rcupdate.h>
 #include <linux/srcu.h>
 #include <linux/types.h>
+#ifndef BLKFILTER_IN_TREE
+#include <linux/blkdev.h>
+#include <linux/device.h>
+#include <linux/err.h>
+
+#include "compat.h"
+#endif
 
 struct bio;
 struct block_device;
@@ -79,6 +86,34 @@ void bf_submit_hook_put(void);
 /* The bio hook's direct-call entry, in assembly (not global). */
 void bf_submit_direct(void);
 
+/* sysfs.c */
+int bf_sysfs_init(void);
+void bf_sysfs_exit(void);
+
+/*
+ * What sysfs.c needs of the kernel, on each kernel.  blk_alloc_disk()
+ * takes queue limits and returns an ERR_PTR since 6.9, NULL before.  The
+ * callbacks of a class interface get the device alone since 6.4, and the
+ * interface too before: BF_CLASS_INTF_PARAMS is their parameter list, with
+ * the device named dev.
+ */
+static inline struct gendisk *bf_alloc_disk(void)
+{
+#ifdef HAVE_BLK_ALLOC_DISK_LIM
+	return blk_alloc_disk(NULL, NUMA_NO_NODE);
+#else
+	struct gendisk *disk = blk_alloc_disk(NUMA_NO_NODE);
+
+	return disk ? disk : ERR_PTR(-ENOMEM);
+#endif
+}
+
+#ifdef HAVE_CLASS_INTERFACE_DEV_ONLY
+#define BF_CLASS_INTF_PARAMS	struct device *dev
+#else
+#define BF_CLASS_INTF_PARAMS	struct device *dev, struct class_interface *intf
+#endif
+
 #endif
 /* core.c */
 #if !defined(BLKFILTER_IN_TREE) || defined(CONFIG_BLK_FILTER)
@@ -87,10 +122,8 @@ long blkfilter_ioctl(struct block_device *bdev, unsigned int cmd,
 		     void __user *argp);
 void blkfilter_device_going(struct blkfilter_dying *dying);
 void blkfilter_device_gone(struct blkfilter_dying *dying);
-#ifdef BLKFILTER_IN_TREE
-/* In the attributes of disks and partitions. */
+/* The attribute "filter" of disks and partitions. */
 extern struct device_attribute blkfilter_attr_filter;
-#endif
 #else
 static inline long blkfilter_ioctl(struct block_device *bdev,
 				   unsigned int cmd, void __user *argp)

@@ -299,11 +299,7 @@ static ssize_t filter_show(struct device *dev, struct device_attribute *attr,
 	return ret;
 }
 
-#ifdef BLKFILTER_IN_TREE
 struct device_attribute blkfilter_attr_filter = __ATTR_RO(filter);
-#else
-static DEVICE_ATTR_RO(filter);
-#endif
 
 /* The I/O path's readers are gone; sysfs's may still be there. */
 static void bf_free_srcu(struct rcu_head *head)
@@ -334,10 +330,6 @@ static void bf_put(struct bf_attachment *att)
 static void __bf_unpublish(struct bf_attachment *att)
 {
 	WRITE_ONCE(att->dead, true);
-#ifndef BLKFILTER_IN_TREE
-	/* Attach made it; the in-tree series has a permanent attribute. */
-	device_remove_file(&att->bdev->bd_device, &dev_attr_filter);
-#endif
 	synchronize_srcu(&bf_srcu);
 	bf_bypass_forget(att->dev);
 	hash_del_rcu(&att->node);
@@ -403,15 +395,9 @@ static int bf_attach(struct block_device *bdev, const char *name)
 	ret = bf_submit_hook_get();
 	if (ret)
 		goto out_free;
-#ifndef BLKFILTER_IN_TREE
-	/* Made first: failing later undoes it, failing now undoes nothing. */
-	ret = device_create_file(&bdev->bd_device, &dev_attr_filter);
-	if (ret)
-		goto out_hook_put;
-#endif
 	ret = bf_freeze_bdev(bdev);
 	if (ret)
-		goto out_sysfs;
+		goto out_hook_put;
 
 	/* The filter starts on a device with nothing in flight. */
 	blk_mq_freeze_queue(q);
@@ -450,11 +436,7 @@ static int bf_attach(struct block_device *bdev, const char *name)
 
 out_thaw:
 	bf_thaw_bdev(bdev);
-out_sysfs:
-#ifndef BLKFILTER_IN_TREE
-	device_remove_file(&bdev->bd_device, &dev_attr_filter);
 out_hook_put:
-#endif
 	bf_submit_hook_put();
 out_free:
 	kfree(att);
@@ -757,17 +739,26 @@ EXPORT_SYMBOL_GPL(blkfilter_unregister);
 
 static int __init bf_init(void)
 {
-	int ret = bf_hooks_init();
+	int ret;
 
+	ret = bf_sysfs_init();
 	if (ret)
 		return ret;
+	ret = bf_hooks_init();
+	if (ret)
+		goto out_sysfs;
 	pr_info("block device filtering ready\n");
 	return 0;
+
+out_sysfs:
+	bf_sysfs_exit();
+	return ret;
 }
 
 static void __exit bf_exit(void)
 {
 	bf_hooks_exit();
+	bf_sysfs_exit();
 	/* The frees of attachments queued by bf_put() run before it goes. */
 	srcu_barrier(&bf_srcu);
 	rcu_barrier();

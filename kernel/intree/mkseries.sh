@@ -18,7 +18,10 @@
 # - C sources and headers go through unifdef: BLKFILTER_IN_TREE is
 #   defined, and each HAVE_* macro of kernel/scripts/gen-compat.sh is
 #   defined or undefined as the 6.12 tree asks; the include of "compat.h"
-#   goes.  kernel/blkfilter/hook.c, the ftrace hooks, has no in-tree part.
+#   goes.  kernel/blkfilter/hook.c, the ftrace hooks, and
+#   kernel/blkfilter/sysfs.c, the filter attribute put on each device,
+#   have no in-tree part: the block layer calls core.c, and the attribute
+#   is among those of disks and partitions (glue/blkfilter-core.diff).
 # - .rst files go through rst-intree.awk (".. out-of-tree:" and
 #   ".. in-tree:" comments).
 # - The changes to existing kernel files are the hand-written diffs in

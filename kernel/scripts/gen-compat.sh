@@ -62,6 +62,7 @@ tmp=$(mktemp)
 	emit HAVE_BIO_INTEGRITY_H 'bio_integrity\(' linux/bio-integrity.h
 	emit HAVE_FMODE_EXCL 'define FMODE_EXCL' linux/fs.h
 	emit HAVE_MODULE_MEM_TYPE 'within_module_mem_type\(' linux/module.h
+	emit HAVE_CLASS_INTERFACE_DEV_ONLY 'add_dev\)[[:space:]]*\(struct device \*dev\);' linux/device/class.h
 	line=$(emit HAVE_RCU_EXPEDITE_GP_DECL 'void rcu_expedite_gp\(' linux/rcupdate.h)
 	echo "$line"
 	if [[ $line != "#define "* ]]; then
