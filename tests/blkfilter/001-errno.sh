@@ -1,11 +1,13 @@
 #!/bin/bash
 # Every return code of the BLKFILTER_* ioctls, and that a failed call
-# leaves the device, its data and the attached filter as they were.
+# leaves the device, its data and the attached filter as they were; the
+# sysfs file "filter" names the filter attached, an empty line without one.
 # needs: 1 disk
 . "$TEST_BIN/testlib.sh"
 need_disks 1
 d=${DISKS[0]}
 load_filters
+expect_filter "$d" ""
 mkpattern "$TEST_TMP/p" 64
 put "$TEST_TMP/p" "$d" 0 || fail "write pattern"
 
@@ -24,7 +26,7 @@ bfctl -e EFAULT efault-attach "$d" || fail "attach, bad pointer"
 bfctl -e EFAULT efault-detach "$d" || fail "detach, bad pointer"
 bfctl -e EFAULT efault-ctl "$d" || fail "ctl, bad pointer"
 bfctl -e EFAULT efault-ctlbuf "$d" || fail "ctl, bad buffer pointer"
-[[ $(cat "/sys/block/${d#/dev/}/filter") == bftest ]] || fail "sysfs name"
+expect_filter "$d" bftest
 [[ $(attached_count) == 1 ]] || fail "attached count $(attached_count)"
 same "$TEST_TMP/p" "$d" 0 || fail "data changed by failed calls"
 bf reset "$d"
@@ -35,10 +37,9 @@ bf detach "$d" bftest
 # A filter without ctl.
 bf attach "$d" bftest-alt
 bfctl -e ENOTTY ctl "$d" bftest-alt 0 || fail "ctl to a filter without ctl"
-[[ $(cat "/sys/block/${d#/dev/}/filter") == bftest-alt ]] || fail "sysfs alt"
+expect_filter "$d" bftest-alt
 bf detach "$d" bftest-alt
-[[ -z $(cat "/sys/block/${d#/dev/}/filter" 2>/dev/null) ]] ||
-	fail "sysfs name left after detach"
+expect_filter "$d" ""
 same "$TEST_TMP/p" "$d" 64 || fail "data lost"
 [[ $(attached_count) == 0 ]] || fail "attached count after detach"
 unload_filters

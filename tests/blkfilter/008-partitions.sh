@@ -13,12 +13,12 @@ blockdev --rereadpt "$d" 2>/dev/null
 p1=${d}1
 p2=${d}2
 [[ -b $p1 && -b $p2 ]] || fail "no partitions"
+expect_filter "$p1" ""
 mkpattern "$TEST_TMP/p" 16
 bf attach "$p1" bftest
-[[ $(cat "/sys/block/${d#/dev/}/${p1#/dev/}/filter") == bftest ]] ||
-	fail "sysfs partition filter"
-[[ -z $(cat "/sys/block/${d#/dev/}/filter" 2>/dev/null) ]] ||
-	fail "whole disk shows a filter"
+expect_filter "$p1" bftest
+expect_filter "$d" ""
+expect_filter "$p2" ""
 bf reset "$p1"
 put "$TEST_TMP/p" "$p1" 512 || fail "write p1"
 expect_stat "$p1" writes 4

@@ -214,6 +214,16 @@ sysfs_dev() {
 	fi
 }
 
+# expect_filter DEV NAME: the sysfs file "filter" of a disk or partition
+# exists and reads NAME and a newline (NAME empty: no filter attached).
+expect_filter() {
+	local f v
+	f=$(sysfs_dev "$1")/filter
+	[[ -f $f ]] || fail "$1: no $f"
+	v=$(cat "$f" && echo .) || fail "$1: cannot read $f"
+	[[ $v == "$2"$'\n.' ]] || fail "$1: $f reads '${v%.}', expected '$2'"
+}
+
 # blkstat DEV FIELD...: these fields (0-based) of the disk's I/O statistics
 # (Documentation/block/stat.rst: 0 reads, 2 sectors read, 4 writes,
 # 6 sectors written, 8 in flight), space-separated.
