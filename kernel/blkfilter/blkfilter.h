@@ -89,6 +89,8 @@ void bf_submit_direct(void);
 /* sysfs.c */
 int bf_sysfs_init(void);
 void bf_sysfs_exit(void);
+/* The class of disks and partitions, set by bf_sysfs_init(). */
+extern typeof_member(struct device, class) bf_block_class;
 
 /*
  * What sysfs.c needs of the kernel, on each kernel.  blk_alloc_disk()

@@ -741,6 +741,7 @@ static int __init bf_init(void)
 {
 	int ret;
 
+	/* First: it finds the class of block devices, which the hooks need. */
 	ret = bf_sysfs_init();
 	if (ret)
 		return ret;

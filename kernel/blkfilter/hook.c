@@ -484,7 +484,6 @@ static long bf_compat_blkdev_ioctl(struct file *file, unsigned int cmd,
 
 static void bf_del_gendisk(struct gendisk *disk);
 static void bf_device_del(struct device *dev);
-static const void *bf_block_class;
 
 static struct bf_hook bf_del_gendisk_hook = {
 	.name = "del_gendisk",
@@ -564,6 +563,7 @@ static void bf_hooks_free(void)
 /**
  * bf_hooks_init() - find the kernel functions and hook the permanent ones
  *
+ * Context: module init, after bf_sysfs_init() has set bf_block_class.
  * Return: 0 or a negative errno; nothing stays hooked on failure.
  */
 int bf_hooks_init(void)
@@ -573,11 +573,6 @@ int bf_hooks_init(void)
 	ret = bf_find_lookup_name();
 	if (ret)
 		return ret;
-	bf_block_class = (void *)bf_lookup_name("block_class");
-	if (!bf_block_class) {
-		pr_err("block_class not found\n");
-		return -ENOENT;
-	}
 	ret = bf_hook_resolve(&bf_submit_hook);
 	for (i = 0; !ret && i < ARRAY_SIZE(bf_static_hooks); i++)
 		ret = bf_hook_resolve(bf_static_hooks[i]);

@@ -49,6 +49,13 @@ static void bf_sysfs_remove_dev(BF_CLASS_INTF_PARAMS)
 }
 
 /*
+ * Set once at load, before the interface registers and before the hooks
+ * are put in place (hook.c picks the disks and partitions out of the
+ * devices that device_del() is called for), and never changed.
+ */
+typeof_member(struct device, class) bf_block_class;
+
+/*
  * Its class is set before it registers; its list entry is the class's,
  * under the class's mutex.
  */
@@ -64,7 +71,8 @@ static struct class_interface bf_sysfs_intf = {
  * class of block devices, which the kernel does not export, is taken from
  * a gendisk that is allocated and freed again without being added: it is
  * the kernel's static block_class, registered at boot and never
- * unregistered.  A device whose file cannot be made goes without it.
+ * unregistered; bf_block_class keeps it for the hooks.  A device whose
+ * file cannot be made goes without it.
  *
  * Context: module init; may sleep.
  * Return: 0 or a negative errno; nothing is left behind on failure.
@@ -76,8 +84,9 @@ int bf_sysfs_init(void)
 	disk = bf_alloc_disk();
 	if (IS_ERR(disk))
 		return PTR_ERR(disk);
-	bf_sysfs_intf.class = disk_to_dev(disk)->class;
+	bf_block_class = disk_to_dev(disk)->class;
 	put_disk(disk);
+	bf_sysfs_intf.class = bf_block_class;
 	return class_interface_register(&bf_sysfs_intf);
 }
 
