@@ -6,7 +6,10 @@
 # again, a null_blk disk, a snapshot image. Attaching blksnap names it,
 # detaching empties it again. A deleted partition and a removed disk leave
 # no directory behind and nothing in the kernel log; once the module is
-# unloaded no "filter" file is left anywhere.
+# unloaded no "filter" file is left anywhere. Then blkfilter is loaded and
+# unloaded ten times while a partition table is written and wiped in a
+# loop: afterwards every device has the file after a load, none after the
+# unload.
 # needs: blksnap.ko, 1 disk, sfdisk, null_blk with configfs
 . "$TEST_BIN/testlib.sh"
 need_disks 1
@@ -29,7 +32,12 @@ filter_files() {
 	return 0
 }
 
+churn=
 cleanup() {
+	if [[ -n $churn ]]; then
+		kill "$churn"
+		wait "$churn" 2>/dev/null
+	fi
 	cleanup_blksnap
 	if [[ -d $nb ]]; then
 		echo 0 >"$nb/power"
@@ -112,6 +120,42 @@ rmmod null_blk 2>/dev/null
 
 # Unloaded: no file left.
 unload_blksnap
+left=$(filter_files)
+[[ -z $left ]] || fail "filter files after blkfilter was unloaded: $left"
+
+# Loads and unloads while partitions come and go: the module's walk of
+# the devices at load and unload meets devices being added and deleted.
+# Checked once the partitions stand still.
+(
+	n=0
+	while :; do
+		printf 'label: dos\nstart=2048, size=8192\nstart=10240, size=8192\n' |
+			sfdisk -q "$d" >/dev/null 2>&1
+		blockdev --rereadpt "$d" 2>/dev/null
+		wipefs -qa "$d" >/dev/null 2>&1
+		blockdev --rereadpt "$d" 2>/dev/null
+		n=$((n + 1))
+		echo "$n" >"$TEST_TMP/churned"
+	done
+) &
+churn=$!
+for _ in $(seq 10); do
+	insmod "$TEST_MODULES/blkfilter.ko" || fail "insmod blkfilter under partition changes"
+	rmmod blkfilter || fail "rmmod blkfilter under partition changes"
+done
+kill "$churn"
+wait "$churn" 2>/dev/null
+churn=
+echo "$(cat "$TEST_TMP/churned" 2>/dev/null) partition tables written and wiped during the loads"
+printf 'label: dos\nstart=2048, size=8192\n' | sfdisk -q "$d" >/dev/null ||
+	fail "sfdisk after the changes"
+blockdev --rereadpt "$d" || fail "re-read the partition table"
+insmod "$TEST_MODULES/blkfilter.ko" || fail "insmod blkfilter"
+for b in /sys/class/block/*; do
+	expect_filter "${b##*/}" ""
+done
+expect_filter "$p1" ""
+rmmod blkfilter || fail "rmmod blkfilter"
 left=$(filter_files)
 [[ -z $left ]] || fail "filter files after blkfilter was unloaded: $left"
 
