@@ -6,7 +6,10 @@
 #
 # VM tests are tests/<group>/NNN-*.sh, except the groups vm and those listed
 # in tests/host-groups (one a line). They run in tests/vm/run.sh, one boot
-# per kernel for up to $BOOT_MAX (30) tests. Which groups run on which kernel
+# per kernel for up to $BOOT_MAX (30) tests, $VM_JOBS (1) boots at a time:
+# each VM runs on one host thread (TCG), so two keep two cores busy. With
+# VM_JOBS above 1 the debug kernel's tests, the slowest, are dealt out to
+# that many boots, which start first. Which groups run on which kernel
 # is in tests/kernel-groups ("KERNEL GROUP..." lines; "all" or a kernel not
 # listed there runs every group); tests and groups named on the command
 # line run on every kernel. Host tests are whatever tests/host/run.sh runs,
@@ -16,7 +19,7 @@
 # programs (build/tests-bin) must already exist ("make check" builds them).
 #
 # Environment: KERNELS (default "6.12 6.1"; "debug" is the kernel of
-# scripts/debug-kernel.sh), BOOT_MAX, BENCH_SMOKE (0 skips
+# scripts/debug-kernel.sh), BOOT_MAX, VM_JOBS, BENCH_SMOKE (0 skips
 # the benchmark smoke run that follows a full run), and what
 # tests/vm/run.sh reads (MODDIR, PROGDIR, BLKSNAP_CACHE). Extra options for
 # run.sh can be given in VM_OPTS.
@@ -28,6 +31,7 @@ set -euo pipefail
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 KERNELS=${KERNELS:-6.12 6.1}
 BOOT_MAX=${BOOT_MAX:-30}
+VM_JOBS=${VM_JOBS:-1}
 LOG_DIR=${LOG_DIR:-$TOP/build/test-logs}
 read -r -a vm_opts <<<"${VM_OPTS:-}"
 
@@ -116,8 +120,8 @@ if [[ -f $TOP/tests/Makefile && ! -d ${PROGDIR:-$TOP/build/tests-bin} ]]; then
 	fail_setup "no test programs in ${PROGDIR:-build/tests-bin}: run 'make tests-bin' first"
 fi
 for k in $KERNELS; do
-	if [[ $k == debug ]]; then
-		kver=$("$TOP/scripts/kver.sh" debug) || { fail_setup "no debug kernel: run 'make debug-kernel'"; continue; }
+	if [[ $k == debug* ]]; then
+		kver=$("$TOP/scripts/kver.sh" "$k") || { fail_setup "no $k kernel: run 'make debug-kernel'"; continue; }
 	else
 		kver=$("$TOP/scripts/kver.sh" "$k") || { fail_setup "kernel $k is not installed: run 'make deps'"; continue; }
 	fi
@@ -125,43 +129,109 @@ for k in $KERNELS; do
 		moddir=${MODDIR:-$TOP/build/$kver/modules-out}
 		if ! compgen -G "$moddir/*.ko" >/dev/null; then
 			how="make modules KVER=$kver"
-			[[ $k != debug ]] || how="make debug-kernel"
+			[[ $k != debug* ]] || how="make debug-kernel"
 			fail_setup "no modules in $moddir: run '$how' first"
 		fi
 	fi
 done
 ((nfail == 0)) || finish
 
-echo "run-all: ${#tests[@]} VM tests on kernels: $KERNELS"
+echo "run-all: ${#tests[@]} VM tests on kernels: $KERNELS ($VM_JOBS boots at a time)"
 mkdir -p "$LOG_DIR"
+
+# The boots: "KERNEL BOOT N", their tests in $LOG_DIR/tests-KERNEL-bootN;
+# the debug kernel's first, as they take longest.
+boots=()
+first=()
+declare -A ktotal=()
 for k in $KERNELS; do
 	kernel_tests "$k"
 	((${#ktests[@]})) || continue
-	echo "==== kernel $k: ${#ktests[@]} tests ===="
-	kstart=$(date +%s)
-	boot=0
-	for ((i = 0; i < ${#ktests[@]}; i += BOOT_MAX)); do
-		boot=$((boot + 1))
-		chunk=("${ktests[@]:i:BOOT_MAX}")
-		res=$LOG_DIR/results-$k-boot$boot.txt
-		rm -f "$res"
-		echo "==== kernel $k, boot $boot: ${#chunk[@]} tests ===="
-		rc=0
-		"$TOP/tests/vm/run.sh" --kernel "$k" --log-dir "$LOG_DIR" --results "$res" \
-			"${vm_opts[@]}" "${chunk[@]}" 2>&1 | sed -u "s/^/[$k] /" || rc=$?
-		if [[ ! -f $res ]]; then
-			fail_setup "kernel $k boot $boot: tests/vm/run.sh gave no results (exit $rc)"
-			continue
-		fi
-		while read -r name st; do
-			case $st in
-			pass) npass=$((npass + 1)); summary+=("PASS $k:$name") ;;
-			skip) nskip=$((nskip + 1)); summary+=("SKIP $k:$name") ;;
-			*) nfail=$((nfail + 1)); summary+=("FAIL $k:$name") ;;
-			esac
-		done <"$res"
+	ktotal[$k]=${#ktests[@]}
+	nb=$(((${#ktests[@]} + BOOT_MAX - 1) / BOOT_MAX))
+	[[ $k != debug* ]] || ((nb >= VM_JOBS)) || nb=$VM_JOBS
+	((nb <= ${#ktests[@]})) || nb=${#ktests[@]}
+	for ((b = 1; b <= nb; b++)); do
+		: >"$LOG_DIR/tests-$k-boot$b"
 	done
-	summary+=("kernel $k: ${#ktests[@]} tests in $(($(date +%s) - kstart)) s")
+	# Longest first, each to the boot with the least so far, weighed by
+	# their timeouts: the boots end close together.
+	declare -A load=()
+	for ((b = 1; b <= nb; b++)); do load[$b]=0; done
+	while read -r w t; do
+		best=1
+		for ((b = 2; b <= nb; b++)); do
+			((load[$b] < load[$best])) && best=$b
+		done
+		load[$best]=$((load[$best] + w))
+		echo "$t" >>"$LOG_DIR/tests-$k-boot$best"
+	done < <(for t in "${ktests[@]}"; do
+		w=$(sed -n 's/^#[[:space:]]*timeout:[[:space:]]*\([0-9][0-9]*\).*/\1/p' "$t" | head -n1)
+		echo "${w:-120} $t"
+	done | sort -s -k1,1nr)
+	unset load
+	for ((b = 1; b <= nb; b++)); do
+		entry="$k $b $(wc -l <"$LOG_DIR/tests-$k-boot$b")"
+		if [[ $k == debug* ]]; then first+=("$entry"); else boots+=("$entry"); fi
+	done
+done
+boots=("${first[@]}" "${boots[@]}")
+
+# run_boot KERNEL BOOT: one VM; its results in results-KERNEL-bootBOOT.txt.
+run_boot() {
+	local k=$1 b=$2 rc=0 res=$LOG_DIR/results-$1-boot$2.txt t0
+	local -a chunk
+	mapfile -t chunk <"$LOG_DIR/tests-$k-boot$b"
+	rm -f "$res"
+	t0=$(date +%s)
+	echo "==== kernel $k, boot $b: ${#chunk[@]} tests ===="
+	"$TOP/tests/vm/run.sh" --kernel "$k" --log-dir "$LOG_DIR" --results "$res" \
+		"${vm_opts[@]}" "${chunk[@]}" 2>&1 | sed -u "s/^/[$k#$b] /" || rc=$?
+	echo "$rc $(($(date +%s) - t0))" >"$LOG_DIR/status-$k-boot$b"
+}
+
+running=()
+for entry in "${boots[@]}"; do
+	read -r k b _ <<<"$entry"
+	rm -f "$LOG_DIR/status-$k-boot$b"
+	while ((${#running[@]} >= VM_JOBS)); do
+		wait -n 2>/dev/null || true
+		alive=()
+		for p in "${running[@]}"; do
+			kill -0 "$p" 2>/dev/null && alive+=("$p")
+		done
+		running=("${alive[@]}")
+	done
+	if ((VM_JOBS > 1)); then
+		run_boot "$k" "$b" &
+		running+=($!)
+	else
+		run_boot "$k" "$b"
+	fi
+done
+wait
+
+declare -A ksecs=()
+for entry in "${boots[@]}"; do
+	read -r k b n <<<"$entry"
+	res=$LOG_DIR/results-$k-boot$b.txt
+	read -r rc secs <"$LOG_DIR/status-$k-boot$b" 2>/dev/null || { rc="?"; secs=0; }
+	ksecs[$k]=$((${ksecs[$k]:-0} + secs))
+	summary+=("kernel $k boot $b: $n tests in $secs s")
+	if [[ ! -f $res ]]; then
+		fail_setup "kernel $k boot $b: tests/vm/run.sh gave no results (exit $rc)"
+		continue
+	fi
+	while read -r name st; do
+		case $st in
+		pass) npass=$((npass + 1)); summary+=("PASS $k:$name") ;;
+		skip) nskip=$((nskip + 1)); summary+=("SKIP $k:$name") ;;
+		*) nfail=$((nfail + 1)); summary+=("FAIL $k:$name") ;;
+		esac
+	done <"$res"
+done
+for k in $KERNELS; do
+	[[ -n ${ktotal[$k]:-} ]] && summary+=("kernel $k: ${ktotal[$k]} tests in ${ksecs[$k]} s of boots")
 done
 
 if ((run_host)) && [[ -x $TOP/tests/host/run.sh ]]; then

@@ -79,8 +79,8 @@ trap 'rm -rf "$TMP"' EXIT
 # Write a gzip'd newc archive of directory $1 to $2 (atomically).
 pack() {
 	(cd "$1" && find . -mindepth 1 -print0 | LC_ALL=C sort -z |
-		cpio --null -o -H newc --owner=0:0 --quiet) | gzip -6 -n >"$2.tmp"
-	mv "$2.tmp" "$2"
+		cpio --null -o -H newc --owner=0:0 --quiet) | gzip -6 -n >"$2.tmp.$$"
+	mv "$2.tmp.$$" "$2"
 }
 
 # --- 1. userland --------------------------------------------------------
@@ -250,7 +250,7 @@ fi
 pack "$s" "$TMP/overlay.cpio.gz"
 
 mkdir -p "$(dirname "$OUT")"
-cat "$USER_CPIO" "$MOD_CPIO" "$TMP/overlay.cpio.gz" >"$OUT.tmp"
-mv "$OUT.tmp" "$OUT"
+cat "$USER_CPIO" "$MOD_CPIO" "$TMP/overlay.cpio.gz" >"$OUT.tmp.$$"
+mv "$OUT.tmp.$$" "$OUT"
 echo "$OUT_KEY" >"$OUT.key"
 echo "mkinitramfs: $OUT ($(du -m "$OUT" | cut -f1) MiB compressed)"
