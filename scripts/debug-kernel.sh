@@ -1,21 +1,32 @@
 #!/bin/bash
 # Build the debug kernel the VM tests boot as "--kernel debug": Debian's
-# linux-source-6.12 with x86_64_defconfig + kvm_guest.config + every
-# tests/debug-kernel/*.config (KASAN, lockdep, kmemleak, KFENCE, fault
-# injection, and what the tests and our modules need).
+# linux-source-6.12 with the in-tree series (patches/linux-6.12) applied,
+# x86_64_defconfig + kvm_guest.config + every tests/debug-kernel/*.config
+# (KASAN, lockdep, kmemleak, KFENCE, fault injection, block device filters
+# built in and blksnap as a module, what the tests need).  One build is
+# both the debug kernel and the in-tree series booted.
+#
+# With DEBUG_VARIANT=stock, the same without the series ("--kernel
+# debug-stock", release ...-blksnap-debug-stock, in debug-kernel-stock/):
+# a debug kernel that our out-of-tree modules load into, so that what only
+# they have (kernel/blkfilter/hook.c, sysfs.c) runs under the same checks
+# ("make check-debug-stock", by hand).
 #
 # Usage: scripts/debug-kernel.sh [--print DIR|release|kdir|bzimage|modroot]
 #
 # Everything lives in ${BLKSNAP_CACHE:-/var/cache/blksnap}/debug-kernel:
-#   src-VERSION/  the extracted source tarball (one per package version)
+#   src-VERSION/  the extracted source tarball (one per package version),
+#                 with the series applied; applied/ holds the patches that
+#                 are, so that a changed series is reversed and applied
+#                 again, and only the files it touches are built again
 #   obj/          the build directory (make O=obj); usable as KDIR for
 #                 out-of-tree modules
 #   out/bzImage, out/release (the kernel release, uname -r),
 #   out/modroot/lib/modules/RELEASE/  modules_install output
 #   out/key       written last: the key of the build in out/
 # The build is skipped when out/key matches: source package version, the
-# config fragments and this script. Otherwise obj/ is rebuilt (incrementally
-# if the source version did not change). Builds run under "nice -n 10" and
+# series, the config fragments and this script. Otherwise obj/ is rebuilt
+# (incrementally if the source version did not change). Builds run under "nice -n 10" and
 # take a lock, so concurrent callers wait for one build.
 #
 # --print NAME prints a path (or the release) of the current build and
@@ -24,7 +35,12 @@ set -euo pipefail
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CACHE=${BLKSNAP_CACHE:-/var/cache/blksnap}
-DK=$CACHE/debug-kernel
+VARIANT=${DEBUG_VARIANT:-intree}
+case $VARIANT in
+intree) DK=$CACHE/debug-kernel ;;
+stock) DK=$CACHE/debug-kernel-stock ;;
+*) echo "debug-kernel: DEBUG_VARIANT is intree or stock, not $VARIANT" >&2; exit 2 ;;
+esac
 OBJ=$DK/obj
 OUT=$DK/out
 FRAG_DIR=$TOP/tests/debug-kernel
@@ -59,11 +75,26 @@ PKGVER=$(dpkg-query -W -f='${Version}' "$PKG" 2>/dev/null || stat -c '%s-%Y' "$T
 
 shopt -s nullglob
 frags=("$FRAG_DIR"/*.config)
+if [[ $VARIANT == stock ]]; then
+	# No series: none of its options.
+	for i in "${!frags[@]}"; do
+		[[ ${frags[i]} != "$FRAG_DIR/intree.config" ]] || unset 'frags[i]'
+	done
+	frags=("${frags[@]}")
+fi
 shopt -u nullglob
 ((${#frags[@]})) || { echo "debug-kernel: no fragments in $FRAG_DIR" >&2; exit 1; }
 
+PATCHES=$TOP/patches/linux-6.12
+[[ -s $PATCHES/series ]] || { echo "debug-kernel: no series in $PATCHES" >&2; exit 1; }
+series_hash() { # DIR: hash of the series file and its patches
+	(cd "$1" && cat series && xargs cat <series) | sha256sum | cut -c1-16
+}
+SERIES_HASH=$(series_hash "$PATCHES")
+
 KEY=$( {
 	echo "$PKG $PKGVER"
+	if [[ $VARIANT == intree ]]; then echo "series $SERIES_HASH"; else echo "variant $VARIANT"; fi
 	sha256sum "${BASH_SOURCE[0]}" | cut -d' ' -f1
 	for f in "${frags[@]}"; do
 		echo "${f##*/} $(sha256sum <"$f" | cut -d' ' -f1)"
@@ -96,13 +127,40 @@ if [[ ! -f $SRC/Makefile || ! -f $SRC_TOP/.complete ]]; then
 	tar -xJf "$TARBALL" -C "$SRC_TOP"
 	touch "$SRC_TOP/.complete"
 fi
+# The series: the one applied reversed if it changed, then the new one.
+APPLIED=$SRC_TOP/applied
+if [[ $VARIANT == intree ]] &&
+	[[ ! -s $APPLIED/series || $(series_hash "$APPLIED") != "$SERIES_HASH" ]]; then
+	if [[ -s $APPLIED/series ]]; then
+		echo "debug-kernel: reversing the series applied before"
+		mapfile -t old <"$APPLIED/series"
+		for ((i = ${#old[@]} - 1; i >= 0; i--)); do
+			patch -R -p1 -s -d "$SRC" <"$APPLIED/${old[i]}" ||
+				{ echo "debug-kernel: cannot reverse ${old[i]}; remove $SRC_TOP" >&2; exit 1; }
+		done
+	fi
+	rm -rf "$APPLIED"
+	mapfile -t new <"$PATCHES/series"
+	echo "debug-kernel: applying ${#new[@]} patches of $PATCHES"
+	for p in "${new[@]}"; do
+		patch -p1 -s -N -d "$SRC" --no-backup-if-mismatch <"$PATCHES/$p" ||
+			{ echo "debug-kernel: $p does not apply; remove $SRC_TOP" >&2; exit 1; }
+		mkdir -p "$APPLIED"
+		cp "$PATCHES/$p" "$APPLIED/"
+		echo "$p" >>"$APPLIED/series.part"
+	done
+	mv "$APPLIED/series.part" "$APPLIED/series"
+fi
+
 [[ -f $OBJ/.version-of ]] && [[ $(cat "$OBJ/.version-of") != "$PKGVER" ]] && rm -rf "$OBJ"
 mkdir -p "$OBJ"
 echo "$PKGVER" >"$OBJ/.version-of"
 
 rm -f "$OUT/key"
+localversion=
+[[ $VARIANT == intree ]] || localversion=-$VARIANT
 kmake() {
-	nice -n 10 make -C "$SRC" O="$OBJ" -j"$(nproc)" "$@"
+	nice -n 10 make -C "$SRC" O="$OBJ" -j"$(nproc)" LOCALVERSION="$localversion" "$@"
 }
 
 # Configuration: defconfig, then the fragments, then olddefconfig; every

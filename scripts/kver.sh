@@ -10,13 +10,14 @@
 # "6.1.0-57-amd64": with several flavours installed, the generic one is
 # still the one "6.12" names. Only kernels with both /boot/vmlinuz-* and
 # /lib/modules/*/kernel count. Exit status 1 if there is none. "debug"
-# prints the release of the debug kernel built by scripts/debug-kernel.sh,
-# if it was built.
+# (and "debug-stock") prints the release of the debug kernel built by
+# scripts/debug-kernel.sh (DEBUG_VARIANT=stock), if it was built.
 set -euo pipefail
-(($# == 1)) || { echo "Usage: $0 SERIES[-FLAVOUR]|debug" >&2; exit 2; }
-if [[ $1 == debug ]]; then
-	exec "$(dirname "${BASH_SOURCE[0]}")/debug-kernel.sh" --print release
-fi
+(($# == 1)) || { echo "Usage: $0 SERIES[-FLAVOUR]|debug|debug-stock" >&2; exit 2; }
+case $1 in
+debug) exec "$(dirname "${BASH_SOURCE[0]}")/debug-kernel.sh" --print release ;;
+debug-stock) DEBUG_VARIANT=stock exec "$(dirname "${BASH_SOURCE[0]}")/debug-kernel.sh" --print release ;;
+esac
 series=${1%%-*}
 flavour=amd64
 [[ $1 == *-* ]] && flavour=${1#*-}

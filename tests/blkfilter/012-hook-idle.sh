@@ -6,6 +6,7 @@
 # removal hooks away too.  Reads and writes pass unchanged throughout.
 # needs: blkfilter.ko, bftest.ko, 2 disks, tracefs with enabled_functions
 . "$TEST_BIN/testlib.sh"
+need_blkfilter_module "the block layer calls filters, no hook"
 need_disks 2
 d=${DISKS[0]}
 other=${DISKS[1]}

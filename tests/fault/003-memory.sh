@@ -38,7 +38,8 @@ fault_trap
 [[ -w /proc/self/fail-nth ]] || skip "no /proc/self/fail-nth"
 ATTRS=(failslab fail_page_alloc)
 read -r bs_start bs_end <<<"$(mod_text_range blksnap)"
-read -r bf_start bf_end <<<"$(mod_text_range blkfilter)"
+read -r bf_start bf_end <<<"$(blkfilter_text_range)"
+[[ -n $bf_end ]] || fail "blkfilter's code not found"
 echo "blksnap code $bs_start-$bs_end, blkfilter code $bf_start-$bf_end"
 vm=$(sym_range __vmalloc_node_range_noprof)
 [[ -n $vm ]] || vm=$(sym_range __vmalloc_node_range)

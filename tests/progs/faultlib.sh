@@ -191,6 +191,29 @@ mod_text_range() {
 	echo "$start $end"
 }
 
+# blkfilter_text_range: "START END" of blkfilter's code: blkfilter.ko's,
+# or where filters are built in (the in-tree series), the run of kernel
+# functions of block/blk-filter.c around blkfilter_register(), whose names
+# all start with bf_, blkfilter or __blkfilter, or are filter_show or
+# bdev_filter (one object file's functions lie together).
+blkfilter_text_range() {
+	if ! blkfilter_builtin; then
+		mod_text_range blkfilter
+		return
+	fi
+	awk 'NF == 3 && $2 ~ /^[tT]$/ { print $1, $3 }' /proc/kallsyms | sort |
+		awk '
+		function ours(n) { return n ~ /^(bf_|blkfilter|__blkfilter|filter_show|bdev_filter)/ }
+		{ addr[NR] = $1; name[NR] = $2; if ($2 == "blkfilter_register") at = NR }
+		END {
+			if (!at) exit 1
+			for (f = at; f > 1 && ours(name[f - 1]); f--);
+			for (l = at; l < NR && ours(name[l + 1]); l++);
+			if (l == NR) exit 1
+			print addr[f], addr[l + 1]
+		}'
+}
+
 # within SECONDS WHAT CMD...: CMD must succeed, and end within SECONDS (a
 # lock left held would keep it waiting).
 within() {

@@ -34,6 +34,26 @@ need_cmd() {
 	done
 }
 
+# blkfilter_builtin: the kernel has block device filters built in (the
+# in-tree series, as the debug kernel has it): there is no blkfilter.ko to
+# load or unload, and no hook.
+blkfilter_builtin() {
+	grep -q ' blkfilter_register$' /proc/kallsyms
+}
+
+# need_blkfilter_module WHY: skip where filters are built into the kernel.
+need_blkfilter_module() {
+	! blkfilter_builtin || skip "block device filters are built into this kernel (the in-tree series): $*"
+}
+
+# load_blkfilter, unload_blkfilter: the module, where there is one.
+load_blkfilter() {
+	blkfilter_builtin || insmod "$TEST_MODULES/blkfilter.ko" || fail "insmod blkfilter"
+}
+unload_blkfilter() {
+	blkfilter_builtin || rmmod blkfilter || fail "rmmod blkfilter"
+}
+
 # cleanup_filters: after a failed test, detach bftest wherever it is
 # attached and unload, so that the next test starts clean.
 cleanup_filters() {
@@ -57,13 +77,13 @@ cleanup_filters() {
 # load_filters: blkfilter and the bftest filter, unloaded at exit.
 load_filters() {
 	trap cleanup_filters EXIT
-	insmod "$TEST_MODULES/blkfilter.ko" || fail "insmod blkfilter"
+	load_blkfilter
 	insmod "$TEST_MODULES/bftest.ko" || fail "insmod bftest"
 }
 
 unload_filters() {
 	rmmod bftest || fail "rmmod bftest"
-	rmmod blkfilter || fail "rmmod blkfilter"
+	unload_blkfilter
 }
 
 # bf ARGS: bfctl that must succeed.
@@ -126,7 +146,7 @@ same() {
 
 need_blksnap() {
 	[[ -f $TEST_MODULES/blksnap.ko ]] || skip "no blksnap.ko built"
-	[[ -f $TEST_MODULES/blkfilter.ko ]] || skip "no blkfilter.ko built"
+	blkfilter_builtin || [[ -f $TEST_MODULES/blkfilter.ko ]] || skip "no blkfilter.ko built"
 }
 
 # blksnap_devices: the devices with the blksnap filter attached.
@@ -173,7 +193,7 @@ cleanup_blksnap() {
 load_blksnap() {
 	need_blksnap
 	trap cleanup_blksnap EXIT
-	insmod "$TEST_MODULES/blkfilter.ko" || fail "insmod blkfilter"
+	load_blkfilter
 	insmod "$TEST_MODULES/blksnap.ko" "$@" || fail "insmod blksnap $*"
 	[[ -c /dev/blksnap-control ]] || fail "no /dev/blksnap-control"
 }
@@ -181,7 +201,7 @@ load_blksnap() {
 # unload_blksnap: must succeed (nothing left attached or created).
 unload_blksnap() {
 	rmmod blksnap || fail "rmmod blksnap"
-	rmmod blkfilter || fail "rmmod blkfilter"
+	unload_blkfilter
 }
 
 # snap ARGS: snapctl that must succeed.

@@ -117,17 +117,23 @@ done
 [[ -z $icount || $icount =~ ^[0-9]$ ]] || die "--icount: a shift of 0 to 9, not '$icount'"
 [[ -z $icount || $tcg_thread == single ]] || die "--icount needs --tcg-thread single"
 
-if [[ $series == debug ]]; then
-	KVER=$("$TOP/scripts/debug-kernel.sh" --print release) || die "no debug kernel built (run 'make debug-kernel')"
-	VMLINUZ=$("$TOP/scripts/debug-kernel.sh" --print bzimage)
-	MODROOT=$("$TOP/scripts/debug-kernel.sh" --print modroot)
+debug=0
+case $series in
+debug) debug=1 variant=intree ;;
+debug-stock) debug=1 variant=stock ;;
+esac
+if ((debug)); then
+	dk() { DEBUG_VARIANT=$variant "$TOP/scripts/debug-kernel.sh" --print "$1"; }
+	KVER=$(dk release) || die "no $series kernel built (run 'make debug-kernel' or 'make check-debug-stock')"
+	VMLINUZ=$(dk bzimage)
+	MODROOT=$(dk modroot)
 else
 	KVER=$("$TOP/scripts/kver.sh" "$series") || die "no installed kernel $series.* with modules (run scripts/deps.sh)"
 	VMLINUZ=/boot/vmlinuz-$KVER
 	MODROOT=
 fi
 export MODROOT
-[[ -n $tscale ]] || { [[ $series == debug ]] && tscale=3 || tscale=1; }
+[[ -n $tscale ]] || { ((debug)) && tscale=3 || tscale=1; }
 [[ $tscale =~ ^[1-9][0-9]*$ ]] || die "--timeout-scale needs a positive number"
 [[ -r $VMLINUZ ]] || die "cannot read $VMLINUZ"
 
@@ -208,7 +214,7 @@ cmdline="console=ttyS0 panic=-1 loglevel=5 log_buf_len=16M rdinit=/init blksnap.
 # The debug kernel interprets ACPI's PCI interrupt routing so slowly that
 # it hits the AML loop timeout (30 s, then 90 s more to reach the tests):
 # route by the BIOS's table instead.
-[[ $series != debug ]] || cmdline+=" pci=noacpi"
+((!debug)) || cmdline+=" pci=noacpi"
 cmdline+=" $append"
 start_vm() {
 	: >"$console"
