@@ -33,11 +33,17 @@ filter_files() {
 }
 
 churn=
+# stop_churn: end the loop below and wait for it, and so for the command
+# it was running, which may hold the disk open.
+stop_churn() {
+	[[ -n $churn ]] || return 0
+	touch "$TEST_TMP/stop"
+	wait "$churn" 2>/dev/null
+	churn=
+}
+
 cleanup() {
-	if [[ -n $churn ]]; then
-		kill "$churn"
-		wait "$churn" 2>/dev/null
-	fi
+	stop_churn
 	cleanup_blksnap
 	if [[ -d $nb ]]; then
 		echo 0 >"$nb/power"
@@ -128,7 +134,7 @@ left=$(filter_files)
 # Checked once the partitions stand still.
 (
 	n=0
-	while :; do
+	while [[ ! -e $TEST_TMP/stop ]]; do
 		printf 'label: dos\nstart=2048, size=8192\nstart=10240, size=8192\n' |
 			sfdisk -q "$d" >/dev/null 2>&1
 		blockdev --rereadpt "$d" 2>/dev/null
@@ -143,9 +149,7 @@ for _ in $(seq 10); do
 	insmod "$TEST_MODULES/blkfilter.ko" || fail "insmod blkfilter under partition changes"
 	rmmod blkfilter || fail "rmmod blkfilter under partition changes"
 done
-kill "$churn"
-wait "$churn" 2>/dev/null
-churn=
+stop_churn
 echo "$(cat "$TEST_TMP/churned" 2>/dev/null) partition tables written and wiped during the loads"
 printf 'label: dos\nstart=2048, size=8192\n' | sfdisk -q "$d" >/dev/null ||
 	fail "sfdisk after the changes"
