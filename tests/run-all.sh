@@ -19,7 +19,11 @@
 # programs (build/tests-bin) must already exist ("make check" builds them).
 #
 # Environment: KERNELS (default "6.12 6.1"; "debug" is the kernel of
-# scripts/debug-kernel.sh), BOOT_MAX, VM_JOBS, BENCH_SMOKE (0 skips
+# scripts/debug-kernel.sh), BOOT_MAX, VM_JOBS, DEBUG_BUILD (a command that
+# builds the debug kernel and its modules, "make debug-kernel": run in the
+# background, niced, while the other kernels' VMs run, whose guests leave
+# the host's cores idle whenever they wait; the debug kernel's boots then
+# come last and wait for it), BENCH_SMOKE (0 skips
 # the benchmark smoke run that follows a full run), and what
 # tests/vm/run.sh reads (MODDIR, PROGDIR, BLKSNAP_CACHE). Extra options for
 # run.sh can be given in VM_OPTS.
@@ -119,7 +123,16 @@ fi
 if [[ -f $TOP/tests/Makefile && ! -d ${PROGDIR:-$TOP/build/tests-bin} ]]; then
 	fail_setup "no test programs in ${PROGDIR:-build/tests-bin}: run 'make tests-bin' first"
 fi
+build_pid=
+if [[ -n ${DEBUG_BUILD:-} && " $KERNELS " == *" debug "* ]]; then
+	mkdir -p "$LOG_DIR"
+	echo "run-all: building the debug kernel in the background ($LOG_DIR/debug-build.log)"
+	bash -c "$DEBUG_BUILD" >"$LOG_DIR/debug-build.log" 2>&1 &
+	build_pid=$!
+fi
 for k in $KERNELS; do
+	# Checked once it is built.
+	[[ -z $build_pid || $k != debug ]] || continue
 	if [[ $k == debug* ]]; then
 		kver=$("$TOP/scripts/kver.sh" "$k") || { fail_setup "no $k kernel: run 'make debug-kernel'"; continue; }
 	else
@@ -140,7 +153,7 @@ echo "run-all: ${#tests[@]} VM tests on kernels: $KERNELS ($VM_JOBS boots at a t
 mkdir -p "$LOG_DIR"
 
 # The boots: "KERNEL BOOT N", their tests in $LOG_DIR/tests-KERNEL-bootN;
-# the debug kernel's first, as they take longest.
+# the debug kernel's first, as they take longest, or last while it builds.
 boots=()
 first=()
 declare -A ktotal=()
@@ -175,7 +188,11 @@ for k in $KERNELS; do
 		if [[ $k == debug* ]]; then first+=("$entry"); else boots+=("$entry"); fi
 	done
 done
-boots=("${first[@]}" "${boots[@]}")
+if [[ -n $build_pid ]]; then
+	boots=("${boots[@]}" "${first[@]}")
+else
+	boots=("${first[@]}" "${boots[@]}")
+fi
 
 # run_boot KERNEL BOOT: one VM; its results in results-KERNEL-bootBOOT.txt.
 run_boot() {
@@ -190,12 +207,39 @@ run_boot() {
 	echo "$rc $(($(date +%s) - t0))" >"$LOG_DIR/status-$k-boot$b"
 }
 
+# debug_built: wait for the background build of the debug kernel; true if
+# it gave a kernel and modules.
+debug_built() {
+	local rc=0 kver
+	[[ -n $build_pid ]] || return 0
+	echo "run-all: waiting for the debug kernel's build"
+	wait "$build_pid" || rc=$?
+	build_pid=
+	tail -n 3 "$LOG_DIR/debug-build.log"
+	if ((rc)); then
+		fail_setup "the debug kernel's build failed (exit $rc, $LOG_DIR/debug-build.log)"
+		debug_failed=1
+		return 1
+	fi
+	if ! kver=$("$TOP/scripts/kver.sh" debug) ||
+		! compgen -G "${MODDIR:-$TOP/build/$kver/modules-out}/*.ko" >/dev/null; then
+		fail_setup "no debug kernel or modules after its build"
+		debug_failed=1
+		return 1
+	fi
+}
+
+debug_failed=0
 running=()
 for entry in "${boots[@]}"; do
 	read -r k b _ <<<"$entry"
+	if [[ $k == debug ]]; then
+		((debug_failed)) && continue
+		debug_built || continue
+	fi
 	rm -f "$LOG_DIR/status-$k-boot$b"
 	while ((${#running[@]} >= VM_JOBS)); do
-		wait -n 2>/dev/null || true
+		wait -n "${running[@]}" 2>/dev/null || true
 		alive=()
 		for p in "${running[@]}"; do
 			kill -0 "$p" 2>/dev/null && alive+=("$p")
@@ -215,6 +259,7 @@ declare -A ksecs=()
 for entry in "${boots[@]}"; do
 	read -r k b n <<<"$entry"
 	res=$LOG_DIR/results-$k-boot$b.txt
+	[[ $k == debug ]] && ((debug_failed)) && continue
 	read -r rc secs <"$LOG_DIR/status-$k-boot$b" 2>/dev/null || { rc="?"; secs=0; }
 	ksecs[$k]=$((${ksecs[$k]:-0} + secs))
 	summary+=("kernel $k boot $b: $n tests in $secs s")
