@@ -1,7 +1,10 @@
 # blksnap: top-level build and test entry points.
 #
 #   make deps              install the Debian packages (scripts/deps.sh)
-#   make modules [KVER=]   build the kernel modules into build/KVER/modules-out
+#   make modules [KVER=|FLAVOUR=]
+#                          build the kernel modules into build/KVER/modules-out
+#                          (default: the newest 6.12 of FLAVOUR, generic)
+#   make running           the modules for the running kernel (uname -r)
 #   make tests-bin         build the test programs into build/tests-bin
 #   make all               modules + tests-bin
 #   make check             deps, build for every kernel in KERNELS, run tests
@@ -21,6 +24,10 @@
 #                          on it (tests/vm/run.sh --kernel debug)
 #   make check-debug       the whole suite on the debug kernel only (builds
 #                          it first; see README, "Test kernels")
+#   make check-debug-stock the whole suite on the debug kernel without the
+#                          in-tree series, with our out-of-tree modules
+#   make check-flavours    the kernel groups on Debian's rt (6.12, 6.1) and
+#                          cloud (6.12) kernels (installs them first)
 #   make clean
 #
 # Sub-makefiles (kernel/Makefile, tests/Makefile) get KVER, MODULES_OUT and
@@ -28,11 +35,16 @@
 
 TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
 
-# Newest installed 6.12 kernel, found when make runs (the ABI suffix changes
+# Newest installed 6.12 kernel of FLAVOUR (Debian's: empty or amd64 for the
+# generic one, cloud, rt), found when make runs (the ABI suffix changes
 # with Debian security updates: never hard-code it).
-KVER ?= $(shell $(TOP)/scripts/kver.sh 6.12 2>/dev/null)
-# Kernel series "make check" builds for and tests on.
-KERNELS ?= 6.12 6.1
+FLAVOUR ?=
+KVER ?= $(shell $(TOP)/scripts/kver.sh 6.12$(if $(FLAVOUR),-$(FLAVOUR)) 2>/dev/null)
+# Kernel series "make check" builds for and tests on: the stock ones and
+# the debug kernel, which is also the in-tree series (scripts/debug-kernel.sh).
+KERNELS ?= 6.12 6.1 debug
+# VMs at a time: each runs on one host thread.
+VM_JOBS ?= 2
 
 BUILD       := $(TOP)/build
 MODULES_OUT  = $(BUILD)/$(KVER)/modules-out
@@ -40,11 +52,12 @@ TESTS_BIN   := $(BUILD)/tests-bin
 BLKSNAP_CACHE ?= /var/cache/blksnap
 CHECKPATCH  := $(BLKSNAP_CACHE)/checkpatch/checkpatch.pl
 
-export KERNELS BLKSNAP_CACHE
+export KERNELS BLKSNAP_CACHE VM_JOBS
 
 .PHONY: all deps modules tests-bin check demo bench lint clean \
 	userspace lib tool install check-host debug-kernel series \
-	check-series check-series-quick check-debug
+	check-series check-series-quick check-debug running check-flavours \
+	check-debug-stock
 
 all: modules tests-bin
 
@@ -58,6 +71,9 @@ modules:
 	else \
 		echo "modules: no kernel/Makefile yet, nothing to build"; \
 	fi
+
+running:
+	@$(MAKE) --no-print-directory modules KVER=$$(uname -r)
 
 tests-bin:
 	@mkdir -p $(TESTS_BIN)
@@ -93,6 +109,8 @@ check-host:
 # The debug kernel (KASAN, lockdep, kmemleak, KFENCE, fault injection),
 # built from linux-source-6.12 in $(BLKSNAP_CACHE)/debug-kernel (a no-op
 # when nothing changed), and our modules built against it.
+# DEBUG_VARIANT=stock: the same kernel without the series, for our
+# out-of-tree modules ("make check-debug-stock").
 debug-kernel:
 	$(TOP)/scripts/debug-kernel.sh
 	@$(MAKE) --no-print-directory modules \
@@ -112,24 +130,44 @@ check-series-quick:
 
 # Series are resolved to kernel versions in the recipe, after deps ran;
 # "debug" is the debug kernel, built here.
+# The debug kernel builds in the background while the stock kernels' VMs
+# run (run-all.sh, DEBUG_BUILD).
 check: deps
 	@set -e; for k in $(KERNELS); do \
-		if [ $$k = debug ]; then \
-			$(MAKE) --no-print-directory debug-kernel; \
-			continue; \
-		fi; \
+		[ $$k != debug ] || continue; \
 		kv=$$($(TOP)/scripts/kver.sh $$k) || { echo "kernel $$k not installed" >&2; exit 1; }; \
 		$(MAKE) --no-print-directory modules KVER=$$kv; \
 	done
 	@$(MAKE) --no-print-directory tests-bin
-	$(TOP)/tests/run-all.sh
+	DEBUG_BUILD="$(MAKE) -C $(TOP) --no-print-directory debug-kernel" $(TOP)/tests/run-all.sh
+
+# Every VM test group, whatever tests/kernel-groups says.
+ALL_GROUPS = $(filter-out vm host debug-kernel modules progs,$(notdir $(patsubst %/,%,$(wildcard $(TOP)/tests/*/))))
 
 # The whole suite with the debug kernel as the only kernel, in one boot,
 # without the benchmark smoke run.
 check-debug: deps
 	@$(MAKE) --no-print-directory debug-kernel
 	@$(MAKE) --no-print-directory tests-bin
-	KERNELS=debug BENCH_SMOKE=0 BOOT_MAX=100 $(TOP)/tests/run-all.sh
+	KERNELS=debug BENCH_SMOKE=0 BOOT_MAX=100 $(TOP)/tests/run-all.sh $(ALL_GROUPS)
+
+# The whole suite on the debug kernel without the series, our out-of-tree
+# modules loaded into it: their hooks under KASAN, lockdep and kmemleak.
+check-debug-stock: deps
+	@DEBUG_VARIANT=stock $(MAKE) --no-print-directory debug-kernel
+	@$(MAKE) --no-print-directory tests-bin
+	KERNELS=debug-stock BENCH_SMOKE=0 BOOT_MAX=100 $(TOP)/tests/run-all.sh $(ALL_GROUPS)
+
+# Debian's other flavours of the same kernels: the kernel groups, on each.
+FLAVOUR_KERNELS ?= 6.12-rt 6.1-rt 6.12-cloud
+check-flavours:
+	$(TOP)/scripts/deps.sh --flavours
+	@set -e; for k in $(FLAVOUR_KERNELS); do \
+		kv=$$($(TOP)/scripts/kver.sh $$k) || { echo "kernel $$k not installed" >&2; exit 1; }; \
+		$(MAKE) --no-print-directory modules KVER=$$kv; \
+	done
+	@$(MAKE) --no-print-directory tests-bin
+	KERNELS="$(FLAVOUR_KERNELS)" BENCH_SMOKE=0 $(TOP)/tests/run-all.sh blkfilter blksnap fault compat
 
 demo: deps
 	@$(MAKE) --no-print-directory modules KVER=$$($(TOP)/scripts/kver.sh 6.12)
