@@ -2,18 +2,10 @@
 # A filter is detached when its disk goes away, even with the device still
 # open; the ioctls on the dead disk return ENODEV.
 . "$TEST_BIN/testlib.sh"
-modprobe null_blk nr_devices=0 2>/dev/null || skip "no null_blk"
-[[ -d /sys/kernel/config/nullb ]] || skip "null_blk has no configfs"
+need_nullb
 load_filters
 nb=/sys/kernel/config/nullb/bftest0
-mkdir "$nb" || fail "mkdir $nb"
-echo 512 >"$nb/size"
-echo 1 >"$nb/memory_backed"
-echo 1 >"$nb/power"
-# Named after the configfs item on newer kernels, nullbN on older ones.
-dev=/dev/bftest0
-[[ -b $dev ]] || dev=/dev/nullb$(cat "$nb/index")
-[[ -b $dev ]] || fail "no device for $nb"
+dev=$(nullb_new bftest0 512) || fail "no null_blk disk"
 mkpattern "$TEST_TMP/p" 64
 put "$TEST_TMP/p" "$dev" 0 || fail "write"
 bf attach "$dev" bftest

@@ -60,16 +60,9 @@ snapctl -e ENODEV take "$id" || late="take of a snapshot whose device was detach
 snap destroy "$id"
 
 # A disk removed under a taken snapshot.
-modprobe null_blk nr_devices=0 2>/dev/null || skip "no null_blk"
-[[ -d /sys/kernel/config/nullb ]] || skip "null_blk has no configfs"
+need_nullb
 nb=/sys/kernel/config/nullb/snapgone
-mkdir "$nb" || fail "mkdir $nb"
-echo 64 >"$nb/size"
-echo 1 >"$nb/memory_backed"
-echo 1 >"$nb/power"
-nd=/dev/snapgone
-[[ -b $nd ]] || nd=/dev/nullb$(cat "$nb/index")
-[[ -b $nd ]] || fail "no device for $nb"
+nd=$(nullb_new snapgone 64) || fail "no null_blk disk"
 bput "$TEST_TMP/p" "$nd" 0 || fail "write $nd"
 mm=$(majmin "$nd")
 id=$(snap_new "$TEST_TMP/s3" 65536 "$nd" "$d2") || fail "snap_new"
@@ -92,13 +85,7 @@ rmdir "$nb"
 # The storage disk removed under a taken snapshot: copy-on-write cannot
 # store, the snapshot fails with -EIO or -ENODEV; the original's writes
 # all land.
-mkdir "$nb" || fail "mkdir $nb"
-echo 64 >"$nb/size"
-echo 1 >"$nb/memory_backed"
-echo 1 >"$nb/power"
-nd=/dev/snapgone
-[[ -b $nd ]] || nd=/dev/nullb$(cat "$nb/index")
-[[ -b $nd ]] || fail "no device for $nb"
+nd=$(nullb_new snapgone 64) || fail "no null_blk disk"
 id=$(snap_new "$nd" 131072 "$d") || fail "snap_new with storage $nd"
 snap take "$id"
 img=$(snap_image "$d")

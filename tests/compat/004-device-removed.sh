@@ -11,16 +11,9 @@
 need_disks 1
 d=${DISKS[0]}
 load_blksnap diff_storage_minimum=16384
-modprobe null_blk nr_devices=0 2>/dev/null || skip "no null_blk"
-[[ -d /sys/kernel/config/nullb ]] || skip "null_blk has no configfs"
+need_nullb
 nb=/sys/kernel/config/nullb/compat4
-mkdir "$nb" || fail "mkdir $nb"
-echo 64 >"$nb/size"
-echo 1 >"$nb/memory_backed"
-echo 1 >"$nb/power"
-nd=/dev/compat4
-[[ -b $nd ]] || nd=/dev/nullb$(cat "$nb/index")
-[[ -b $nd ]] || fail "no device for $nb"
+nd=$(nullb_new compat4 64) || fail "no null_blk disk"
 mm=$(majmin "$nd")
 MIB=16
 mkpattern "$TEST_TMP/take" $((MIB * 1024))

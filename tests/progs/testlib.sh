@@ -139,6 +139,26 @@ same() {
 		cmp -s - "$1"
 }
 
+# need_nullb: null_blk with configfs, or skip.
+need_nullb() {
+	modprobe null_blk nr_devices=0 2>/dev/null || skip "no null_blk"
+	[[ -d /sys/kernel/config/nullb ]] || skip "null_blk has no configfs"
+}
+
+# nullb_new NAME MIB: a memory-backed null_blk disk of MIB MiB made through
+# configfs (/sys/kernel/config/nullb/NAME) and powered on; prints its
+# device, named after NAME on newer kernels, nullbN on older ones.
+nullb_new() {
+	local nb=/sys/kernel/config/nullb/$1 dev=/dev/$1
+	mkdir "$nb" || fail "mkdir $nb"
+	echo "$2" >"$nb/size"
+	echo 1 >"$nb/memory_backed"
+	echo 1 >"$nb/power"
+	[[ -b $dev ]] || dev=/dev/nullb$(cat "$nb/index")
+	[[ -b $dev ]] || fail "no device for $nb"
+	echo "$dev"
+}
+
 # ---- blksnap ------------------------------------------------------------
 # The module is loaded by load_blksnap, which also arranges that whatever a
 # test leaves (background jobs, mounted images, snapshots, attached
