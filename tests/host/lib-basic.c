@@ -15,24 +15,7 @@
 
 #include <blksnap/blksnap.h>
 
-static int failed;
-
-#define EXPECT(cond) do {						\
-		if (!(cond)) {						\
-			fprintf(stderr, "%s:%d: failed: %s\n", __FILE__, __LINE__, #cond); \
-			failed = 1;					\
-		}							\
-	} while (0)
-
-#define EXPECT_RET(call, want) do {					\
-		int _r = (call);					\
-		if (_r != (want)) {					\
-			fprintf(stderr, "%s:%d: %s returned %d (%s), expected %d (%s)\n", \
-				__FILE__, __LINE__, #call, _r, strerror(-_r), \
-				(want), strerror(-(want)));		\
-			failed = 1;					\
-		}							\
-	} while (0)
+#include "expect.h"
 
 static void test_ids(void)
 {

@@ -22,24 +22,7 @@
 #include <linux/blksnap.h>
 #include <blksnap/blksnap.h>
 
-static int failed;
-
-#define EXPECT(cond) do {						\
-		if (!(cond)) {						\
-			fprintf(stderr, "%s:%d: failed: %s\n", __FILE__, __LINE__, #cond); \
-			failed = 1;					\
-		}							\
-	} while (0)
-
-#define EXPECT_RET(call, want) do {					\
-		int _r = (call);					\
-		if (_r != (want)) {					\
-			fprintf(stderr, "%s:%d: %s returned %d (%s), expected %d (%s)\n", \
-				__FILE__, __LINE__, #call, _r, strerror(-_r), \
-				(want), strerror(-(want)));		\
-			failed = 1;					\
-		}							\
-	} while (0)
+#include "expect.h"
 
 /* The fake module's state, set by each test. */
 static int ctl_fd = -1;			/* the "control device" */
