@@ -23,6 +23,7 @@
 #include <blksnap/blksnap.h>
 
 #include "expect.h"
+#include "fake-collect.h"
 
 /* The fake module's state, set by each test. */
 static int ctl_fd = -1;			/* the "control device" */
@@ -36,27 +37,13 @@ static int64_t event_time;
 
 static int fake_collect(struct blksnap_snapshot_collect *arg)
 {
-	unsigned int i, n;
+	unsigned int n;
 
 	n = collect_n[collect_calls < collect_len ? collect_calls : collect_len - 1];
 	collect_calls++;
-	if (!arg->ids) {
+	if (!arg->ids)
 		collect_queries++;
-		arg->count = n;
-		return 0;
-	}
-	if (arg->count < n) {
-		arg->count = n;
-		errno = ENODATA;
-		return -1;
-	}
-	for (i = 0; i < n; i++) {
-		struct blksnap_uuid *u = (struct blksnap_uuid *)(uintptr_t)arg->ids + i;
-
-		memset(u->b, (int)i + 1, sizeof(u->b));
-	}
-	arg->count = n;
-	return 0;
+	return fake_collect_answer(arg, n, 1);
 }
 
 int ioctl(int fd, unsigned long req, ...)
