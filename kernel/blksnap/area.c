@@ -1,18 +1,21 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Copy-on-write state of one device of a snapshot, and the I/O of its image.
+ * Copy-on-write state of one device of a snapshot: its life, the write
+ * path, and the lookups the image (image.c) makes to read and write the
+ * snapshot's data.
  *
- * The device is cut into chunks.  A chunk table says for each chunk where
- * the snapshot's data is: still on the original (0), in the difference
- * storage (a stored entry), or in memory (a struct bs_copy, which holds a
- * run of adjacent chunks read from the original together).
+ * The device is cut into chunks; the chunk map (map.c) says for each chunk
+ * where the snapshot's data is: still only on the original, in the
+ * difference storage, or in memory, in a struct bs_copy, which holds the
+ * old data of a run of adjacent chunks read from the original together.
  *
- * A write to chunks that are still only on the original is taken off the
- * submitter (the filter returns true) and handed to a cow worker, which reads
- * the old data into a copy and parks the write on it.  When the read is
- * done the write is submitted again: its chunks are preserved now, so the
- * filter lets it pass; meanwhile the copy is written to the storage and the
- * table then points there.  Writes to preserved chunks pass straight away.
+ * The write path: a write to chunks that are still only on the original is
+ * held, taken off its submitter (the filter returns true), and handed to a
+ * cow worker, which claims the chunks in the map for a new copy, reads
+ * their old data and parks the write on the copy.  When the read is done
+ * the write is released, submitted again: its chunks are preserved now, so
+ * the filter lets it pass; meanwhile the copy is written to the storage,
+ * and the map then points there.  Writes to preserved chunks pass at once.
  *
  * The image reads preserved chunks from the copy or the storage and the
  * others from the original.  While it reads the original, a struct
@@ -32,6 +35,7 @@
 #include <linux/vmalloc.h>
 
 #include "blksnap.h"
+#include "compat.h"
 
 /* The most bytes read from the original into one copy. */
 #define BS_COPY_MAX_BYTES	SZ_1M
@@ -85,110 +89,9 @@ struct bs_copy {
 	struct bio_vec bvec[];
 };
 
-/**
- * struct bs_reader - an image read of the original in progress
- * @link: entry in area->readers; under area->readers_lock.
- * @first: first chunk read.
- * @last: last chunk read.
- */
-struct bs_reader {
-	struct list_head link;
-	unsigned long first;
-	unsigned long last;
-};
-
-/**
- * struct bs_direct_read - an image read sent on to a device as it is
- * @area: the image's area.
- * @parent: the image's bio.
- * @reader: registers the read while it reads the original.
- * @original: it reads the original, not the storage.
- * @clone: the bio sent on; last, see bs_direct_set.
- */
-struct bs_direct_read {
-	struct bs_area *area;
-	struct bio *parent;
-	struct bs_reader reader;
-	bool original;
-	struct bio clone;
-};
-
-/* Clones for direct image reads, with their struct bs_direct_read before. */
-static struct bio_set bs_direct_set;
-
-static inline bool bs_is_stored(unsigned long e)
-{
-	return e & BS_STORED_BIT;
-}
-
-static inline sector_t bs_stored_sector(unsigned long e)
-{
-	return e >> 1;
-}
-
-static inline unsigned long bs_mk_stored(sector_t sector)
-{
-	return ((unsigned long)sector << 1) | BS_STORED_BIT;
-}
-
 static inline struct bs_storage *bs_area_storage(struct bs_area *area)
 {
 	return area->snap->storage;
-}
-
-/* Caller holds area->lock.  NULL if the leaf does not exist yet. */
-static unsigned long *__bs_entry(struct bs_area *area, unsigned long chunk)
-{
-	unsigned long *leaf = area->table[chunk / BS_LEAF_ENTRIES];
-
-	return leaf ? &leaf[chunk % BS_LEAF_ENTRIES] : NULL;
-}
-
-static unsigned long __bs_entry_get(struct bs_area *area, unsigned long chunk)
-{
-	unsigned long *e = __bs_entry(area, chunk);
-
-	return e ? *e : 0;
-}
-
-/* Make sure the leaves of [first, last] exist.  May sleep. */
-static int bs_leaves_alloc(struct bs_area *area, unsigned long first,
-			   unsigned long last)
-{
-	unsigned long l;
-
-	for (l = first / BS_LEAF_ENTRIES; l <= last / BS_LEAF_ENTRIES; l++) {
-		unsigned long *leaf;
-
-		if (READ_ONCE(area->table[l]))
-			continue;
-		leaf = (unsigned long *)get_zeroed_page(GFP_NOIO);
-		if (!leaf)
-			return -ENOMEM;
-		spin_lock(&area->lock);
-		if (!area->table[l]) {
-			area->table[l] = leaf;
-			leaf = NULL;
-		}
-		spin_unlock(&area->lock);
-		if (leaf)
-			free_page((unsigned long)leaf);
-	}
-	return 0;
-}
-
-/* The chunks a range of sectors of the device covers; false if none. */
-static bool bs_chunks(struct bs_area *area, sector_t sector, sector_t count,
-		      unsigned long *first, unsigned long *last)
-{
-	unsigned int shift = area->chunk_shift - SECTOR_SHIFT;
-
-	if (sector >= area->capacity || !count)
-		return false;
-	count = min(count, area->capacity - sector);
-	*first = sector >> shift;
-	*last = (sector + count - 1) >> shift;
-	return true;
 }
 
 /**
@@ -214,7 +117,7 @@ void bs_area_fail(struct bs_area *area, int error)
 	if (!first)
 		return;
 	wake_up_all(&area->wait);
-	wake_up_all(&bs_area_storage(area)->wait);
+	bs_storage_wake(bs_area_storage(area));
 	if (error != -ESHUTDOWN)
 		bs_snapshot_failed(area->snap, area, error);
 }
@@ -233,6 +136,14 @@ int bs_area_error(struct bs_area *area)
 	error = area->error;
 	spin_unlock(&area->lock);
 	return error;
+}
+
+/* Writers throttled by the storage stop waiting once the area failed. */
+static bool bs_area_give_up(void *data)
+{
+	struct bs_area *area = data;
+
+	return READ_ONCE(area->error);
 }
 
 static void bs_copy_free(struct bs_copy *copy)
@@ -291,19 +202,14 @@ static bool __bs_copy_block(struct bs_area *area, struct bs_copy *copy)
 static bool __bs_copy_settle(struct bs_area *area, struct bs_copy *copy,
 			     struct bio_list *go)
 {
-	unsigned long i, *e;
-
 	if (__bs_copy_block(area, copy))
 		return false;
 	bio_list_merge(go, &copy->waiting);
 	bio_list_init(&copy->waiting);
 	if (copy->state != BS_STORED || !copy->in_table)
 		return false;
-	for (i = 0; i < copy->count; i++) {
-		e = __bs_entry(area, copy->first + i);
-		*e = bs_mk_stored(copy->stored_at + (i << (area->chunk_shift -
-							   SECTOR_SHIFT)));
-	}
+	bs_map_set_stored(&area->map, copy->first, copy->count,
+			  copy->stored_at);
 	copy->in_table = false;
 	return true;
 }
@@ -322,7 +228,8 @@ static unsigned int __bs_copy_dequeue(struct bs_copy *copy)
 	return n;
 }
 
-static void bs_resubmit(struct bio_list *list)
+/* Release held writes: send them on to the device. */
+static void bs_resubmit(struct bs_area *area, struct bio_list *list)
 {
 	struct bio *bio;
 
@@ -370,7 +277,7 @@ static void bs_copy_store(struct bs_copy *copy)
 					   area->bdev, ret);
 		bs_area_fail(area, ret);
 	}
-	bs_resubmit(&go);
+	bs_resubmit(area, &go);
 	if (put_table)
 		bs_copy_put(copy);
 }
@@ -408,7 +315,7 @@ static void bs_copy_work(struct work_struct *work)
 				   area->bdev, error);
 		bs_area_fail(area, error);
 	}
-	bs_resubmit(&go);
+	bs_resubmit(area, &go);
 	if (store)
 		bs_copy_store(copy);
 
@@ -483,10 +390,12 @@ static struct bs_copy *bs_copy_alloc(struct bs_area *area, unsigned long first,
 				PAGE_SHIFT;
 	struct bs_copy *copy;
 
-	bs_storage_throttle(st, &area->error);
+	bs_storage_queue(st, count, bs_area_give_up, area);
 	copy = kzalloc(struct_size(copy, bvec, nr_pages), GFP_NOIO);
-	if (!copy)
+	if (!copy) {
+		bs_storage_unqueue(st, count);
 		return NULL;
+	}
 	copy->area = area;
 	copy->first = first;
 	copy->count = count;
@@ -497,9 +406,6 @@ static struct bs_copy *bs_copy_alloc(struct bs_area *area, unsigned long first,
 	bio_list_init(&copy->waiting);
 	INIT_LIST_HEAD(&copy->blocked_link);
 	INIT_WORK(&copy->work, bs_copy_work);
-	spin_lock(&st->lock);
-	st->in_memory += count;
-	spin_unlock(&st->lock);
 	if (bs_storage_pages_get(st, copy->bvec, nr_pages)) {
 		bs_copy_free(copy);
 		return NULL;
@@ -516,7 +422,7 @@ static int bs_load_next_run(struct bs_area *area, unsigned long first,
 			    unsigned long last)
 {
 	unsigned int max = max(BS_COPY_MAX_BYTES >> area->chunk_shift, 1U);
-	unsigned long c, run = 0, start = 0, i;
+	unsigned long c, run = 0, start = 0;
 	struct bs_copy *copy;
 
 	spin_lock(&area->lock);
@@ -525,7 +431,7 @@ static int bs_load_next_run(struct bs_area *area, unsigned long first,
 		return 0;
 	}
 	for (c = first; c <= last; c++) {
-		if (__bs_entry_get(area, c)) {
+		if (bs_map_get(&area->map, c)) {
 			if (run)
 				break;
 			continue;
@@ -548,16 +454,13 @@ static int bs_load_next_run(struct bs_area *area, unsigned long first,
 		bs_copy_put(copy);
 		return 0;
 	}
-	for (i = 0; i < run; i++) {
-		if (__bs_entry_get(area, start + i)) {
-			/* Someone else was quicker: look again. */
-			spin_unlock(&area->lock);
-			bs_copy_put(copy);
-			return 1;
-		}
+	if (bs_map_empty_run(&area->map, start, start + run - 1) != run) {
+		/* Someone else was quicker: look again. */
+		spin_unlock(&area->lock);
+		bs_copy_put(copy);
+		return 1;
 	}
-	for (i = 0; i < run; i++)
-		*__bs_entry(area, start + i) = (unsigned long)copy;
+	bs_map_set(&area->map, start, run, copy);
 	copy->in_table = true;
 	spin_unlock(&area->lock);
 	bs_copy_load(copy);
@@ -574,20 +477,21 @@ static struct bs_copy *__bs_write_scan(struct bs_area *area,
 				       bool *fresh)
 {
 	struct bs_copy *wait = NULL;
-	unsigned long c, e;
+	unsigned long c;
+	void *e;
 
 	*fresh = false;
 	for (c = first; c <= last; c++) {
 		struct bs_copy *copy;
 
-		e = __bs_entry_get(area, c);
+		e = bs_map_get(&area->map, c);
 		if (!e) {
 			*fresh = true;
 			continue;
 		}
-		if (bs_is_stored(e))
+		if (xa_is_value(e))
 			continue;
-		copy = (struct bs_copy *)e;
+		copy = e;
 		if (!wait && (copy->state == BS_LOADING || copy->blocked))
 			wait = copy;
 	}
@@ -603,9 +507,9 @@ static void bs_cow_bio(struct bs_area *area, struct bio *bio)
 	bool fresh;
 	int ret;
 
-	if (!bs_chunks(area, sector, bio_sectors(bio), &first, &last))
+	if (!bs_map_range(&area->map, sector, bio_sectors(bio), &first, &last))
 		goto pass;
-	ret = bs_leaves_alloc(area, first, last);
+	ret = bs_map_reserve(&area->map, first, last);
 	if (ret) {
 		bs_area_fail(area, ret);
 		goto pass;
@@ -670,7 +574,7 @@ bool bs_area_write(struct bs_area *area, struct bio *bio)
 	struct bs_copy *wait;
 	bool fresh;
 
-	if (!bs_chunks(area, sector, bio_sectors(bio), &first, &last))
+	if (!bs_map_range(&area->map, sector, bio_sectors(bio), &first, &last))
 		return false;
 	spin_lock(&area->lock);
 	if (area->error) {
@@ -699,7 +603,7 @@ bool bs_area_write(struct bs_area *area, struct bio *bio)
 	return true;
 }
 
-/* Image I/O. */
+/* For the image. */
 
 /* Wait for a copy to leave a state; drops the reference taken for it. */
 static void bs_copy_wait(struct bs_area *area, struct bs_copy *copy,
@@ -724,8 +628,8 @@ static void bs_unblock(struct bs_area *area)
 			list_add_tail(&copy->blocked_link, &put);
 	}
 	spin_unlock(&area->lock);
-	bs_resubmit(&go);
-	/* The table's references of the copies now stored. */
+	bs_resubmit(area, &go);
+	/* The map's references of the copies now stored. */
 	list_for_each_entry_safe(copy, tmp, &put, blocked_link) {
 		list_del_init(&copy->blocked_link);
 		bs_copy_put(copy);
@@ -772,125 +676,117 @@ static bool bs_reader_end(struct bs_area *area, struct bs_reader *r)
 	return blocked;
 }
 
-static void bs_direct_endio(struct bio *clone)
+/**
+ * bs_area_read_map() - where the image finds the data of a stretch
+ * @area: the area of the image.
+ * @pos: first sector, within the device.
+ * @len: sectors wanted, none past the end of the device.
+ * @ext: out: the data of the first stretch of [@pos, @pos + @len) that
+ *	lies in one place; to be given back with bs_area_read_done().
+ * @wait: wait for old data being read from the original; if false,
+ *	-EAGAIN instead.
+ *
+ * A stretch on the original is registered as read until it is given back:
+ * writes to its chunks wait until then.
+ *
+ * Context: process if @wait, else any but interrupt.
+ * Return: 0, -EAGAIN, or -EIO if the snapshot of the device failed.
+ */
+int bs_area_read_map(struct bs_area *area, sector_t pos, sector_t len,
+		     struct bs_extent *ext, bool wait)
 {
-	struct bs_direct_read *dr = container_of(clone, struct bs_direct_read,
-						 clone);
-	struct bs_area *area = dr->area;
-	struct bio *parent = dr->parent;
+	struct bs_map *map = &area->map;
+	unsigned long c = pos >> map->shift;
+	unsigned long last = (pos + len - 1) >> map->shift;
+	struct bs_copy *copy;
+	sector_t end, at;
+	bool loading;
+	void *e;
 
-	if (dr->original && bs_reader_end(area, &dr->reader))
-		queue_work(bs_wq, &area->unblock_work);
-	if (clone->bi_status && !parent->bi_status)
-		parent->bi_status = clone->bi_status;
-	bio_put(clone);
-	bio_endio(parent);
-	bs_image_done(area);
+	for (;;) {
+		spin_lock(&area->lock);
+		if (area->error)
+			break;
+		e = bs_map_get(map, c);
+		if (!e) {
+			end = c + bs_map_empty_run(map, c, last);
+			__bs_reader_start(area, &ext->reader, c, end - 1);
+			spin_unlock(&area->lock);
+			ext->kind = BS_ON_ORIGINAL;
+			end <<= map->shift;
+			goto out;
+		}
+		if (xa_is_value(e)) {
+			end = c + bs_map_stored_run(map, c, last, &at);
+			spin_unlock(&area->lock);
+			ext->kind = BS_IN_STORAGE;
+			ext->at = at + pos - ((sector_t)c << map->shift);
+			end <<= map->shift;
+			goto out;
+		}
+		copy = e;
+		if (copy->state == BS_FAILED)
+			break;
+		loading = copy->state == BS_LOADING;
+		if (loading && !wait) {
+			spin_unlock(&area->lock);
+			return -EAGAIN;
+		}
+		refcount_inc(&copy->ref);
+		spin_unlock(&area->lock);
+		if (loading) {
+			bs_copy_wait(area, copy, BS_LOADING);
+			continue;
+		}
+		ext->kind = BS_IN_MEMORY;
+		ext->copy = copy;
+		ext->offset = (pos - ((sector_t)copy->first << map->shift)) <<
+			      SECTOR_SHIFT;
+		end = (sector_t)(copy->first + copy->count) << map->shift;
+		goto out;
+	}
+	spin_unlock(&area->lock);
+	return -EIO;
+out:
+	ext->sectors = min(len, end - pos);
+	return 0;
 }
 
 /**
- * bs_area_image_read_direct() - serve an image read without a work item
- * @area: the area of the image.
- * @bio: a read within the image's capacity.
+ * bs_area_read_done() - give back a stretch of bs_area_read_map()
+ * @area: the area.
+ * @ext: the stretch, read or not.
  *
- * A read whose chunks are all still only on the original is sent on to
- * the original, registered as a reader until it completes; one whose
- * chunks all lie one after the other in a storage that is a block device
- * is sent on to that device.  Anything else is left to the image's work.
- * On success the bio ends through bs_image_done().
- *
- * Context: the image's submit_bio; does not wait for I/O.
- * Return: true if the bio was sent on.
+ * Context: any for a stretch on the original or in the storage; process
+ * for one in memory.
  */
-bool bs_area_image_read_direct(struct bs_area *area, struct bio *bio)
+void bs_area_read_done(struct bs_area *area, struct bs_extent *ext)
 {
-	struct bs_storage *st = bs_area_storage(area);
-	sector_t pos = bio->bi_iter.bi_sector, len = bio_sectors(bio);
-	unsigned int shift = area->chunk_shift - SECTOR_SHIFT;
-	unsigned long first, last, c, e, e0;
-	struct bs_direct_read *dr;
-	struct bio *clone;
-
-	if (!len || pos >= area->capacity || len > area->capacity - pos)
-		return false;
-	first = pos >> shift;
-	last = (pos + len - 1) >> shift;
-	clone = bio_alloc_clone(area->bdev, bio, GFP_NOIO, &bs_direct_set);
-	if (!clone)
-		return false;
-	dr = container_of(clone, struct bs_direct_read, clone);
-	dr->area = area;
-	dr->parent = bio;
-
-	spin_lock(&area->lock);
-	if (area->error)
-		goto slow;
-	e0 = __bs_entry_get(area, first);
-	if (!e0) {
-		for (c = first + 1; c <= last; c++)
-			if (__bs_entry_get(area, c))
-				goto slow;
-		dr->original = true;
-		__bs_reader_start(area, &dr->reader, first, last);
-	} else {
-		if (!bs_is_stored(e0) || !st->is_bdev)
-			goto slow;
-		for (c = first + 1; c <= last; c++) {
-			e = __bs_entry_get(area, c);
-			if (!bs_is_stored(e) || bs_stored_sector(e) !=
-			    bs_stored_sector(e0) + ((c - first) << shift))
-				goto slow;
-		}
-		dr->original = false;
-		bio_set_dev(clone, st->bdev);
-		clone->bi_iter.bi_sector = bs_stored_sector(e0) + pos -
-					   ((sector_t)first << shift);
+	if (ext->kind == BS_ON_ORIGINAL) {
+		if (bs_reader_end(area, &ext->reader))
+			queue_work(bs_wq, &area->unblock_work);
+	} else if (ext->kind == BS_IN_MEMORY) {
+		bs_copy_put(ext->copy);
 	}
-	spin_unlock(&area->lock);
-	clone->bi_opf &= ~REQ_NOWAIT;
-	clone->bi_end_io = bs_direct_endio;
-	submit_bio_noacct(clone);
-	return true;
-
-slow:
-	spin_unlock(&area->lock);
-	bio_put(clone);
-	return false;
 }
 
-/* Read [pos, pos + len) of the device from the original into @iter. */
-static int bs_read_original(struct bs_area *area, struct bio *bio,
-			    sector_t skip, sector_t pos, sector_t len)
+/**
+ * bs_area_read_memory() - read a stretch in memory
+ * @ext: a stretch of bs_area_read_map(), in memory.
+ * @iter: where to; its next @ext->sectors are filled.
+ *
+ * Return: 0 or -EFAULT.
+ */
+int bs_area_read_memory(struct bs_extent *ext, struct iov_iter *iter)
 {
-	struct bio *clone;
-	int ret;
+	size_t off = ext->offset, len = ext->sectors << SECTOR_SHIFT;
 
-	clone = bio_alloc_clone(area->bdev, bio, GFP_NOIO, &fs_bio_set);
-	if (!clone)
-		return -ENOMEM;
-	bio_trim(clone, skip, len);
-	clone->bi_iter.bi_sector = pos;
-	clone->bi_opf = REQ_OP_READ;
-	ret = submit_bio_wait(clone);
-	bio_put(clone);
-	return ret;
-}
-
-/* Copy between a copy's memory and @iter. */
-static int bs_copy_iter(struct bs_copy *copy, size_t off, size_t len,
-			struct iov_iter *iter, bool write)
-{
 	while (len) {
-		struct page *page = copy->bvec[off >> PAGE_SHIFT].bv_page;
+		struct page *page = ext->copy->bvec[off >> PAGE_SHIFT].bv_page;
 		size_t po = offset_in_page(off);
 		size_t n = min(len, PAGE_SIZE - po);
-		size_t done;
 
-		if (write)
-			done = copy_page_from_iter(page, po, n, iter);
-		else
-			done = copy_page_to_iter(page, po, n, iter);
-		if (done != n)
+		if (copy_page_to_iter(page, po, n, iter) != n)
 			return -EFAULT;
 		off += n;
 		len -= n;
@@ -898,115 +794,35 @@ static int bs_copy_iter(struct bs_copy *copy, size_t off, size_t len,
 	return 0;
 }
 
-/* Read or write the next @len bytes of @iter at @at in the storage. */
-static int bs_storage_iter_rw(struct bs_area *area, sector_t at,
-			      struct iov_iter *iter, size_t len)
-{
-	struct iov_iter part = *iter;
-	int ret;
-
-	iov_iter_truncate(&part, len);
-	ret = bs_storage_rw(bs_area_storage(area), at, &part);
-	if (!ret)
-		iov_iter_advance(iter, len);
-	return ret;
-}
-
-/*
- * One stretch of an image read starting at chunk @c, at most @len sectors
- * from sector @pos; returns the sectors done or a negative errno.
+/**
+ * bs_area_preserve() - make a chunk stored, for an image write
+ * @area: the area.
+ * @c: the chunk.
+ * @at: out: its place in the storage.
+ *
+ * Context: process; may sleep.
+ * Return: 0, -EIO if the snapshot of the device failed, or another
+ * negative errno.
  */
-static long bs_image_read_part(struct bs_area *area, struct bio *bio,
-			       sector_t skip, sector_t pos, sector_t len,
-			       struct iov_iter *iter)
-{
-	unsigned int shift = area->chunk_shift - SECTOR_SHIFT;
-	unsigned long c = pos >> shift, last = (pos + len - 1) >> shift, n;
-	sector_t in_chunk = pos - ((sector_t)c << shift);
-	struct bs_reader reader;
-	struct bs_copy *copy;
-	unsigned long e;
-	sector_t done;
-	int ret;
-
-	spin_lock(&area->lock);
-	if (area->error) {
-		spin_unlock(&area->lock);
-		return -EIO;
-	}
-	e = __bs_entry_get(area, c);
-	if (!e) {
-		/* Only on the original: as many such chunks as follow. */
-		for (n = c + 1; n <= last && !__bs_entry_get(area, n); n++)
-			;
-		__bs_reader_start(area, &reader, c, n - 1);
-		spin_unlock(&area->lock);
-		done = min(len, ((sector_t)n << shift) - pos);
-		ret = bs_read_original(area, bio, skip, pos, done);
-		if (bs_reader_end(area, &reader))
-			bs_unblock(area);
-		if (ret)
-			return ret;
-		iov_iter_advance(iter, done << SECTOR_SHIFT);
-		return done;
-	}
-	if (bs_is_stored(e)) {
-		/* Adjacent chunks stored one after the other: one read. */
-		for (n = c + 1; n <= last; n++) {
-			unsigned long f = __bs_entry_get(area, n);
-
-			if (!bs_is_stored(f) || bs_stored_sector(f) !=
-			    bs_stored_sector(e) + ((n - c) << shift))
-				break;
-		}
-		spin_unlock(&area->lock);
-		done = min(len, ((sector_t)n << shift) - pos);
-		ret = bs_storage_iter_rw(area, bs_stored_sector(e) + in_chunk,
-					 iter,
-					 done << SECTOR_SHIFT);
-		return ret ? ret : done;
-	}
-	copy = (struct bs_copy *)e;
-	refcount_inc(&copy->ref);
-	if (copy->state == BS_LOADING) {
-		spin_unlock(&area->lock);
-		bs_copy_wait(area, copy, BS_LOADING);
-		return 0;
-	}
-	if (copy->state == BS_FAILED) {
-		spin_unlock(&area->lock);
-		bs_copy_put(copy);
-		return -EIO;
-	}
-	spin_unlock(&area->lock);
-	done = min(len, ((sector_t)(copy->first + copy->count) << shift) - pos);
-	ret = bs_copy_iter(copy, (pos - ((sector_t)copy->first << shift)) <<
-			   SECTOR_SHIFT, done << SECTOR_SHIFT, iter, false);
-	bs_copy_put(copy);
-	return ret ? ret : done;
-}
-
-/*
- * Make chunk @c stored, for an image write; returns its place in the
- * storage or a negative errno.
- */
-static int bs_image_prepare(struct bs_area *area, unsigned long c,
-			    sector_t *at)
+int bs_area_preserve(struct bs_area *area, unsigned long c, sector_t *at)
 {
 	struct bs_copy *copy;
-	unsigned long e;
+	void *e;
 	int ret;
 
+	ret = bs_map_reserve(&area->map, c, c);
+	if (ret)
+		return ret;
 	for (;;) {
 		spin_lock(&area->lock);
 		if (area->error) {
 			spin_unlock(&area->lock);
 			return -EIO;
 		}
-		e = __bs_entry_get(area, c);
-		if (bs_is_stored(e)) {
+		e = bs_map_get(&area->map, c);
+		if (xa_is_value(e)) {
 			spin_unlock(&area->lock);
-			*at = bs_stored_sector(e);
+			*at = xa_to_value(e);
 			return 0;
 		}
 		if (!e) {
@@ -1016,7 +832,7 @@ static int bs_image_prepare(struct bs_area *area, unsigned long c,
 				return ret;
 			continue;
 		}
-		copy = (struct bs_copy *)e;
+		copy = e;
 		refcount_inc(&copy->ref);
 		spin_unlock(&area->lock);
 		wait_event(area->wait, READ_ONCE(area->error) ||
@@ -1026,88 +842,22 @@ static int bs_image_prepare(struct bs_area *area, unsigned long c,
 	}
 }
 
-static int bs_image_write(struct bs_area *area, sector_t pos, sector_t len,
-			  struct iov_iter *iter)
-{
-	unsigned int shift = area->chunk_shift - SECTOR_SHIFT;
-	int ret;
-
-	ret = bs_leaves_alloc(area, pos >> shift, (pos + len - 1) >> shift);
-	if (ret)
-		return ret;
-	while (len) {
-		unsigned long c = pos >> shift;
-		sector_t in_chunk = pos - ((sector_t)c << shift);
-		sector_t n = min(len, (1ULL << shift) - in_chunk);
-		sector_t at;
-
-		ret = bs_image_prepare(area, c, &at);
-		if (!ret)
-			ret = bs_storage_iter_rw(area, at + in_chunk, iter,
-						 n << SECTOR_SHIFT);
-		if (ret)
-			return ret;
-		pos += n;
-		len -= n;
-	}
-	return 0;
-}
-
 /**
- * bs_area_image_io() - serve a bio of the image
- * @area: the area of the image.
- * @bio: a read or write within the image's capacity.
+ * bs_area_mark_dirty() - the image wrote to a range of the device
+ * @area: the area.
+ * @sector: first sector.
+ * @count: number of sectors.
  *
- * Context: process (image work); may sleep.
- * Return: 0 or a negative errno.
+ * The device's change tracker marks the range, if the device still has
+ * its filter.
  */
-int bs_area_image_io(struct bs_area *area, struct bio *bio)
+void bs_area_mark_dirty(struct bs_area *area, sector_t sector,
+			sector_t count)
 {
-	sector_t pos = bio->bi_iter.bi_sector, len = bio_sectors(bio);
-	bool write = bio_op(bio) == REQ_OP_WRITE;
-	struct bio_vec *vecs, bv;
-	struct bvec_iter bi;
-	struct iov_iter iter;
-	unsigned int nr = 0;
-	sector_t skip = 0;
-	int ret = 0;
-
-	if (!len)
-		return 0;
-	if (pos >= area->capacity || len > area->capacity - pos)
-		return -EIO;
-	vecs = kmalloc_array(bio_segments(bio), sizeof(*vecs), GFP_NOIO);
-	if (!vecs)
-		return -ENOMEM;
-	bio_for_each_segment(bv, bio, bi)
-		vecs[nr++] = bv;
-	iov_iter_bvec(&iter, write ? ITER_SOURCE : ITER_DEST, vecs, nr,
-		      (size_t)len << SECTOR_SHIFT);
-
-	if (write) {
-		ret = bs_image_write(area, pos, len, &iter);
-		if (!ret) {
-			spin_lock(&area->lock);
-			if (area->tracker)
-				bs_cbt_mark_dirty(area->tracker, pos, len);
-			spin_unlock(&area->lock);
-		}
-	} else {
-		while (len) {
-			long done = bs_image_read_part(area, bio, skip, pos,
-						       len, &iter);
-
-			if (done < 0) {
-				ret = done;
-				break;
-			}
-			skip += done;
-			pos += done;
-			len -= done;
-		}
-	}
-	kfree(vecs);
-	return ret;
+	spin_lock(&area->lock);
+	if (area->tracker)
+		bs_cbt_mark_dirty(area->tracker, sector, count);
+	spin_unlock(&area->lock);
 }
 
 /* Life of an area. */
@@ -1149,13 +899,7 @@ struct bs_area *bs_area_create(struct bs_snapshot *snap, struct bs_tracker *t)
 	area->start = t->start;
 	area->capacity = capacity;
 	area->chunk_shift = shift;
-	area->chunk_count = DIV_ROUND_UP_ULL(bytes, 1ULL << shift);
-	area->leaves = DIV_ROUND_UP(area->chunk_count, BS_LEAF_ENTRIES);
-	area->table = kvcalloc(area->leaves, sizeof(*area->table), GFP_KERNEL);
-	if (!area->table) {
-		kfree(area);
-		return ERR_PTR(-ENOMEM);
-	}
+	bs_map_init(&area->map, capacity, shift);
 	spin_lock_init(&area->lock);
 	bio_list_init(&area->pending);
 	INIT_LIST_HEAD(&area->readers);
@@ -1168,11 +912,81 @@ struct bs_area *bs_area_create(struct bs_snapshot *snap, struct bs_tracker *t)
 	INIT_WORK(&area->unblock_work, bs_unblock_work);
 	atomic_set(&area->inflight, 0);
 	init_waitqueue_head(&area->wait);
-	area->image.index = -1;
-	atomic_set(&area->image.inflight, 0);
-	init_waitqueue_head(&area->image.idle);
+	bs_image_init_area(area);
 	get_device(&area->bdev->bd_device);
 	return area;
+}
+
+/**
+ * bs_area_untrack() - the device's filter is going
+ * @area: the area.
+ *
+ * Image writes are no longer marked in the device's change tracker.
+ */
+void bs_area_untrack(struct bs_area *area)
+{
+	spin_lock(&area->lock);
+	area->tracker = NULL;
+	spin_unlock(&area->lock);
+}
+
+static int bs_bdev_freeze(struct block_device *bdev)
+{
+#ifdef HAVE_BDEV_FREEZE
+	return bdev_freeze(bdev);
+#else
+	return freeze_bdev(bdev);
+#endif
+}
+
+static void bs_bdev_thaw(struct block_device *bdev)
+{
+#ifdef HAVE_BDEV_FREEZE
+	bdev_thaw(bdev);
+#else
+	thaw_bdev(bdev);
+#endif
+}
+
+/**
+ * bs_area_freeze() - freeze the filesystem on the area's device, for a take
+ * @area: the area.
+ *
+ * A filesystem frozen already (by fsfreeze, say) is as still as it gets:
+ * 6.1 answers EBUSY there, 6.12 nests the freeze; either way it is taken
+ * as it is, and not thawed by bs_area_thaw().
+ *
+ * Context: process; may sleep.
+ * Return: 0 or a negative errno.
+ */
+int bs_area_freeze(struct bs_area *area)
+{
+	int ret = bs_bdev_freeze(area->bdev);
+
+	if (ret == -EBUSY) {
+		pr_info("%pg: filesystem frozen already, taken as it is\n",
+			area->bdev);
+		return 0;
+	}
+	if (ret) {
+		pr_err("cannot freeze %pg: %d\n", area->bdev, ret);
+		return ret;
+	}
+	area->frozen = true;
+	return 0;
+}
+
+/**
+ * bs_area_thaw() - thaw what bs_area_freeze() froze
+ * @area: the area.
+ *
+ * Context: process; may sleep.
+ */
+void bs_area_thaw(struct bs_area *area)
+{
+	if (area->frozen)
+		bs_bdev_thaw(area->bdev);
+	area->frozen = false;
 }
 
 static void bs_cow_flush(struct bs_area *area)
@@ -1201,52 +1015,27 @@ void bs_area_stop(struct bs_area *area)
 	bs_cow_flush(area);
 }
 
+/* The map's reference of a copy still in it, at the end. */
+static void bs_area_drop_copy(struct bs_copy *copy)
+{
+	if (!copy->in_table)
+		return;
+	copy->in_table = false;
+	WARN_ON_ONCE(!bio_list_empty(&copy->waiting));
+	if (copy->blocked)
+		list_del_init(&copy->blocked_link);
+	bs_copy_put(copy);
+}
+
 /**
  * bs_area_free() - free a stopped area
  * @area: the area.
  */
 void bs_area_free(struct bs_area *area)
 {
-	unsigned long l, i;
-
-	/* Queued by the completion of a direct image read. */
+	/* Queued by the end of a direct image read. */
 	flush_work(&area->unblock_work);
-	for (l = 0; l < area->leaves; l++) {
-		unsigned long *leaf = area->table[l];
-		struct bs_copy *last = NULL;
-
-		if (!leaf)
-			continue;
-		for (i = 0; i < BS_LEAF_ENTRIES; i++) {
-			struct bs_copy *copy;
-
-			if (!leaf[i] || bs_is_stored(leaf[i]))
-				continue;
-			copy = (struct bs_copy *)leaf[i];
-			/* A copy fills adjacent entries, possibly two leaves. */
-			if (copy == last || !copy->in_table)
-				continue;
-			last = copy;
-			copy->in_table = false;
-			WARN_ON_ONCE(!bio_list_empty(&copy->waiting));
-			if (copy->blocked)
-				list_del_init(&copy->blocked_link);
-			bs_copy_put(copy);
-		}
-		free_page((unsigned long)leaf);
-	}
-	kvfree(area->table);
+	bs_map_destroy(&area->map, bs_area_drop_copy);
 	put_device(&area->bdev->bd_device);
 	kfree(area);
-}
-
-int bs_area_init(void)
-{
-	return bioset_init(&bs_direct_set, BIO_POOL_SIZE,
-			   offsetof(struct bs_direct_read, clone), 0);
-}
-
-void bs_area_exit(void)
-{
-	bioset_exit(&bs_direct_set);
 }

@@ -3,11 +3,20 @@
  * blksnap: the internal interface between the parts of the module.
  *
  *   main.c      module parameters, load and unload, /dev/blksnap-control
- *   tracker.c   the "blksnap" filter: change tracker, BLKFILTER_CTL commands
+ *   tracker.c   the "blksnap" filter: change tracker, holding writes back
+ *               for a take, BLKFILTER_CTL commands
  *   snapshot.c  snapshots: create, add, take, destroy, events
- *   area.c      copy-on-write state of one device of a snapshot
- *   storage.c   the difference storage
- *   image.c     the snapshot image block devices
+ *   area.c      copy-on-write of one device of a snapshot: the write path
+ *               (hold, read old data, release, store), and where the
+ *               snapshot's data of a stretch is, for the image
+ *   map.c       the chunk map of one device: where each chunk's old data is
+ *   storage.c   the difference storage, its space and its accounting of
+ *               old data waiting in memory
+ *   image.c     the snapshot image block devices and their I/O
+ *
+ * Each file changes only its own structures' fields; the others call its
+ * functions.  Structures shared here are read by other files where their
+ * comments say so.
  *
  * Lock order: bs_snapshot.lock, then bs_mutex, then bs_area.lock, then
  * bs_tracker.lock or bs_storage.lock.  bs_mutex is never held while an
@@ -29,10 +38,13 @@
 #include <linux/uuid.h>
 #include <linux/wait.h>
 #include <linux/workqueue.h>
+#include <linux/xarray.h>
 #include <uapi/linux/blksnap.h>
 
 struct bs_area;
+struct bs_copy;
 struct bs_snapshot;
+struct bs_storage;
 
 /* main.c: module parameters, read when they are used. */
 extern unsigned int tracking_block_minimum_shift;
@@ -77,9 +89,10 @@ struct bs_cbt {
 /**
  * struct bs_tracker - the blksnap filter on one block device
  * @filter: what the blkfilter framework knows of us.
- * @bdev: the device.
- * @dev: its device number.
- * @start: first sector of the device on its disk (bios arrive remapped).
+ * @bdev: the device; read by the other files.
+ * @dev: its device number; read by the other files.
+ * @start: first sector of the device on its disk (bios arrive remapped);
+ *	read by area.c.
  * @capacity: size in sectors when attached.
  * @lock: protects @held, and @cbt, @hold and @area against each other's
  *	writers; the write path reads these without it, ordered by @hold
@@ -117,45 +130,14 @@ struct bs_tracker {
 int bs_tracker_init(void);
 void bs_tracker_exit(void);
 void bs_cbt_mark_dirty(struct bs_tracker *t, sector_t sector, sector_t count);
+struct bs_area *bs_tracker_snap_area(struct bs_tracker *t);
+void bs_tracker_join(struct bs_tracker *t, struct bs_area *area);
+void bs_tracker_leave(struct bs_tracker *t);
 int bs_tracker_prepare(struct bs_tracker *t);
+void bs_tracker_hold(struct bs_tracker *t);
+void bs_tracker_sync(struct bs_tracker *t);
 void bs_tracker_switch(struct bs_tracker *t, struct bs_area *area);
 void bs_tracker_finish(struct bs_tracker *t);
-
-/**
- * struct bs_storage - the difference storage of a snapshot
- * @file: the file or block device, our own reference.
- * @bdev: the block device that holds the storage, if known.
- * @direct: I/O may bypass the page cache.
- * @is_bdev: @file is a block device.
- * @lock: protects the fields below it.
- * @size: sectors usable now.
- * @used: sectors handed out.
- * @limit: sectors the storage may grow to.
- * @growing: a fallocate() is under way.
- * @grow_error: why the storage cannot grow any more, or 0.
- * @in_memory: chunks whose old data waits in memory.
- * @pool: free pages kept for chunk buffers, linked by page->lru.
- * @pool_count: pages in @pool.
- * @wait: woken when the storage grew or @in_memory went down.
- * @grow_work: grows the storage.
- */
-struct bs_storage {
-	struct file *file;
-	struct block_device *bdev;
-	bool direct;
-	bool is_bdev;
-	spinlock_t lock;	/* see above */
-	sector_t size;
-	sector_t used;
-	sector_t limit;
-	bool growing;
-	int grow_error;
-	unsigned int in_memory;
-	struct list_head pool;
-	unsigned int pool_count;
-	wait_queue_head_t wait;
-	struct work_struct grow_work;
-};
 
 /* storage.c */
 struct bs_storage *bs_storage_create(unsigned int fd, sector_t limit);
@@ -164,15 +146,99 @@ int bs_storage_alloc(struct bs_storage *st, sector_t count, sector_t *sector);
 int bs_storage_rw(struct bs_storage *st, sector_t sector,
 		  struct iov_iter *iter);
 bool bs_storage_on(struct bs_storage *st, struct block_device *bdev);
-void bs_storage_throttle(struct bs_storage *st, int *error);
+struct block_device *bs_storage_bdev(struct bs_storage *st);
+void bs_storage_queue(struct bs_storage *st, unsigned int chunks,
+		      bool (*give_up)(void *data), void *data);
 void bs_storage_unqueue(struct bs_storage *st, unsigned int chunks);
+void bs_storage_wake(struct bs_storage *st);
 int bs_storage_pages_get(struct bs_storage *st, struct bio_vec *bvec,
 			 unsigned int nr);
 void bs_storage_pages_put(struct bs_storage *st, struct bio_vec *bvec,
 			  unsigned int nr);
 
 /**
- * struct bs_image - the image block device of one snapshot device
+ * struct bs_map - the chunk map of one device of a snapshot (map.c)
+ * @chunks: an entry per chunk written since the take: a struct bs_copy
+ *	or the old data's place in the storage, xa_mk_value(sector).
+ * @shift: chunk size, log2 of sectors.
+ * @capacity: size of the device, sectors.
+ */
+struct bs_map {
+	struct xarray chunks;
+	unsigned int shift;
+	sector_t capacity;
+};
+
+/* map.c */
+void bs_map_init(struct bs_map *map, sector_t capacity,
+		 unsigned int chunk_shift);
+void bs_map_destroy(struct bs_map *map, void (*drop)(struct bs_copy *copy));
+bool bs_map_range(const struct bs_map *map, sector_t sector, sector_t count,
+		  unsigned long *first, unsigned long *last);
+int bs_map_reserve(struct bs_map *map, unsigned long first,
+		   unsigned long last);
+void bs_map_set(struct bs_map *map, unsigned long first, unsigned int count,
+		struct bs_copy *copy);
+void bs_map_set_stored(struct bs_map *map, unsigned long first,
+		       unsigned int count, sector_t at);
+unsigned long bs_map_empty_run(struct bs_map *map, unsigned long first,
+			       unsigned long last);
+unsigned long bs_map_stored_run(struct bs_map *map, unsigned long first,
+				unsigned long last, sector_t *at);
+
+/**
+ * bs_map_get() - the entry of a chunk
+ * @map: the map.
+ * @c: the chunk.
+ *
+ * Context: the owner's lock held.
+ * Return: NULL (only on the original), a value entry (xa_is_value(), the
+ * storage's sector by xa_to_value()) or a struct bs_copy.
+ */
+static inline void *bs_map_get(struct bs_map *map, unsigned long c)
+{
+	return xa_load(&map->chunks, c);
+}
+
+/**
+ * struct bs_reader - an image read of the original in progress (area.c)
+ * @link: entry in the area's readers.
+ * @first: first chunk read.
+ * @last: last chunk read.
+ */
+struct bs_reader {
+	struct list_head link;
+	unsigned long first;
+	unsigned long last;
+};
+
+/* Where a stretch of an image read finds its data. */
+enum bs_extent_kind {
+	BS_ON_ORIGINAL,
+	BS_IN_STORAGE,
+	BS_IN_MEMORY,
+};
+
+/**
+ * struct bs_extent - a stretch of an image read, from bs_area_read_map()
+ * @kind: where its data is.
+ * @sectors: its length, from the sector asked for.
+ * @at: BS_IN_STORAGE: where it starts in the storage.
+ * @copy: BS_IN_MEMORY: the copy that holds it, referenced.
+ * @offset: BS_IN_MEMORY: where it starts in the copy, bytes.
+ * @reader: BS_ON_ORIGINAL: keeps writes off it while it is read.
+ */
+struct bs_extent {
+	enum bs_extent_kind kind;
+	sector_t sectors;
+	sector_t at;
+	struct bs_copy *copy;
+	size_t offset;
+	struct bs_reader reader;
+};
+
+/**
+ * struct bs_image - the image block device of one snapshot device (image.c)
  * @disk: the disk, from take to destroy.
  * @index: number in its name.
  * @inflight: image bios being served.
@@ -199,8 +265,9 @@ struct bs_cow_worker {
 };
 
 /**
- * struct bs_area - copy-on-write state of one device of a snapshot
- * @link: entry in the snapshot's list of devices.
+ * struct bs_area - copy-on-write state of one device of a snapshot (area.c)
+ * @link: entry in the snapshot's list of devices; snapshot.c's, under
+ *	bs_mutex.
  * @snap: the snapshot.
  * @tracker: the device's tracker; NULL once the filter is detached.
  *	Written under bs_mutex and @lock.
@@ -209,11 +276,9 @@ struct bs_cow_worker {
  * @start: its first sector on the disk.
  * @capacity: its size in sectors.
  * @chunk_shift: chunk size, log2 of bytes.
- * @chunk_count: number of chunks.
- * @lock: protects the chunk table, the copies' states and lists, @error,
- *	@pending and @blocked.
- * @table: chunk table, two levels: leaves of BS_LEAF_ENTRIES entries.
- * @leaves: number of leaves.
+ * @lock: protects the entries of @map, the copies' states and lists,
+ *	@error, @pending and @blocked.
+ * @map: where each chunk's old data is.
  * @error: why the snapshot of the device failed, or 0; set once.
  * @pending: writes waiting for a worker of @cow.
  * @readers_lock: protects @readers and @nr_blocked; taken inside @lock,
@@ -227,7 +292,7 @@ struct bs_cow_worker {
  * @inflight: copy-on-write work in progress (loads and stores).
  * @wait: woken when a copy changed state or @inflight dropped to zero.
  * @frozen: take froze the device's filesystem; under the snapshot's lock.
- * @image: the image device.
+ * @image: the image device; image.c's.
  */
 struct bs_area {
 	struct list_head link;
@@ -238,10 +303,8 @@ struct bs_area {
 	sector_t start;
 	sector_t capacity;
 	unsigned int chunk_shift;
-	unsigned long chunk_count;
 	spinlock_t lock;	/* see above */
-	unsigned long **table;
-	unsigned long leaves;
+	struct bs_map map;
 	int error;
 	struct bio_list pending;
 	spinlock_t readers_lock;	/* see above */
@@ -259,22 +322,40 @@ struct bs_area {
 
 /* area.c */
 struct bs_area *bs_area_create(struct bs_snapshot *snap, struct bs_tracker *t);
+void bs_area_untrack(struct bs_area *area);
+int bs_area_freeze(struct bs_area *area);
+void bs_area_thaw(struct bs_area *area);
 void bs_area_stop(struct bs_area *area);
 void bs_area_free(struct bs_area *area);
 bool bs_area_write(struct bs_area *area, struct bio *bio);
 void bs_area_fail(struct bs_area *area, int error);
 int bs_area_error(struct bs_area *area);
-int bs_area_image_io(struct bs_area *area, struct bio *bio);
-bool bs_area_image_read_direct(struct bs_area *area, struct bio *bio);
-int bs_area_init(void);
-void bs_area_exit(void);
+int bs_area_read_map(struct bs_area *area, sector_t pos, sector_t len,
+		     struct bs_extent *ext, bool wait);
+void bs_area_read_done(struct bs_area *area, struct bs_extent *ext);
+int bs_area_read_memory(struct bs_extent *ext, struct iov_iter *iter);
+int bs_area_preserve(struct bs_area *area, unsigned long c, sector_t *at);
+void bs_area_mark_dirty(struct bs_area *area, sector_t sector,
+			sector_t count);
+
+/**
+ * bs_area_failed() - whether the snapshot of the area's device failed
+ * @area: the area.
+ *
+ * Without the area's lock, for a quick check; bs_area_error() tells why.
+ */
+static inline bool bs_area_failed(struct bs_area *area)
+{
+	return READ_ONCE(area->error);
+}
 
 /* image.c */
 int bs_image_init(void);
 void bs_image_exit(void);
+void bs_image_init_area(struct bs_area *area);
+void bs_image_name(struct bs_area *area, char *buf, size_t size);
 int bs_image_create(struct bs_area *area);
 void bs_image_destroy(struct bs_area *area);
-void bs_image_done(struct bs_area *area);
 
 /**
  * struct bs_snapshot - a snapshot of one or more devices
@@ -320,17 +401,5 @@ int bs_snapshot_add(struct bs_tracker *t, const uuid_t *id);
 void bs_snapshot_failed(struct bs_snapshot *snap, struct bs_area *area,
 			int error);
 void bs_snapshot_device_gone(struct bs_tracker *t);
-
-/* Chunk table entries: 0 for a chunk whose old data is still only on the
- * original, BS_STORED(sector) once it is in the storage, else a pointer to
- * the struct bs_copy holding it in memory.
- */
-#define BS_LEAF_ENTRIES		(PAGE_SIZE / sizeof(unsigned long))
-#define BS_STORED_BIT		1UL
-
-static inline sector_t bs_chunk_sectors(const struct bs_area *area)
-{
-	return 1ULL << (area->chunk_shift - SECTOR_SHIFT);
-}
 
 #endif /* _BLKSNAP_INTERNAL_H */

@@ -53,8 +53,9 @@ MODULE_PARM_DESC(chunk_maximum_shift,
 		 "Largest copy-on-write chunk, log2 of bytes (default 26: 64 MiB)");
 
 /*
- * Chunk state exists only for chunks written since take, 8 bytes each:
- * 16M chunks keep a fully overwritten device's table within 128 MiB.
+ * Chunk state exists only for chunks written since take, about 9 bytes
+ * each (an xarray slot, in nodes of 64): 16M chunks keep a fully
+ * overwritten device's map within 150 MiB.
  */
 unsigned int chunk_maximum_count = 16777216;
 module_param(chunk_maximum_count, uint, 0644);
@@ -206,12 +207,9 @@ static int __init bs_init(void)
 	bs_wq = alloc_workqueue("blksnap", WQ_UNBOUND | WQ_MEM_RECLAIM, 0);
 	if (!bs_wq)
 		return -ENOMEM;
-	ret = bs_area_init();
-	if (ret)
-		goto out_wq;
 	ret = bs_image_init();
 	if (ret)
-		goto out_area;
+		goto out_wq;
 	ret = misc_register(&bs_ctl_dev);
 	if (ret)
 		goto out_image;
@@ -226,8 +224,6 @@ out_misc:
 	misc_deregister(&bs_ctl_dev);
 out_image:
 	bs_image_exit();
-out_area:
-	bs_area_exit();
 out_wq:
 	destroy_workqueue(bs_wq);
 	return ret;
@@ -238,7 +234,6 @@ static void __exit bs_exit(void)
 	bs_tracker_exit();
 	misc_deregister(&bs_ctl_dev);
 	bs_image_exit();
-	bs_area_exit();
 	destroy_workqueue(bs_wq);
 }
 

@@ -229,8 +229,9 @@ int bs_snapshot_add(struct bs_tracker *t, const uuid_t *id)
 		ret = -ESRCH;
 		goto out;
 	}
-	if (t->snap_area) {
-		ret = t->snap_area->snap == snap ? -EALREADY : -EBUSY;
+	area = bs_tracker_snap_area(t);
+	if (area) {
+		ret = area->snap == snap ? -EALREADY : -EBUSY;
 		goto out;
 	}
 	if (snap->taken) {
@@ -251,7 +252,7 @@ int bs_snapshot_add(struct bs_tracker *t, const uuid_t *id)
 		goto out;
 	}
 	list_add_tail(&area->link, &snap->areas);
-	t->snap_area = area;
+	bs_tracker_join(t, area);
 	spin_lock(&snap->ev_lock);
 	list_add(&ev->link, &snap->spare);
 	spin_unlock(&snap->ev_lock);
@@ -264,24 +265,6 @@ out:
 	return ret;
 }
 
-static int bs_freeze(struct block_device *bdev)
-{
-#ifdef HAVE_BDEV_FREEZE
-	return bdev_freeze(bdev);
-#else
-	return freeze_bdev(bdev);
-#endif
-}
-
-static void bs_thaw(struct block_device *bdev)
-{
-#ifdef HAVE_BDEV_FREEZE
-	bdev_thaw(bdev);
-#else
-	thaw_bdev(bdev);
-#endif
-}
-
 /*
  * The switch of a take, with bs_mutex and snap->lock held: hold back the
  * writes of every device, wait for those that passed, then switch them all.
@@ -291,13 +274,10 @@ static void __bs_snapshot_switch(struct bs_snapshot *snap)
 {
 	struct bs_area *area;
 
-	list_for_each_entry(area, &snap->areas, link) {
-		spin_lock(&area->tracker->lock);
-		WRITE_ONCE(area->tracker->hold, true);
-		spin_unlock(&area->tracker->lock);
-	}
 	list_for_each_entry(area, &snap->areas, link)
-		blkfilter_sync(area->bdev);
+		bs_tracker_hold(area->tracker);
+	list_for_each_entry(area, &snap->areas, link)
+		bs_tracker_sync(area->tracker);
 	list_for_each_entry(area, &snap->areas, link)
 		bs_tracker_switch(area->tracker, area);
 }
@@ -354,22 +334,9 @@ int bs_snapshot_take(const uuid_t *id)
 	list_for_each_entry(area, &snap->areas, link)
 		blkfilter_sync_prepare(area->bdev);
 	list_for_each_entry(area, &snap->areas, link) {
-		ret = bs_freeze(area->bdev);
-		/*
-		 * A filesystem frozen already (by fsfreeze, say) is as still as
-		 * it gets; 6.1 answers EBUSY there, 6.12 nests the freeze.
-		 */
-		if (ret == -EBUSY) {
-			pr_info("%pg: filesystem frozen already, taken as it is\n",
-				area->bdev);
-			ret = 0;
-			continue;
-		}
-		if (ret) {
-			pr_err("cannot freeze %pg: %d\n", area->bdev, ret);
+		ret = bs_area_freeze(area);
+		if (ret)
 			goto out_thaw;
-		}
-		area->frozen = true;
 	}
 	/* Nothing from here on may wait for writes to a frozen device. */
 	noio = memalloc_noio_save();
@@ -378,11 +345,8 @@ int bs_snapshot_take(const uuid_t *id)
 	snap->taken = true;
 	ret = 0;
 out_thaw:
-	list_for_each_entry(area, &snap->areas, link) {
-		if (area->frozen)
-			bs_thaw(area->bdev);
-		area->frozen = false;
-	}
+	list_for_each_entry(area, &snap->areas, link)
+		bs_area_thaw(area);
 	list_for_each_entry(area, &snap->areas, link)
 		blkfilter_sync_done(area->bdev);
 	rcu_unexpedite_gp();
@@ -433,16 +397,9 @@ int bs_snapshot_destroy(const uuid_t *id)
 	snap->dead = true;
 	list_del(&snap->link);
 	/* Copy-on-write ends; the trackers go on tracking. */
-	list_for_each_entry(area, &snap->areas, link) {
-		struct bs_tracker *t = area->tracker;
-
-		if (!t)
-			continue;
-		spin_lock(&t->lock);
-		WRITE_ONCE(t->area, NULL);
-		spin_unlock(&t->lock);
-		t->snap_area = NULL;
-	}
+	list_for_each_entry(area, &snap->areas, link)
+		if (area->tracker)
+			bs_tracker_leave(area->tracker);
 	mutex_unlock(&bs_mutex);
 	/* Waiters for events learn at once that there will be none. */
 	wake_up_all(&snap->ev_wait);
@@ -450,7 +407,7 @@ int bs_snapshot_destroy(const uuid_t *id)
 	/* No filter callback uses the areas once these return. */
 	list_for_each_entry(area, &snap->areas, link)
 		if (area->tracker)
-			blkfilter_sync(area->bdev);
+			bs_tracker_sync(area->tracker);
 	list_for_each_entry(area, &snap->areas, link)
 		bs_image_destroy(area);
 	list_for_each_entry(area, &snap->areas, link)
@@ -458,9 +415,7 @@ int bs_snapshot_destroy(const uuid_t *id)
 
 	mutex_lock(&bs_mutex);
 	list_for_each_entry_safe(area, tmp, &snap->areas, link) {
-		spin_lock(&area->lock);
-		area->tracker = NULL;
-		spin_unlock(&area->lock);
+		bs_area_untrack(area);
 		list_del(&area->link);
 		bs_area_free(area);
 	}
@@ -488,23 +443,12 @@ int bs_snapshot_destroy(const uuid_t *id)
 void bs_snapshot_device_gone(struct bs_tracker *t)
 {
 	struct bs_area *area;
-	struct bio_list held;
-	struct bio *bio;
 
 	mutex_lock(&bs_mutex);
-	area = t->snap_area;
-	spin_lock(&t->lock);
-	WRITE_ONCE(t->area, NULL);
-	held = t->held;
-	bio_list_init(&t->held);
-	/* Pairs with the acquire in bs_submit_bio(): @area is seen clear. */
-	smp_store_release(&t->hold, false);
-	spin_unlock(&t->lock);
+	area = bs_tracker_snap_area(t);
+	bs_tracker_leave(t);
 	if (area) {
-		t->snap_area = NULL;
-		spin_lock(&area->lock);
-		area->tracker = NULL;
-		spin_unlock(&area->lock);
+		bs_area_untrack(area);
 		if (!area->snap->taken) {
 			/* The snapshot cannot be taken whole any more. */
 			spin_lock(&area->snap->ev_lock);
@@ -519,8 +463,6 @@ void bs_snapshot_device_gone(struct bs_tracker *t)
 	mutex_unlock(&bs_mutex);
 	if (area)
 		bs_area_fail(area, -ENODEV);
-	while ((bio = bio_list_pop(&held)))
-		submit_bio_noacct(bio);
 }
 
 /**

@@ -23,6 +23,43 @@
 #include "blksnap.h"
 #include "compat.h"
 
+/**
+ * struct bs_storage - the difference storage of a snapshot
+ * @file: the file or block device, our own reference.
+ * @bdev: the block device that holds the storage, if known.
+ * @direct: I/O may bypass the page cache.
+ * @is_bdev: @file is a block device.
+ * @lock: protects the fields below it.
+ * @size: sectors usable now.
+ * @used: sectors handed out.
+ * @limit: sectors the storage may grow to.
+ * @growing: a fallocate() is under way.
+ * @grow_error: why the storage cannot grow any more, or 0.
+ * @in_memory: chunks of old data waiting in memory to be stored, of all
+ *	the devices of the snapshot.
+ * @pool: free pages kept for chunk buffers, linked by page->lru.
+ * @pool_count: pages in @pool.
+ * @wait: woken when the storage grew or @in_memory went down.
+ * @grow_work: grows the storage.
+ */
+struct bs_storage {
+	struct file *file;
+	struct block_device *bdev;
+	bool direct;
+	bool is_bdev;
+	spinlock_t lock;	/* see above */
+	sector_t size;
+	sector_t used;
+	sector_t limit;
+	bool growing;
+	int grow_error;
+	unsigned int in_memory;
+	struct list_head pool;
+	unsigned int pool_count;
+	wait_queue_head_t wait;
+	struct work_struct grow_work;
+};
+
 /* The largest storage a file offset can address, in sectors. */
 #define BS_STORAGE_MAX_SECT	((sector_t)(MAX_LFS_FILESIZE >> SECTOR_SHIFT))
 
@@ -201,18 +238,41 @@ bool bs_storage_on(struct bs_storage *st, struct block_device *bdev)
 }
 
 /**
- * bs_storage_throttle() - wait while too much old data waits in memory
+ * bs_storage_bdev() - the block device that is the storage
  * @st: the storage.
- * @error: stop waiting when this becomes non-zero.
+ *
+ * Return: the device if the storage is a block device, else NULL: a file's
+ * data may be anywhere on its filesystem's device.
+ */
+struct block_device *bs_storage_bdev(struct bs_storage *st)
+{
+	return st->is_bdev ? st->bdev : NULL;
+}
+
+/**
+ * bs_storage_queue() - chunks of old data are to wait in memory
+ * @st: the storage.
+ * @chunks: how many.
+ * @give_up: stop waiting, and count them anyway, once this says so.
+ * @data: for @give_up.
+ *
+ * Waits while chunk_maximum_in_queue chunks or more wait already, so that
+ * writers cannot fill the memory faster than the storage takes it.  Every
+ * chunk queued is unqueued with bs_storage_unqueue() once it is stored or
+ * will not be.
  *
  * Context: process; may sleep.
  */
-void bs_storage_throttle(struct bs_storage *st, int *error)
+void bs_storage_queue(struct bs_storage *st, unsigned int chunks,
+		      bool (*give_up)(void *data), void *data)
 {
 	unsigned int max = max(READ_ONCE(chunk_maximum_in_queue), 1U);
 
 	wait_event(st->wait,
-		   READ_ONCE(st->in_memory) < max || READ_ONCE(*error));
+		   READ_ONCE(st->in_memory) < max || give_up(data));
+	spin_lock(&st->lock);
+	st->in_memory += chunks;
+	spin_unlock(&st->lock);
 }
 
 /**
@@ -225,6 +285,17 @@ void bs_storage_unqueue(struct bs_storage *st, unsigned int chunks)
 	spin_lock(&st->lock);
 	st->in_memory -= chunks;
 	spin_unlock(&st->lock);
+	wake_up_all(&st->wait);
+}
+
+/**
+ * bs_storage_wake() - make the waiters of bs_storage_queue() look again
+ * @st: the storage.
+ *
+ * For a change of what their give_up() says.
+ */
+void bs_storage_wake(struct bs_storage *st)
+{
 	wake_up_all(&st->wait);
 }
 

@@ -150,6 +150,83 @@ void bs_cbt_mark_dirty(struct bs_tracker *t, sector_t sector, sector_t count)
 	spin_unlock(&t->lock);
 }
 
+/* The tracker's part in snapshots. */
+
+/**
+ * bs_tracker_snap_area() - the device's part of the snapshot it was added to
+ * @t: the tracker.
+ *
+ * Context: bs_mutex held.
+ * Return: the area, or NULL if the device is in no snapshot.
+ */
+struct bs_area *bs_tracker_snap_area(struct bs_tracker *t)
+{
+	lockdep_assert_held(&bs_mutex);
+	return t->snap_area;
+}
+
+/**
+ * bs_tracker_join() - the device was added to a snapshot
+ * @t: the tracker, in no snapshot.
+ * @area: the device's part of the snapshot.
+ *
+ * Context: bs_mutex held.
+ */
+void bs_tracker_join(struct bs_tracker *t, struct bs_area *area)
+{
+	lockdep_assert_held(&bs_mutex);
+	t->snap_area = area;
+}
+
+/**
+ * bs_tracker_leave() - the device leaves its snapshot
+ * @t: the tracker.
+ *
+ * Copy-on-write ends and writes are no longer held back; writes held back
+ * until now stay in @t->held, to be sent on by the caller's caller (the
+ * filter's detach).  Callbacks of the filter running may still see the
+ * area: bs_tracker_sync() waits for them.
+ *
+ * Context: bs_mutex held.
+ */
+void bs_tracker_leave(struct bs_tracker *t)
+{
+	lockdep_assert_held(&bs_mutex);
+	spin_lock(&t->lock);
+	WRITE_ONCE(t->area, NULL);
+	/* Pairs with the acquire in bs_submit_bio(): @area is seen clear. */
+	smp_store_release(&t->hold, false);
+	spin_unlock(&t->lock);
+	t->snap_area = NULL;
+}
+
+/**
+ * bs_tracker_hold() - hold back the device's writes, for a take
+ * @t: the tracker.
+ *
+ * Writes that the filter sees from now on wait for bs_tracker_switch();
+ * bs_tracker_sync() waits for those that passed before.
+ *
+ * Context: bs_mutex held; does not sleep.
+ */
+void bs_tracker_hold(struct bs_tracker *t)
+{
+	spin_lock(&t->lock);
+	WRITE_ONCE(t->hold, true);
+	spin_unlock(&t->lock);
+}
+
+/**
+ * bs_tracker_sync() - wait for the filter's callbacks running on the device
+ * @t: the tracker.
+ *
+ * Context: process; may sleep.
+ */
+void bs_tracker_sync(struct bs_tracker *t)
+{
+	blkfilter_sync(t->bdev);
+}
+
 /**
  * bs_tracker_prepare() - get a tracker ready for a take
  * @t: the tracker.
@@ -342,9 +419,12 @@ static struct blkfilter *bs_attach(struct block_device *bdev)
 static void bs_detach(struct blkfilter *flt)
 {
 	struct bs_tracker *t = bs_tracker(flt);
+	struct bio *bio;
 
+	/* Leaves the snapshot: no more holding back, see bs_tracker_leave(). */
 	bs_snapshot_device_gone(t);
-	WARN_ON_ONCE(!bio_list_empty(&t->held));
+	while ((bio = bio_list_pop(&t->held)))
+		submit_bio_noacct(bio);
 	bs_cbt_free(&t->cbt);
 	bs_cbt_free(&t->next);
 	kfree(t);
@@ -467,9 +547,7 @@ static int bs_ctl_snapshotinfo(struct bs_tracker *t, __u8 __user *buf,
 	area = t->snap_area;
 	if (area) {
 		info.error_code = bs_area_error(area);
-		if (area->image.disk)
-			strscpy(info.image, area->image.disk->disk_name,
-				sizeof(info.image));
+		bs_image_name(area, info.image, sizeof(info.image));
 	}
 	mutex_unlock(&bs_mutex);
 	if (copy_to_user(buf, &info, sizeof(info)))

@@ -266,12 +266,15 @@ commit "blksnap: snapshots" \
 devices at the same point, with their filesystems frozen), events,
 destroy, and the failure of a snapshot whose device goes away."
 
+c_file kernel/blksnap/map.c drivers/block/blksnap/map.c
 c_file kernel/blksnap/area.c drivers/block/blksnap/area.c
-BS_FILES+=(drivers/block/blksnap/area.c)
+BS_FILES+=(drivers/block/blksnap/map.c drivers/block/blksnap/area.c)
 commit "blksnap: copy-on-write" \
-"The copy-on-write state of a device of a taken snapshot: the chunk table,
-loading old data before a write overwrites it, storing it in the
-difference storage, and reading and writing the image."
+"The copy-on-write state of a device of a taken snapshot: the chunk map,
+an xarray that says where each chunk's old data is; holding a write to
+chunks not yet preserved, reading their old data, releasing the write and
+storing the old data in the difference storage; and where the snapshot's
+data of a stretch is, for the image."
 
 c_file kernel/blksnap/storage.c drivers/block/blksnap/storage.c
 BS_FILES+=(drivers/block/blksnap/storage.c)
@@ -283,7 +286,9 @@ c_file kernel/blksnap/image.c drivers/block/blksnap/image.c
 BS_FILES+=(drivers/block/blksnap/image.c)
 commit "blksnap: snapshot images" \
 "The image of each device of a taken snapshot: a block device of its own,
-readable and writable, served by work items."
+readable and writable.  A read whose data lies in one place, on the
+original or on a storage that is a block device, is sent on there; other
+bios are served by work items."
 
 # 10: Kconfig and Makefile
 mkdir -p "$SRC/drivers/block/blksnap"
