@@ -37,6 +37,9 @@
 #include "blksnap.h"
 #include "compat.h"
 
+#define CREATE_TRACE_POINTS
+#include "trace.h"
+
 /* The most bytes read from the original into one copy. */
 #define BS_COPY_MAX_BYTES	SZ_1M
 
@@ -233,8 +236,11 @@ static void bs_resubmit(struct bs_area *area, struct bio_list *list)
 {
 	struct bio *bio;
 
-	while ((bio = bio_list_pop(list)))
+	while ((bio = bio_list_pop(list))) {
+		trace_blksnap_cow_release(area->dev, bio->bi_iter.bi_sector -
+					  area->start, bio_sectors(bio));
 		submit_bio_noacct(bio);
+	}
 }
 
 /* Write a loaded copy to the storage. */
@@ -270,6 +276,7 @@ static void bs_copy_store(struct bs_copy *copy)
 	spin_unlock(&area->lock);
 	if (done)
 		bs_storage_unqueue(st, done);
+	trace_blksnap_cow_store_done(area->dev, copy->first, copy->count, ret);
 	wake_up_all(&area->wait);
 	if (ret) {
 		if (ret != -ENOSPC)
@@ -292,6 +299,8 @@ static void bs_copy_work(struct work_struct *work)
 	bool store = false;
 	int error = 0;
 
+	trace_blksnap_cow_load_done(area->dev, copy->first, copy->count,
+				    READ_ONCE(copy->error));
 	spin_lock(&area->lock);
 	error = copy->error;
 	if (error || area->error) {
@@ -359,6 +368,7 @@ static void bs_copy_load(struct bs_copy *copy)
 	refcount_inc(&copy->ref);
 	atomic_inc(&area->inflight);
 	atomic_set(&copy->pending_bios, 1);
+	trace_blksnap_cow_load(area->dev, copy->first, copy->count, 0);
 	while (len) {
 		unsigned int nr = min_t(unsigned int, copy->nr_pages - i,
 					BIO_MAX_VECS);
@@ -591,6 +601,7 @@ bool bs_area_write(struct bs_area *area, struct bio *bio)
 		bio_wouldblock_error(bio);
 		return true;
 	}
+	trace_blksnap_cow_hold(area->dev, sector, bio_sectors(bio));
 	if (wait && !fresh) {
 		bio_list_add(&wait->waiting, bio);
 	} else {

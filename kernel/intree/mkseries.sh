@@ -267,14 +267,17 @@ devices at the same point, with their filesystems frozen), events,
 destroy, and the failure of a snapshot whose device goes away."
 
 c_file kernel/blksnap/map.c drivers/block/blksnap/map.c
+c_file kernel/blksnap/trace.h drivers/block/blksnap/trace.h
 c_file kernel/blksnap/area.c drivers/block/blksnap/area.c
-BS_FILES+=(drivers/block/blksnap/map.c drivers/block/blksnap/area.c)
+BS_FILES+=(drivers/block/blksnap/map.c drivers/block/blksnap/trace.h
+	drivers/block/blksnap/area.c)
 commit "blksnap: copy-on-write" \
 "The copy-on-write state of a device of a taken snapshot: the chunk map,
 an xarray that says where each chunk's old data is; holding a write to
 chunks not yet preserved, reading their old data, releasing the write and
 storing the old data in the difference storage; and where the snapshot's
-data of a stretch is, for the image."
+data of a stretch is, for the image.  Tracepoints mark the stages of a
+held write."
 
 c_file kernel/blksnap/storage.c drivers/block/blksnap/storage.c
 BS_FILES+=(drivers/block/blksnap/storage.c)
