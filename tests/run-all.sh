@@ -193,6 +193,14 @@ if [[ -n $build_pid ]]; then
 else
 	boots=("${first[@]}" "${boots[@]}")
 fi
+# The host tests and the benchmark smoke run take the next free slots
+# after the last boot started: they fill the time in which one boot is
+# over and another not yet.
+jobs=("${boots[@]}")
+if ((run_host)); then
+	[[ ! -x $TOP/tests/host/run.sh ]] || jobs+=("host 0 0")
+	[[ ${BENCH_SMOKE:-1} == 0 || ! -x $TOP/bench/run.sh ]] || jobs+=("bench 0 0")
+fi
 
 # run_boot KERNEL BOOT: one VM; its results in results-KERNEL-bootBOOT.txt.
 run_boot() {
@@ -205,6 +213,36 @@ run_boot() {
 	"$TOP/tests/vm/run.sh" --kernel "$k" --log-dir "$LOG_DIR" --results "$res" \
 		"${vm_opts[@]}" "${chunk[@]}" 2>&1 | sed -u "s/^/[$k#$b] /" || rc=$?
 	echo "$rc $(($(date +%s) - t0))" >"$LOG_DIR/status-$k-boot$b"
+}
+
+# run_host_tests: tests/host/run.sh; its output in host.log, its exit
+# status in status-host.
+run_host_tests() {
+	local rc=0
+	echo "==== host tests ===="
+	"$TOP/tests/host/run.sh" 2>&1 | tee "$LOG_DIR/host.log" | sed -u 's/^/[host] /' || rc=$?
+	echo "$rc" >"$LOG_DIR/status-host"
+}
+
+# A short run of the benchmarks, so that they cannot rot: it fails only if
+# they produce no numbers, never on a ratio (timings are noisy). Output in
+# bench-smoke.log, exit status in status-bench.
+run_bench_smoke() {
+	local rc=0
+	echo "==== benchmark smoke run ===="
+	"$TOP/bench/run.sh" --quick --kernel 6.12 >"$LOG_DIR/bench-smoke.log" 2>&1 || rc=$?
+	echo "$rc" >"$LOG_DIR/status-bench"
+	echo "==== benchmark smoke run: exit $rc ===="
+}
+
+# run_job KERNEL BOOT: a boot, or the host tests (host), or the benchmark
+# smoke run (bench).
+run_job() {
+	case $1 in
+	host) run_host_tests ;;
+	bench) run_bench_smoke ;;
+	*) run_boot "$1" "$2" ;;
+	esac
 }
 
 # debug_built: wait for the background build of the debug kernel; true if
@@ -231,7 +269,8 @@ debug_built() {
 
 debug_failed=0
 running=()
-for entry in "${boots[@]}"; do
+rm -f "$LOG_DIR/status-host" "$LOG_DIR/status-bench"
+for entry in "${jobs[@]}"; do
 	read -r k b _ <<<"$entry"
 	if [[ $k == debug ]]; then
 		((debug_failed)) && continue
@@ -247,10 +286,10 @@ for entry in "${boots[@]}"; do
 		running=("${alive[@]}")
 	done
 	if ((VM_JOBS > 1)); then
-		run_boot "$k" "$b" &
+		run_job "$k" "$b" &
 		running+=($!)
 	else
-		run_boot "$k" "$b"
+		run_job "$k" "$b"
 	fi
 done
 wait
@@ -279,11 +318,9 @@ for k in $KERNELS; do
 	[[ -n ${ktotal[$k]:-} ]] && summary+=("kernel $k: ${ktotal[$k]} tests in ${ksecs[$k]} s of boots")
 done
 
-if ((run_host)) && [[ -x $TOP/tests/host/run.sh ]]; then
-	echo "==== host tests ===="
+if [[ " ${jobs[*]} " == *" host 0 0 "* ]]; then
 	out=$LOG_DIR/host.log
-	rc=0
-	"$TOP/tests/host/run.sh" 2>&1 | tee "$out" | sed -u 's/^/[host] /' || rc=$?
+	read -r rc <"$LOG_DIR/status-host" 2>/dev/null || rc=1
 	line=$(grep -E '^([A-Za-z]+: )?[0-9]+ passed, [0-9]+ failed' "$out" | tail -n1 || true)
 	if [[ $line =~ ([0-9]+)\ passed,\ ([0-9]+)\ failed(,\ ([0-9]+)\ skipped)? ]]; then
 		npass=$((npass + BASH_REMATCH[1]))
@@ -300,14 +337,11 @@ if ((run_host)) && [[ -x $TOP/tests/host/run.sh ]]; then
 	fi
 fi
 
-# A short run of the benchmarks, so that they cannot rot: it fails only if
-# they produce no numbers, never on a ratio (timings are noisy).
-if ((run_host)) && [[ ${BENCH_SMOKE:-1} != 0 && -x $TOP/bench/run.sh ]]; then
+if [[ " ${jobs[*]} " == *" bench 0 0 "* ]]; then
+	read -r rc <"$LOG_DIR/status-bench" 2>/dev/null || rc=1
 	echo "==== benchmark smoke run ===="
-	rc=0
-	"$TOP/bench/run.sh" --quick --kernel 6.12 >"$LOG_DIR/bench-smoke.log" 2>&1 || rc=$?
-	tail -n 3 "$LOG_DIR/bench-smoke.log"
-	if ((rc == 0)); then
+	tail -n 3 "$LOG_DIR/bench-smoke.log" 2>/dev/null
+	if [[ $rc == 0 ]]; then
 		npass=$((npass + 1)); summary+=("PASS bench/smoke")
 	else
 		nfail=$((nfail + 1))
