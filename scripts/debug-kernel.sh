@@ -131,7 +131,19 @@ fi
 APPLIED=$SRC_TOP/applied
 if [[ $VARIANT == intree ]] &&
 	[[ ! -s $APPLIED/series || $(series_hash "$APPLIED") != "$SERIES_HASH" ]]; then
+	# Files the old series touched keep their time stamps where the new
+	# one leaves their contents as they were: a header that every object
+	# includes (the series touches rcupdate.h and blkdev.h) would
+	# otherwise rebuild the whole kernel after any change of the series.
+	stamps=$SRC_TOP/stamps
+	: >"$stamps"
 	if [[ -s $APPLIED/series ]]; then
+		sed -n 's|^+++ b/\([^[:space:]]*\).*|\1|p' "$APPLIED"/*.patch | sort -u |
+			while read -r f; do
+				[[ -f $SRC/$f ]] || continue
+				printf '%s %s %s\n' "$(stat -c %Y "$SRC/$f")" \
+					"$(sha256sum <"$SRC/$f" | cut -d' ' -f1)" "$f"
+			done >"$stamps"
 		echo "debug-kernel: reversing the series applied before"
 		mapfile -t old <"$APPLIED/series"
 		for ((i = ${#old[@]} - 1; i >= 0; i--)); do
@@ -150,6 +162,11 @@ if [[ $VARIANT == intree ]] &&
 		echo "$p" >>"$APPLIED/series.part"
 	done
 	mv "$APPLIED/series.part" "$APPLIED/series"
+	while read -r mtime sum f; do
+		[[ -f $SRC/$f && $(sha256sum <"$SRC/$f" | cut -d' ' -f1) == "$sum" ]] &&
+			touch -d "@$mtime" "$SRC/$f"
+	done <"$stamps"
+	rm -f "$stamps"
 fi
 
 [[ -f $OBJ/.version-of ]] && [[ $(cat "$OBJ/.version-of") != "$PKGVER" ]] && rm -rf "$OBJ"
