@@ -14,7 +14,9 @@
 #   snapd   blksnap snapshot taken, difference storage the STORE disk
 #   snapt   blksnap snapshot taken, difference storage a file on tmpfs
 #   dmsnap  dm-snapshot (persistent, chunk 8 sectors) of ORIG, COW on COW,
-#           writes through the snapshot-origin device
+#           writes through the snapshot-origin device; the COW's header
+#           chunk zeroed before every create, so that the store starts
+#           empty (checked)
 #   dmthin  thin volume in a pool on TDATA/TMETA (block 64 KiB) with one
 #           thin snapshot, writes to the origin volume
 # Write tests (regions of ORIG never overlap):
@@ -242,6 +244,16 @@ dm_remove() {
 	fail "dmsetup remove $1"
 }
 
+# dm_exceptions: the exceptions (chunks copied) in dm-snapshot bs's store:
+# its status "ALLOCATED/TOTAL METADATA" in sectors, chunks of 8.
+dm_exceptions() {
+	local -a f
+	read -r -a f <<<"$(dmsetup status bs)"
+	[[ ${f[2]:-} == snapshot && ${f[3]:-} =~ ^[0-9]+/[0-9]+$ && ${f[4]:-} =~ ^[0-9]+$ ]] ||
+		fail "dmsnap: status '${f[*]}'"
+	echo $(((${f[3]%%/*} - f[4]) / 8))
+}
+
 SNAP_ID=
 blksnap_new() { # STORAGE LIMIT
 	load_mods
@@ -295,10 +307,17 @@ setup() {
 		;;
 	snapt) blksnap_new "$TMPFS/diff" "$TMPFS_LIMIT" ;;
 	dmsnap)
-		dd if=/dev/zero of="$COW" bs=64k count=1 oflag=direct status=none ||
+		# A persistent store whose header is valid is loaded with
+		# the exceptions it holds (the previous run's): then nothing
+		# written there is copied.  Its first chunk zeroed, it starts
+		# empty.
+		dd if=/dev/zero of="$COW" bs=4k count=1 oflag=direct status=none ||
 			fail "clear the COW header"
 		dm_create bs "0 $ORIG_SECT snapshot $ORIG $COW P 8"
 		dm_create bo "0 $ORIG_SECT snapshot-origin $ORIG"
+		local e
+		e=$(dm_exceptions) || exit 1
+		((e == 0)) || fail "dmsnap: the new exception store holds $e exceptions"
 		DEV=/dev/mapper/bo
 		WDEVS=("$COW")
 		;;
