@@ -14,9 +14,11 @@
 #    by a snapshot held (S)
 #  - snapshot-cost: what snapshots cost a running workload on virtio disks:
 #    no snapshot, blksnap tracking only, blksnap snapshots (storage on a
-#    disk, on tmpfs), dm-snapshot and dm-thin, for first-touch sequential
-#    and random writes, rewrites, reads of the images, take latency under
-#    load, and attach and take on a 4 TiB device.
+#    disk, on tmpfs), dm-snapshot and dm-thin, for first-touch 4 KiB random
+#    writes at queue depths 1, 8 and 32 and 1 MiB sequential ones
+#    (time-based, every write a first touch), rewrites, reads of the
+#    images, take latency under load, and attach and take on a 4 TiB
+#    device.
 # Prints tables of medians and ratios with a PASS/MISS line per target, and
 # writes them with the raw numbers to build/bench/results-KVER-DATE.txt and
 # a chart of the ratios to build/bench/results-KVER-DATE.png (gnuplot).
@@ -29,6 +31,15 @@
 #   --reps N            repetitions (default 5; quick 1)
 #   --runtime SECONDS   length of one time-based measurement (default 3;
 #                       quick 1)
+#   --ft-runtime SECONDS
+#                       length of one first-touch write run (default 10;
+#                       quick 1); the first-touch regions and the disks
+#                       grow with it
+#   --seq-region MIB    the first-touch sequential region (default
+#                       ft-runtime x 1200 MiB/s, what a snapshot's writes
+#                       may reach); a run that writes through it fails
+#   --rand-region MIB   the first-touch random region (default 4 x what
+#                       ft-runtime of 20000 IOPS writes); the same
 #   --out DIR           where results and logs go (default build/bench)
 #   --counted yes|no    the boot that counts instructions (default yes,
 #                       except for 6.1: Debian's 6.1 kernel prints nothing
@@ -67,6 +78,9 @@ kernels=()
 quick=
 reps=
 runtime=
+ft_runtime=
+seq_region=
+rand_region=
 out=$TOP/build/bench
 counted=
 
@@ -85,6 +99,9 @@ while (($#)); do
 	--quick) quick=1; shift ;;
 	--reps) reps=${2:?}; shift 2 ;;
 	--runtime) runtime=${2:?}; shift 2 ;;
+	--ft-runtime) ft_runtime=${2:?}; shift 2 ;;
+	--seq-region) seq_region=${2:?}; shift 2 ;;
+	--rand-region) rand_region=${2:?}; shift 2 ;;
 	--out) out=${2:?}; shift 2 ;;
 	--counted) counted=${2:?}; shift 2 ;;
 	-h | --help) usage 0 ;;
@@ -95,12 +112,36 @@ done
 if [[ -n $quick ]]; then
 	reps=${reps:-1}
 	runtime=${runtime:-1}
+	ft_runtime=${ft_runtime:-1}
 else
 	reps=${reps:-5}
 	runtime=${runtime:-3}
+	ft_runtime=${ft_runtime:-10}
 fi
 [[ $reps =~ ^[1-9][0-9]*$ ]] || die "--reps needs a positive number"
 [[ $runtime =~ ^[1-9][0-9]*$ ]] || die "--runtime needs a positive number"
+[[ $ft_runtime =~ ^[1-9][0-9]*$ ]] || die "--ft-runtime needs a positive number"
+# First-touch regions, MiB: every write of a run must be the first to its
+# block, so a region must hold all that the fastest configuration that
+# needs it writes in a run.  Random: the baseline at QD 32, at most
+# RAND_IOPS: 4 KiB x RAND_IOPS x ft-runtime, four times over, so that
+# fio's random map stays sparse.
+# Sequential: a snapshot's writes, at most SEQ_RATE MiB/s (the baseline and
+# cowio, which need no first touch, go round it).  The guest fails a run
+# that wrote through its region.
+RAND_IOPS=20000
+SEQ_RATE=1200
+rand_region=${rand_region:-$(((RAND_IOPS * 4 * 4 * ft_runtime / 1024 + 63) / 64 * 64))}
+seq_region=${seq_region:-$((SEQ_RATE * ft_runtime))}
+[[ $rand_region =~ ^[1-9][0-9]*$ ]] || die "--rand-region needs a positive number"
+[[ $seq_region =~ ^[1-9][0-9]*$ ]] || die "--seq-region needs a positive number"
+# Every disk of the same size, sparse: the original holds the small
+# regions (320 MiB at most) and both first-touch ones; what the host file
+# system gets is what the guest prefills (about the original, the
+# sequential region again on the storage disk and the random one on the
+# COW disk) and what the runs write.
+disk_gib=$(((320 + seq_region + rand_region + 256 + 1023) / 1024))
+disk_gib=$((disk_gib < 3 ? 3 : disk_gib))
 [[ -z $counted || $counted == yes || $counted == no ]] || die "--counted: yes or no, not '$counted'"
 mode=$([[ -n $quick ]] && echo quick || echo full)
 
@@ -195,7 +236,7 @@ idle_parse() {
 			read -r c r v <<<"$v"
 			[[ $v == 0 ]] || IBAD+=("config $c rep $r: $v writes to the storage during rewrites of preserved chunks")
 			;;
-		m | wa | diag | take | takewindow | big | phase | note) ;;
+		m | wa | diag | ftfill | dmexc | take | takewindow | big | phase | note) ;;
 		*) II[$k]=$v ;;
 		esac
 	done
@@ -285,16 +326,18 @@ bench_kernel() {
 	date=$(date '+%Y-%m-%d %H:%M:%S %z')
 	log=$out/logs/bench-$kver-$stamp.log
 	res=$out/results-$kver-$stamp.txt
-	echo "bench: blkfilter-idle and snapshot-cost on $kver, $mode: $reps repetitions, ${runtime} s runs"
+	echo "bench: blkfilter-idle and snapshot-cost on $kver, $mode: $reps repetitions, ${runtime} s runs, first-touch ${ft_runtime} s over ${seq_region} and ${rand_region} MiB, disks of ${disk_gib} GiB"
 
 	# Guest time: for blkfilter-idle, warm-up, then per measurement the
 	# run, a 1 s pause and module and fio start-up (slow under emulation);
-	# for snapshot-cost, prefill, per repetition 18 write measurements
-	# with their set-ups and 12 reads, then 8 interleaved base/track pairs
-	# per write test and 8 base/snapd/snapt rewrite triples (1 each when
-	# quick), the takes and the 4 TiB device.
+	# for snapshot-cost, prefill (at 200 MiB/s or more), per repetition
+	# 16 time-based first-touch runs and 2 short ones with their set-ups,
+	# 6 rewrite measurements and 12 reads, then 8 interleaved base/track
+	# pairs per write test and 8 base/snapd/snapt rewrite triples (1 each
+	# when quick), the takes and the 4 TiB device.
 	local tmo=$((180 + reps * ${#CONFIGS[@]} * (runtime + 15)))
-	tmo=$((tmo + 600 + reps * (18 * (runtime + 30) + 12 * (runtime + 10))))
+	tmo=$((tmo + 600 + (320 + 2 * seq_region + 3 * rand_region) / 200))
+	tmo=$((tmo + reps * (16 * (ft_runtime + 30) + 60 + 6 * (runtime + 30) + 12 * (runtime + 10))))
 	tmo=$((tmo + (3 * 2 + 3) * (quick ? 1 : 8) * (runtime + 30)))
 	local load0 load1 rc=0 q=0
 	[[ -n $quick ]] && q=1
@@ -304,10 +347,10 @@ bench_kernel() {
 	# under load, see tests/vm/run.sh; the benchmarks hook and unhook
 	# only between runs of fio.)
 	"$TOP/tests/vm/run.sh" --kernel "$series" --show-output \
-		--disks 5 --disk-size 3G --disk-cache none --tcg-thread multi --mem 3G \
+		--disks 5 --disk-size "${disk_gib}G" --disk-cache none --tcg-thread multi --mem 3G \
 		--log-dir "$out/logs" --results "$out/logs/results-$kver.txt" \
 		--timeout "$tmo" \
-		--append "bench.reps=$reps bench.runtime=$runtime bench.quick=$q" \
+		--append "bench.reps=$reps bench.runtime=$runtime bench.quick=$q bench.ft_runtime=$ft_runtime bench.seq_mib=$seq_region bench.rnd_mib=$rand_region" \
 		"$GUEST" "$GUEST_SNAP" >"$log" 2>&1 || rc=$?
 	load1=$(cut -d' ' -f1-3 /proc/loadavg)
 	grep '^vm: ' "$log" || true
@@ -323,7 +366,7 @@ bench_kernel() {
 	mapfile -t lines < <(tr -d '\r' <"$log" | sed -n 's/^bench: //p')
 	local snaplines
 	snaplines=$(printf '%s\n' "${lines[@]}" |
-		grep -E '^(m|il|wa|diag|take|big|prof|phase|note|snap[a-z_]*|take[a-z]+)( |$)' || true)
+		grep -E '^(m|il|wa|diag|ftfill|dmexc|take|big|prof|phase|note|snap[a-z_]*|take[a-z]+)( |$)' || true)
 	local -A info=()
 	local k bad=() idle idle_counted=
 	idle_parse "$reps" "${CONFIGS[@]}" < <(printf '%s\n' "${lines[@]}")
@@ -430,14 +473,15 @@ bench_kernel() {
 		echo "snapshot-cost: what snapshots cost a running workload, median of $reps"
 		echo
 		echo "settings:  ${info[snapregions_mib]:-?} (MiB)"
-		echo "disks:     ${info[snapdisks]:-?}, virtio, 3 GiB sparse host files"
-		echo "fio:       ${info[snapfio]:-?}, time-based runs ${runtime} s"
+		echo "disks:     ${info[snapdisks]:-?}, virtio, ${disk_gib} GiB sparse host files"
+		echo "fio:       ${info[snapfio]:-?}, time-based runs ${runtime} s, first-touch ${ft_runtime} s"
 		echo "guest:     ${info[snapcpus]:-?} vCPUs, 3 GiB, QEMU TCG; host $(nproc) CPUs, load $load0 -> $load1"
-		echo "order:     per repetition every write configuration (rotated), then reads"
+		echo "order:     per repetition the first-touch runs (per queue depth every configuration,"
+		echo "           rotated; then the sequential ones), the rewrites (rotated), then reads"
 		grep -v '^error: ' <<<"$report"
 		echo
 		echo "raw numbers, in run order (bench: lines of the guest):"
-		grep -E '^(m|il|wa|diag|take|big|prof|phase|note) ' <<<"$snaplines" | sed 's/^/  /'
+		grep -E '^(m|il|wa|diag|ftfill|dmexc|take|big|prof|phase|note) ' <<<"$snaplines" | sed 's/^/  /'
 		if ((${#bad[@]})); then
 			echo
 			printf 'error: %s\n' "${bad[@]}"

@@ -16,15 +16,26 @@
 #   dmsnap  dm-snapshot (persistent, chunk 8 sectors) of ORIG, COW on COW,
 #           writes through the snapshot-origin device; the COW's header
 #           chunk zeroed before every create, so that the store starts
-#           empty (checked)
+#           empty (checked: no exception before the run, one per chunk
+#           written after it)
 #   dmthin  thin volume in a pool on TDATA/TMETA (block 64 KiB) with one
 #           thin snapshot, writes to the origin volume
-# Write tests (regions of ORIG never overlap):
-#   seqw    first-touch 1 MiB sequential writes, queue depth 8, MiB/s
-#   randw   first-touch 4 KiB random writes (each block once), QD 8, IOPS,
-#           and the bytes written to the storage per byte written (wa)
-#   rew     4 KiB random writes, QD 8, time-based, over a region written
-#           (preserved) once after the set-up, IOPS
+# First-touch writes (base, snapd, snapt, dmsnap; every write the first to
+# its chunk since the snapshot: a fresh snapshot per run, over a region no
+# run of it can write through, checked after every run; in quick mode one
+# snapshot for the three queue depths, each on a third of the region),
+# time-based (bench.ft_runtime s):
+#   randw-qdN  4 KiB random writes (fio's random map: each block at most
+#              once) at queue depth N = 1, 8, 32, IOPS, and for snapd and
+#              dmsnap the bytes written to the storage per byte written (wa)
+#   seqw       1 MiB sequential writes, QD 8, MiB/s; snapt once through
+#              what its tmpfs holds (not time-based); and in the base
+#              set-up cowio (the device alone doing copy-on-write's I/O: a
+#              1 MiB read per 1 MiB write, time-based) and tmpcp (1 MiB
+#              writes into a tmpfs file, no I/O)
+# Rewrites (all six configurations), time-based (bench.runtime s):
+#   rew     4 KiB random writes, QD 8, over a region written (preserved)
+#           once after the set-up, IOPS
 # Read tests (a taken snapshot, a region preserved by writing it after take,
 # another left untouched), MiB/s for seqr (1 MiB) and IOPS for randr (4 KiB),
 # QD 8, time-based:
@@ -42,36 +53,51 @@
 # and take on a 4 TiB dm-zero device (time, /proc/meminfo before and after).
 #
 # Settings from the kernel command line: bench.reps=N (default 5),
-# bench.runtime=SECONDS of time-based runs (default 3), bench.quick=1 (small
-# regions, few takes).
+# bench.runtime=SECONDS of time-based runs (default 3),
+# bench.ft_runtime=SECONDS of first-touch runs (default 10),
+# bench.seq_mib=MIB and bench.rnd_mib=MIB, the first-touch regions (default
+# 12000 and 3136), bench.quick=1 (small regions, few takes).
 #
 # Output: "bench: KEY VALUE..." lines; measurements as
 # "bench: m TEST CONFIG REP VALUE", the back-to-back pairs (tracking only),
 # triples (rewrites with a snapshot) and sets of image reads as
-# "bench: il TEST CONFIG N VALUE",
-# write amplification as
-# "bench: wa CONFIG REP RATIO", the copy-on-write I/O of snapd and dmsnap
+# "bench: il TEST CONFIG N VALUE", how much of its region a first-touch
+# run wrote as "bench: ftfill TEST CONFIG REP WRITTEN BLOCKS" (in its
+# block size), dm-snapshot's exceptions after one as "bench: dmexc TEST
+# REP EXCEPTIONS CHUNKS_WRITTEN", write amplification as
+# "bench: wa TEST CONFIG REP RATIO", the copy-on-write I/O of snapd and dmsnap
 # as "bench: diag TEST CONFIG REP ORIG_READS KIB STORAGE_WRITES KIB", takes
 # as "bench: take REP NS WINDOW_NS FREEZE_NS", the profile as "bench: prof
 # RUN SAMPLES BLKFILTER_PCT BLKSNAP_PCT TRAMPOLINE_PCT IDLE_PCT", the large
-# device as "bench: big KEY VALUE"; then "bench: snapdone". Exit 0, 77, 1.
-# timeout: 7200
+# device as "bench: big KEY VALUE"; then "bench: snapdone". Exit 0, 77, 1;
+# 1 also when a first-touch run wrote through its region or dm-snapshot's
+# store did not grow by the chunks written.
+# timeout: 14400
 . "$TEST_BIN/testlib.sh"
 set -o pipefail
 
 reps=5
 runtime=3
+ft_runtime=10
+seq_mib=12000
+rnd_mib=3136
 quick=0
 read -r -a cmdline </proc/cmdline
 for arg in "${cmdline[@]}"; do
 	case $arg in
 	bench.reps=*) reps=${arg#bench.reps=} ;;
 	bench.runtime=*) runtime=${arg#bench.runtime=} ;;
+	bench.ft_runtime=*) ft_runtime=${arg#bench.ft_runtime=} ;;
+	bench.seq_mib=*) seq_mib=${arg#bench.seq_mib=} ;;
+	bench.rnd_mib=*) rnd_mib=${arg#bench.rnd_mib=} ;;
 	bench.quick=*) quick=${arg#bench.quick=} ;;
 	esac
 done
 [[ $reps =~ ^[1-9][0-9]*$ ]] || fail "bad bench.reps=$reps"
 [[ $runtime =~ ^[1-9][0-9]*$ ]] || fail "bad bench.runtime=$runtime"
+[[ $ft_runtime =~ ^[1-9][0-9]*$ ]] || fail "bad bench.ft_runtime=$ft_runtime"
+[[ $seq_mib =~ ^[1-9][0-9]*$ ]] || fail "bad bench.seq_mib=$seq_mib"
+[[ $rnd_mib =~ ^[1-9][0-9]*$ ]] || fail "bad bench.rnd_mib=$rnd_mib"
 
 need_blksnap
 need_cmd fio dmsetup mkfs.ext4 insmod rmmod modprobe snapctl
@@ -82,22 +108,38 @@ COW=${DISKS[2]}
 TDATA=${DISKS[3]}
 TMETA=${DISKS[4]}
 
-# Regions of ORIG, MiB: first-touch sequential, first-touch random, rewrite,
-# untouched read, preserved read.
-# The random writes touch RNDW MiB, one 4 KiB block in RND/RNDW, at random:
-# sparse, as on a large device, so that copy-on-write in large chunks (dm-thin)
-# copies more than is written.
+# Regions of ORIG, MiB: rewrite, untouched read, preserved read (together
+# SMALL, at the start: dm-thin's volume covers these only), first-touch
+# sequential, first-touch random.  The first-touch regions are sized by
+# bench/run.sh from what the fastest configuration writes in a run, with
+# margin: the random one several times what the baseline writes at QD 32,
+# so that fio's random map stays sparse; the sequential one what a
+# snapshot's writes could reach (the baseline and cowio, which need no
+# first touch, go round it).  Every run is checked not to have written
+# more blocks than its region has.
 if ((quick)); then
-	SEQ=64 RND=64 RNDW=4 REW=8 RDU=32 RDP=32 TAKES=3 LOADWAIT=1 ILV=1 ILR=1
+	REW=8 RDU=32 RDP=32 TAKES=3 LOADWAIT=1 ILV=1 ILR=1
 else
-	SEQ=512 RND=512 RNDW=16 REW=64 RDU=128 RDP=128 TAKES=20 LOADWAIT=3 ILV=8 ILR=16
+	REW=64 RDU=128 RDP=128 TAKES=20 LOADWAIT=3 ILV=8 ILR=16
 fi
-OFF_SEQ=0
-OFF_RND=$((OFF_SEQ + SEQ))
-OFF_REW=$((OFF_RND + RND))
+SEQ=$seq_mib
+RND=$rnd_mib
+# snapt's sequential run: once through what its storage (TMPFS_LIMIT) holds
+# with room for the storage's own overhead.
+SEQT=$((SEQ < 768 ? SEQ : 768))
+OFF_REW=0
 OFF_RDU=$((OFF_REW + REW))
 OFF_RDP=$((OFF_RDU + RDU))
-SPAN=$((OFF_RDP + RDP))
+SMALL=$((OFF_RDP + RDP))
+OFF_SEQ=$SMALL
+OFF_RND=$((OFF_SEQ + SEQ))
+SPAN=$((OFF_RND + RND))
+# What the storage disks are prefilled over: all a snapshot's copies of
+# one run can take (at most its region) on STORE; on COW, the random region
+# (dm-snapshot's sequential first writes copy a tenth of that in a run).
+STORE_SPAN=$((SEQ > RND ? SEQ : RND))
+COW_SPAN=$RND
+FT_QDS=(1 8 32)
 QD=8
 TMPFS=/mnt/bench-tmpfs
 TMPFS_LIMIT=$((1024 * 2048)) # sectors: 1 GiB, allocated at create
@@ -389,89 +431,166 @@ done
 [[ -d /sys/module/dm_snapshot ]] || skip "no dm-snapshot"
 ORIG_SECT=$((SPAN * 2048))
 (($(sectors_of "$ORIG") >= ORIG_SECT)) || fail "$ORIG smaller than $SPAN MiB"
-(($(sectors_of "$STORE") >= ORIG_SECT)) || fail "$STORE too small"
+(($(sectors_of "$STORE") >= STORE_SPAN * 2048)) || fail "$STORE smaller than $STORE_SPAN MiB"
+(($(sectors_of "$COW") >= COW_SPAN * 2048)) || fail "$COW smaller than $COW_SPAN MiB"
 mkdir -p "$TMPFS" /mnt/bench-ext4
 mount -t tmpfs -o size=1536m tmpfs "$TMPFS" || fail "mount tmpfs"
 
 # The original and the thin origin hold real data, not host-file holes;
-# so do the storage disks (measured: reads of what copy-on-write had just
-# written into holes of a fresh disk file ran 0.7-0.8 of reads of the
-# prefilled original, with or without the image in between).
-for d in "$ORIG" "$STORE" "$COW"; do
-	fio_job "$d" write 1m 0 "$SPAN" 0 >/dev/null || fail "prefill $d"
-done
+# so do the storage disks where copy-on-write puts old data (measured:
+# reads of what copy-on-write had just written into holes of a fresh disk
+# file ran 0.7-0.8 of reads of the prefilled original, with or without the
+# image in between; and a write into a hole allocates in the host's file
+# system, which a write to the original does not).
+fio_job "$ORIG" write 1m 0 "$SPAN" 0 >/dev/null || fail "prefill $ORIG"
+fio_job "$STORE" write 1m 0 "$STORE_SPAN" 0 >/dev/null || fail "prefill $STORE"
+fio_job "$COW" write 1m 0 "$COW_SPAN" 0 >/dev/null || fail "prefill $COW"
 # dm-thin: pool block 64 KiB (LVM's default for thin pools), no zeroing of
-# new blocks; the origin volume prefilled as ORIG.
+# new blocks; the origin volume prefilled as ORIG.  It is measured in the
+# rewrites only, so it spans the small regions.
 dd if=/dev/zero of="$TMETA" bs=1M count=1 oflag=direct status=none
 dm_create bpool "0 $(sectors_of "$TDATA") thin-pool $TMETA $TDATA 128 0 1 skip_block_zeroing"
 dmsetup message bpool 0 "create_thin 0" || fail "create_thin"
-dm_create bthin "0 $ORIG_SECT thin /dev/mapper/bpool 0"
-fio_job /dev/mapper/bthin write 1m 0 "$SPAN" 0 >/dev/null || fail "prefill bthin"
+dm_create bthin "0 $((SMALL * 2048)) thin /dev/mapper/bpool 0"
+fio_job /dev/mapper/bthin write 1m 0 "$SMALL" 0 >/dev/null || fail "prefill bthin"
 
 echo "bench: kernel $(uname -r)"
 echo "bench: snapcpus $(nproc)"
 echo "bench: snapdisks orig=$ORIG store=$STORE cow=$COW thin_data=$TDATA thin_meta=$TMETA"
-echo "bench: snapregions_mib seq=$SEQ rand=$RNDW/$RND rewrite=$REW read_untouched=$RDU read_preserved=$RDP"
-echo "bench: snapfio $(fio --version) ioengine=libaio direct=1 iodepth=$QD cpus_allowed=$cpu"
+echo "bench: snapregions_mib seq=$SEQ seq_tmpfs=$SEQT rand=$RND rewrite=$REW read_untouched=$RDU read_preserved=$RDP prefilled=orig:$SPAN,store:$STORE_SPAN,cow:$COW_SPAN"
+echo "bench: snapfio $(fio --version) ioengine=libaio direct=1 iodepth=$QD (first-touch random ${FT_QDS[*]}) cpus_allowed=$cpu"
 echo "bench: snapreps $reps"
 echo "bench: snapruntime $runtime"
+echo "bench: snapftruntime $ft_runtime"
 phase() { echo "bench: phase $1 $SECONDS"; }
 phase prefilled
 
 # ---- write tests ----------------------------------------------------------
 WCONFIGS=(base track snapd snapt dmsnap dmthin)
-# fresh CONFIG: a new set-up for each measurement; in quick mode one for
-# all three (their regions do not overlap).
-fresh() {
-	if ((!quick)) || [[ ${FRESH_DONE:-} != "$1" ]]; then
-		setup "$1"
-		FRESH_DONE=$1
-	fi
-	check "$1"
-}
-measure_writes() { # CONFIG REP
-	local c=$1 r=$2 v w0 w1 kib o0 s0 dg=0
-	[[ $c == snapd || $c == dmsnap ]] && dg=1
-	FRESH_DONE=
-	# first-touch sequential
-	fresh "$c"
-	((dg)) && settle "${WDEVS[@]}" && o0=$(iost "$ORIG") && s0=$(iost "${WDEVS[0]}")
-	v=$(fio_job "$DEV" write 1m "$OFF_SEQ" "$SEQ" 0) || fail "seqw $c $r"
-	check "$c"
-	echo "bench: m seqw $c $r $(awk '{ printf "%.1f", $1 / 1024 }' <<<"$v")"
-	((dg)) && diag seqw "$c" "$r" "$o0" "$s0"
-	if [[ $c == base ]]; then
-		# The device alone doing what first-touch copy-on-write must
-		# do, with nothing copied: a 1 MiB read of the region for
-		# each 1 MiB written (the writes' rate of a 50/50 mix).
-		v=$(fio_job "$DEV" rw 1m "$OFF_SEQ" "$SEQ" 0) || fail "cowio $r"
-		echo "bench: m seqw cowio $r $(awk '{ printf "%.1f", $1 / 1024 }' <<<"$v")"
-		# What storing old data on tmpfs costs the guest's CPU alone:
-		# 1 MiB writes into a new tmpfs file (pages allocated, cleared
-		# and copied into), on one CPU, no I/O.
-		v=$(tmpfs_rate "$SEQ") || fail "tmpfs rate $r"
-		echo "bench: m seqw tmpcp $r $v"
-	fi
-	# first-touch random, with what the storage got
-	fresh "$c"
-	((${#WDEVS[@]})) && settle "${WDEVS[@]}"
-	((${#WDEVS[@]})) && w0=$(wsect "${WDEVS[@]}")
-	((dg)) && o0=$(iost "$ORIG") && s0=$(iost "${WDEVS[0]}")
-	v=$(fio_job "$DEV" randwrite 4k "$OFF_RND" "$RND" 0 "$RNDW") || fail "randw $c $r"
-	check "$c"
-	echo "bench: m randw $c $r $(cut -d' ' -f2 <<<"$v")"
-	((dg)) && diag randw "$c" "$r" "$o0" "$s0"
-	if ((${#WDEVS[@]})); then
+FTCONFIGS=(base snapd snapt dmsnap)
+
+# ft_run TEST CONFIG REP OFF_MIB SIZE_MIB: one first-touch run on CONFIG,
+# set up (cowio: base), time-based: randw-qdN, 4 KiB random writes at
+# queue depth N (fio's random map: each block at most once); seqw, 1 MiB
+# sequential writes at QD 8 (cowio: read and written half and half; snapt:
+# once through the region, what its tmpfs holds).  A run that needs every
+# write to be a first touch (all random runs, the baseline's too, which
+# sizes the region; the snapshots' sequential ones) fails if it wrote as
+# many blocks as its region has; dm-snapshot's fails unless its store grew
+# by one exception per chunk written.  Prints the number (IOPS, MiB/s),
+# the region's fill, and for snapd and dmsnap what the storage got.
+ft_run() {
+	local t=$1 c=$2 r=$3 off=$4 size=$5 cfg=$2 q=$QD rw=write bs=1m bsk=1024
+	local timed=1 first=1 v kps iops kib n nb e0 e d dg=0 w0 w1 o0 s0
+	case $t in
+	randw-qd*) q=${t#randw-qd} rw=randwrite bs=4k bsk=4 ;;
+	seqw)
+		case $c in
+		base) first=0 ;;
+		cowio) cfg=base rw=rw first=0 ;;
+		snapt) timed=0 first=0 ;;
+		esac
+		;;
+	*) fail "unknown first-touch test $t" ;;
+	esac
+	check "$cfg"
+	if [[ $c == snapd || $c == dmsnap ]]; then
+		dg=1
 		settle "${WDEVS[@]}"
+		w0=$(wsect "${WDEVS[@]}")
+		o0=$(iost "$ORIG")
+		s0=$(iost "${WDEVS[0]}")
+	fi
+	if [[ $c == dmsnap ]]; then
+		e0=$(dm_exceptions) || exit 1
+	fi
+	v=$(QD=$q runtime=$ft_runtime fio_job "$DEV" "$rw" "$bs" "$off" "$size" "$timed") ||
+		fail "$t $c $r"
+	check "$cfg"
+	read -r kps iops kib <<<"$v"
+	n=$((kib / bsk))
+	nb=$((size * 1024 / bsk))
+	echo "bench: ftfill $t $c $r $n $nb"
+	((!first || n < nb)) ||
+		fail "$t $c rep $r: $n writes of $bs in a region of $nb blocks: fio went round it, so not every write was a first touch; give bench/run.sh a larger --$([[ $t == seqw ]] && echo seq || echo rand)-region"
+	if [[ $t == seqw ]]; then
+		v=$(awk -v k="$kps" 'BEGIN { printf "%.1f", k / 1024 }')
+	else
+		v=$iops
+	fi
+	echo "bench: m $t $c $r $v"
+	if [[ $c == dmsnap ]]; then
+		# One exception per 4 KiB chunk written (each written once),
+		# give or take a metadata area's rounding.
+		e=$(dm_exceptions) || exit 1
+		e=$((e - e0))
+		echo "bench: dmexc $t $r $e $((kib / 4))"
+		d=$((e - kib / 4))
+		((d < 0)) && d=$((-d))
+		((d * 100 <= kib / 4 + 800)) ||
+			fail "$t dmsnap rep $r: the exception store grew by $e chunks for $((kib / 4)) chunks' first writes: copy-on-write did not happen as measured"
+	fi
+	if ((dg)); then
+		diag "$t" "$c" "$r" "$o0" "$s0"
 		w1=$(wsect "${WDEVS[@]}")
-		kib=$(cut -d' ' -f3 <<<"$v")
-		# dm-thin's own data device also gets the workload's writes.
-		[[ $c == dmthin ]] && w1=$((w1 - kib * 2))
-		echo "bench: wa $c $r $(awk -v w=$((w1 - w0)) -v k="$kib" \
+		echo "bench: wa $t $c $r $(awk -v w=$((w1 - w0)) -v k="$kib" \
 			'BEGIN { printf "%.2f", (k > 0 ? w / 2 / k : 0) }')"
 	fi
-	# rewrites of a preserved region
-	fresh "$c"
+	# Copies to tmpfs go on after the writes they held were let go: the
+	# next run starts on quiet CPUs.
+	[[ $c == snapt ]] && settle_cpu "$t snapt $r"
+	return 0
+}
+
+# measure_first_touch REP: every first-touch run of a round: per queue
+# depth each configuration in a fresh set-up (the order rotated by the
+# round), then the sequential ones, then tmpcp.  Quick: a set-up per
+# configuration for its three queue depths, each on a third of the random
+# region (no run touches another's blocks).
+measure_first_touch() {
+	local r=$1 q i k n v c
+	local -a seqc=(base snapd snapt dmsnap cowio)
+	n=${#FTCONFIGS[@]}
+	if ((quick)); then
+		for ((i = 0; i < n; i++)); do
+			c=${FTCONFIGS[$(((i + r - 1) % n))]}
+			setup "$c"
+			k=0
+			for q in "${FT_QDS[@]}"; do
+				ft_run "randw-qd$q" "$c" "$r" $((OFF_RND + k * RND / 3)) $((RND / 3))
+				k=$((k + 1))
+			done
+			teardown
+		done
+	else
+		for q in "${FT_QDS[@]}"; do
+			for ((i = 0; i < n; i++)); do
+				c=${FTCONFIGS[$(((i + r - 1) % n))]}
+				setup "$c"
+				ft_run "randw-qd$q" "$c" "$r" "$OFF_RND" "$RND"
+				teardown
+			done
+		done
+	fi
+	n=${#seqc[@]}
+	for ((i = 0; i < n; i++)); do
+		c=${seqc[$(((i + r - 1) % n))]}
+		setup "$([[ $c == cowio ]] && echo base || echo "$c")"
+		ft_run seqw "$c" "$r" "$OFF_SEQ" "$([[ $c == snapt ]] && echo "$SEQT" || echo "$SEQ")"
+		teardown
+	done
+	# What storing old data on tmpfs costs the guest's CPU alone: 1 MiB
+	# writes into a new tmpfs file (pages allocated, cleared and copied
+	# into), on one CPU, no I/O.
+	v=$(tmpfs_rate "$SEQT") || fail "tmpfs rate $r"
+	echo "bench: m seqw tmpcp $r $v"
+}
+
+# measure_rew CONFIG REP: rewrites of a preserved region.
+measure_rew() {
+	local c=$1 r=$2 v
+	setup "$c"
+	check "$c"
 	rew_prepare "rew $c $r"
 	v=$(fio_job "$DEV" randwrite 4k "$OFF_REW" "$REW" 1) || fail "rew $c $r"
 	check "$c"
@@ -544,9 +663,11 @@ measure_reads_dm() { # REP
 fio_job "$ORIG" randread 4k 0 "$SPAN" 1 >/dev/null || fail "warm-up"
 
 for ((r = 1; r <= reps; r++)); do
+	measure_first_touch "$r"
+	phase "first-touch-$r"
 	n=${#WCONFIGS[@]}
 	for ((i = 0; i < n; i++)); do
-		measure_writes "${WCONFIGS[$(((i + r - 1) % n))]}" "$r"
+		measure_rew "${WCONFIGS[$(((i + r - 1) % n))]}" "$r"
 	done
 	phase "writes-$r"
 	if ((r % 2)); then
