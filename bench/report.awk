@@ -204,6 +204,21 @@ function need(t, c,    n) {
 		ndmexc++
 		dmexc_e += $4
 		dmexc_w += $5
+	} else if (k == "note" && $0 ~ /copy-on-write tracepoints|chunk size unknown/) {
+		trace_note = $0
+		sub(/^note: /, "", trace_note)
+	} else if (k == "latrun") {
+		# latrun TEST QD KEY=VALUE...: a traced run
+		lk = $2 " " $3
+		if (!(lk in latrun))
+			lat_keys[++nlat] = lk
+		latrun[lk] = $0
+	} else if (k == "lat") {
+		# lat TEST QD STAGE N MEDIAN_US P90_US
+		if (!isnum($5) || !isnum($6) || !isnum($7))
+			printf "error: lat %s %s %s: not numbers: %s\n", $2, $3, $4, $0
+		else
+			lat[$2 " " $3, $4] = sprintf("%8s %8s %7d", $6, $7, $5)
 	} else if (k == "take") {
 		# take REP IOCTL_NS WINDOW_NS FREEZE_NS (freeze to thaw, and the
 		# filesystems' freeze within it, or "-")
@@ -422,6 +437,39 @@ END {
 		}
 	}
 
+	print ""
+	if (nlat) {
+		print "copy-on-write stages of a held write (blksnap, storage on a disk, a short"
+		print "traced run each, apart from the timed ones), microseconds, median and p90,"
+		print "and the held writes counted: hold -> read of its chunks' old data issued"
+		print "-> read done -> the write sent on"
+		printf "  %-12s %17s %17s %17s %17s %7s\n", "run", "hold->load", "load->done",
+			"done->release", "hold->release", "writes"
+		for (i = 1; i <= nlat; i++) {
+			lk = lat_keys[i]
+			split(lk, L, " ")
+			printf "  %-12s", L[1] " QD" L[2]
+			n = "-"
+			split("hold-load load-done done-release hold-release", ST, " ")
+			for (j = 1; j <= 4; j++) {
+				if ((lk, ST[j]) in lat) {
+					split(lat[lk, ST[j]], LV, " ")
+					printf " %8s %8s", LV[1], LV[2]
+					n = LV[3]
+				} else
+					printf " %8s %8s", "-", "-"
+			}
+			printf " %7s\n", n
+		}
+		for (i = 1; i <= nlat; i++) {
+			rl = latrun[lat_keys[i]]
+			sub(/^latrun /, "", rl)
+			print "  " rl
+		}
+	} else if (trace_note != "")
+		print "copy-on-write stages: not measured: " trace_note
+	else
+		print "copy-on-write stages: not measured (no traced runs)"
 
 	split("orig imgU imgP store dmU dmP", R, " ")
 	lab["orig"] = "the original device (baseline)"

@@ -17,8 +17,9 @@
 #    disk, on tmpfs), dm-snapshot and dm-thin, for first-touch 4 KiB random
 #    writes at queue depths 1, 8 and 32 and 1 MiB sequential ones
 #    (time-based, every write a first touch), rewrites, reads of the
-#    images, take latency under load, and attach and take on a 4 TiB
-#    device.
+#    images, the copy-on-write stages of a held write (blksnap's
+#    tracepoints, where it has them), take latency under load, and attach
+#    and take on a 4 TiB device.
 # Prints tables of medians and ratios with a PASS/MISS line per target, and
 # writes them with the raw numbers to build/bench/results-KVER-DATE.txt and
 # a chart of the ratios to build/bench/results-KVER-DATE.png (gnuplot).
@@ -40,6 +41,10 @@
 #                       may reach); a run that writes through it fails
 #   --rand-region MIB   the first-touch random region (default 4 x what
 #                       ft-runtime of 20000 IOPS writes); the same
+#   --trace SECONDS     length of each traced run of the copy-on-write
+#                       stages (default 3; quick 1; 0: none)
+#   --chunk-kib N       blksnap's chunk for those (default: what the module
+#                       logs when the device is added to the snapshot)
 #   --out DIR           where results and logs go (default build/bench)
 #   --counted yes|no    the boot that counts instructions (default yes,
 #                       except for 6.1: Debian's 6.1 kernel prints nothing
@@ -81,6 +86,8 @@ runtime=
 ft_runtime=
 seq_region=
 rand_region=
+trace=
+chunk_kib=
 out=$TOP/build/bench
 counted=
 
@@ -102,6 +109,8 @@ while (($#)); do
 	--ft-runtime) ft_runtime=${2:?}; shift 2 ;;
 	--seq-region) seq_region=${2:?}; shift 2 ;;
 	--rand-region) rand_region=${2:?}; shift 2 ;;
+	--trace) trace=${2:?}; shift 2 ;;
+	--chunk-kib) chunk_kib=${2:?}; shift 2 ;;
 	--out) out=${2:?}; shift 2 ;;
 	--counted) counted=${2:?}; shift 2 ;;
 	-h | --help) usage 0 ;;
@@ -113,14 +122,18 @@ if [[ -n $quick ]]; then
 	reps=${reps:-1}
 	runtime=${runtime:-1}
 	ft_runtime=${ft_runtime:-1}
+	trace=${trace:-1}
 else
 	reps=${reps:-5}
 	runtime=${runtime:-3}
 	ft_runtime=${ft_runtime:-10}
+	trace=${trace:-3}
 fi
 [[ $reps =~ ^[1-9][0-9]*$ ]] || die "--reps needs a positive number"
 [[ $runtime =~ ^[1-9][0-9]*$ ]] || die "--runtime needs a positive number"
 [[ $ft_runtime =~ ^[1-9][0-9]*$ ]] || die "--ft-runtime needs a positive number"
+[[ $trace =~ ^[0-9]+$ ]] || die "--trace needs a number of seconds"
+[[ -z $chunk_kib || $chunk_kib =~ ^[1-9][0-9]*$ ]] || die "--chunk-kib needs a positive number"
 # First-touch regions, MiB: every write of a run must be the first to its
 # block, so a region must hold all that the fastest configuration that
 # needs it writes in a run.  Random: the baseline at QD 32, at most
@@ -236,7 +249,7 @@ idle_parse() {
 			read -r c r v <<<"$v"
 			[[ $v == 0 ]] || IBAD+=("config $c rep $r: $v writes to the storage during rewrites of preserved chunks")
 			;;
-		m | wa | diag | ftfill | dmexc | take | takewindow | big | phase | note) ;;
+		m | wa | diag | ftfill | dmexc | latrun | lat | take | takewindow | big | phase | note) ;;
 		*) II[$k]=$v ;;
 		esac
 	done
@@ -334,11 +347,11 @@ bench_kernel() {
 	# 16 time-based first-touch runs and 2 short ones with their set-ups,
 	# 6 rewrite measurements and 12 reads, then 8 interleaved base/track
 	# pairs per write test and 8 base/snapd/snapt rewrite triples (1 each
-	# when quick), the takes and the 4 TiB device.
+	# when quick), 3 traced runs, the takes and the 4 TiB device.
 	local tmo=$((180 + reps * ${#CONFIGS[@]} * (runtime + 15)))
 	tmo=$((tmo + 600 + (320 + 2 * seq_region + 3 * rand_region) / 200))
 	tmo=$((tmo + reps * (16 * (ft_runtime + 30) + 60 + 6 * (runtime + 30) + 12 * (runtime + 10))))
-	tmo=$((tmo + (3 * 2 + 3) * (quick ? 1 : 8) * (runtime + 30)))
+	tmo=$((tmo + (3 * 2 + 3) * (quick ? 1 : 8) * (runtime + 30) + 3 * (trace + 90)))
 	local load0 load1 rc=0 q=0
 	[[ -n $quick ]] && q=1
 	load0=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -350,7 +363,7 @@ bench_kernel() {
 		--disks 5 --disk-size "${disk_gib}G" --disk-cache none --tcg-thread multi --mem 3G \
 		--log-dir "$out/logs" --results "$out/logs/results-$kver.txt" \
 		--timeout "$tmo" \
-		--append "bench.reps=$reps bench.runtime=$runtime bench.quick=$q bench.ft_runtime=$ft_runtime bench.seq_mib=$seq_region bench.rnd_mib=$rand_region" \
+		--append "bench.reps=$reps bench.runtime=$runtime bench.quick=$q bench.ft_runtime=$ft_runtime bench.seq_mib=$seq_region bench.rnd_mib=$rand_region bench.trace=$trace${chunk_kib:+ bench.chunk_kib=$chunk_kib}" \
 		"$GUEST" "$GUEST_SNAP" >"$log" 2>&1 || rc=$?
 	load1=$(cut -d' ' -f1-3 /proc/loadavg)
 	grep '^vm: ' "$log" || true
@@ -366,7 +379,7 @@ bench_kernel() {
 	mapfile -t lines < <(tr -d '\r' <"$log" | sed -n 's/^bench: //p')
 	local snaplines
 	snaplines=$(printf '%s\n' "${lines[@]}" |
-		grep -E '^(m|il|wa|diag|ftfill|dmexc|take|big|prof|phase|note|snap[a-z_]*|take[a-z]+)( |$)' || true)
+		grep -E '^(m|il|wa|diag|ftfill|dmexc|latrun|lat|take|big|prof|phase|note|snap[a-z_]*|take[a-z]+)( |$)' || true)
 	local -A info=()
 	local k bad=() idle idle_counted=
 	idle_parse "$reps" "${CONFIGS[@]}" < <(printf '%s\n' "${lines[@]}")
@@ -474,14 +487,14 @@ bench_kernel() {
 		echo
 		echo "settings:  ${info[snapregions_mib]:-?} (MiB)"
 		echo "disks:     ${info[snapdisks]:-?}, virtio, ${disk_gib} GiB sparse host files"
-		echo "fio:       ${info[snapfio]:-?}, time-based runs ${runtime} s, first-touch ${ft_runtime} s"
+		echo "fio:       ${info[snapfio]:-?}, time-based runs ${runtime} s, first-touch ${ft_runtime} s, traced ${trace} s"
 		echo "guest:     ${info[snapcpus]:-?} vCPUs, 3 GiB, QEMU TCG; host $(nproc) CPUs, load $load0 -> $load1"
 		echo "order:     per repetition the first-touch runs (per queue depth every configuration,"
 		echo "           rotated; then the sequential ones), the rewrites (rotated), then reads"
 		grep -v '^error: ' <<<"$report"
 		echo
 		echo "raw numbers, in run order (bench: lines of the guest):"
-		grep -E '^(m|il|wa|diag|ftfill|dmexc|take|big|prof|phase|note) ' <<<"$snaplines" | sed 's/^/  /'
+		grep -E '^(m|il|wa|diag|ftfill|dmexc|latrun|lat|take|big|prof|phase|note) ' <<<"$snaplines" | sed 's/^/  /'
 		if ((${#bad[@]})); then
 			echo
 			printf 'error: %s\n' "${bad[@]}"

@@ -46,6 +46,9 @@
 # After the rounds, back to back: tracking only against the baseline,
 # rewrites with a snapshot against it, and the image's random reads against
 # the original's and a dm-linear's over it (lin).
+# Then, if blksnap has its copy-on-write tracepoints, short traced runs of
+# first-touch writes (snapd; random at QD 8 and 32, sequential at QD 8;
+# quick: random at QD 32) with the time of each stage of a held write.
 # Then, if perf is there, a CPU profile of the vCPU fio runs on (tracking
 # only and rewrites with a snapshot on ORIG, tracking only on null_blk).
 # Then take latency (ext4 on ORIG, fio writing to it, create/add/take/destroy
@@ -56,7 +59,10 @@
 # bench.runtime=SECONDS of time-based runs (default 3),
 # bench.ft_runtime=SECONDS of first-touch runs (default 10),
 # bench.seq_mib=MIB and bench.rnd_mib=MIB, the first-touch regions (default
-# 12000 and 3136), bench.quick=1 (small regions, few takes).
+# 12000 and 3136), bench.trace=SECONDS of each traced run (default 3, 0:
+# none), bench.chunk_kib=N, blksnap's chunk for the traced runs (default:
+# what the module logs at snapshotadd), bench.quick=1 (small regions, few
+# takes).
 #
 # Output: "bench: KEY VALUE..." lines; measurements as
 # "bench: m TEST CONFIG REP VALUE", the back-to-back pairs (tracking only),
@@ -66,7 +72,9 @@
 # block size), dm-snapshot's exceptions after one as "bench: dmexc TEST
 # REP EXCEPTIONS CHUNKS_WRITTEN", write amplification as
 # "bench: wa TEST CONFIG REP RATIO", the copy-on-write I/O of snapd and dmsnap
-# as "bench: diag TEST CONFIG REP ORIG_READS KIB STORAGE_WRITES KIB", takes
+# as "bench: diag TEST CONFIG REP ORIG_READS KIB STORAGE_WRITES KIB", the
+# traced runs as "bench: latrun TEST QD KEY=VALUE..." and "bench: lat TEST
+# QD STAGE N MEDIAN_US P90_US", takes
 # as "bench: take REP NS WINDOW_NS FREEZE_NS", the profile as "bench: prof
 # RUN SAMPLES BLKFILTER_PCT BLKSNAP_PCT TRAMPOLINE_PCT IDLE_PCT", the large
 # device as "bench: big KEY VALUE"; then "bench: snapdone". Exit 0, 77, 1;
@@ -81,6 +89,8 @@ runtime=3
 ft_runtime=10
 seq_mib=12000
 rnd_mib=3136
+trace=3
+chunk_kib=
 quick=0
 read -r -a cmdline </proc/cmdline
 for arg in "${cmdline[@]}"; do
@@ -90,6 +100,8 @@ for arg in "${cmdline[@]}"; do
 	bench.ft_runtime=*) ft_runtime=${arg#bench.ft_runtime=} ;;
 	bench.seq_mib=*) seq_mib=${arg#bench.seq_mib=} ;;
 	bench.rnd_mib=*) rnd_mib=${arg#bench.rnd_mib=} ;;
+	bench.trace=*) trace=${arg#bench.trace=} ;;
+	bench.chunk_kib=*) chunk_kib=${arg#bench.chunk_kib=} ;;
 	bench.quick=*) quick=${arg#bench.quick=} ;;
 	esac
 done
@@ -98,6 +110,8 @@ done
 [[ $ft_runtime =~ ^[1-9][0-9]*$ ]] || fail "bad bench.ft_runtime=$ft_runtime"
 [[ $seq_mib =~ ^[1-9][0-9]*$ ]] || fail "bad bench.seq_mib=$seq_mib"
 [[ $rnd_mib =~ ^[1-9][0-9]*$ ]] || fail "bad bench.rnd_mib=$rnd_mib"
+[[ $trace =~ ^[0-9]+$ ]] || fail "bad bench.trace=$trace"
+[[ -z $chunk_kib || $chunk_kib =~ ^[1-9][0-9]*$ ]] || fail "bad bench.chunk_kib=$chunk_kib"
 
 need_blksnap
 need_cmd fio dmsetup mkfs.ext4 insmod rmmod modprobe snapctl
@@ -751,6 +765,251 @@ dm_remove blin
 check snapd
 teardown
 phase interleaved
+# ---- copy-on-write stages, traced -----------------------------------------
+# Short runs of first-touch writes (snapd, a fresh snapshot each) with
+# blksnap's copy-on-write tracepoints on, after the timed runs and apart
+# from them: a write held (cow_hold: sector, nr_sectors), the read of old
+# data issued for chunks [chunk, chunk + count) (cow_load) and done
+# (cow_load_done), the held write sent on (cow_release), old data stored
+# (cow_store_done).  A write's sectors map to chunks by the chunk size the
+# module logs at snapshotadd (or bench.chunk_kib); per held write: hold to
+# the last of its chunks' reads issued, to their completion, to its
+# release.  The events are switched on and off only while fio does not run
+# (their static keys patch code, see the take section), into a large
+# buffer; tracefs' "fields" option (6.3 and later) prints every field as
+# NAME=VALUE, whatever format the events print.  Without the events (a
+# module that has none), a note and nothing else.
+# "bench: latrun TEST QD KEY=VALUE..." and
+# "bench: lat TEST QD STAGE N MEDIAN_US P90_US".
+TR=/sys/kernel/tracing
+COW_EVENTS=(cow_hold cow_load cow_load_done cow_release cow_store_done)
+# cow_events: sets COW_EVDIRS to the events' directories (named NAME or
+# blksnap_NAME), or returns 1 if one is missing.
+cow_events() {
+	local e d
+	COW_EVDIRS=()
+	for e in "${COW_EVENTS[@]}"; do
+		for d in "$TR/events/blksnap/$e" "$TR/events/blksnap/blksnap_$e" ""; do
+			[[ -z $d || -e $d/enable ]] && break
+		done
+		[[ -n $d ]] || return 1
+		COW_EVDIRS+=("$d")
+	done
+}
+# cow_trace_events 0|1: the copy-on-write events off or on.
+cow_trace_events() {
+	local d
+	for d in "${COW_EVDIRS[@]}"; do
+		echo "$1" >"$d/enable" || fail "tracefs: $d/enable=$1"
+	done
+}
+# chunk_sectors: blksnap's chunk for ORIG in the snapshot last added, in
+# sectors, or nothing.
+chunk_sectors() {
+	local k=$chunk_kib
+	[[ -n $k ]] || k=$(dmesg | sed -n "s/.* ${ORIG#/dev/} added to snapshot .*chunks of \([0-9][0-9]*\) KiB.*/\1/p" | tail -n1)
+	[[ -z $k ]] || echo $((k * 2))
+}
+# cow_stages CHUNK_SECTORS SUMMARY: the trace on stdin; prints "STAGE US"
+# per held write and stage, and KEY=VALUE counts to SUMMARY.  The values
+# are read from "name=value", or from the "(decimal)" after a hex value
+# (the fields option).
+cow_stages() {
+	awk -v cs="$1" -v sum="$2" '
+	function num(v) { return v ~ /^-?[0-9]+$/ }
+	{
+		ev = ""
+		for (i = 1; i < NF; i++)
+			if ($i ~ /^[0-9]+\.[0-9]+:$/ && $(i + 1) ~ /^(blksnap_)?cow_[a-z_]+:$/) {
+				t = substr($i, 1, length($i) - 1) * 1000000
+				ev = substr($(i + 1), 1, length($(i + 1)) - 1)
+				sub(/^blksnap_/, "", ev)
+				break
+			}
+		if (ev == "")
+			next
+		sector = ""
+		nr = ""
+		chunk = ""
+		count = ""
+		err = ""
+		for (j = i + 2; j <= NF; j++) {
+			p = index($j, "=")
+			if (!p)
+				continue
+			k = substr($j, 1, p - 1)
+			v = substr($j, p + 1)
+			if (j < NF && $(j + 1) ~ /^\(-?[0-9]+\)$/)
+				v = substr($(j + 1), 2, length($(j + 1)) - 2)
+			sub(/,$/, "", v)
+			if (k == "sector") sector = v
+			else if (k == "nr_sectors") nr = v
+			else if (k == "chunk") chunk = v
+			else if (k == "count") count = v
+			else if (k == "error") err = v
+		}
+		nev++
+		if (ev == "cow_hold" || ev == "cow_release") {
+			if (!num(sector) || !num(nr)) {
+				bad++
+				next
+			}
+			key = sector "+" nr
+			if (ev == "cow_hold") {
+				nh++
+				hs[nh] = sector
+				hn[nh] = nr
+				ht[nh] = t
+				held[key] = nh
+			} else if (key in held) {
+				hr[held[key]] = t
+				delete held[key]
+			} else
+				orphan++
+		} else if (ev == "cow_load" || ev == "cow_load_done") {
+			if (!num(chunk) || !num(count)) {
+				bad++
+				next
+			}
+			if (ev == "cow_load") {
+				nl++
+				for (c = chunk + 0; c < chunk + count; c++)
+					if (!(c in lt))
+						lt[c] = t
+			} else {
+				if (num(err) && err != 0)
+					loaderr++
+				for (c = chunk + 0; c < chunk + count; c++)
+					if (!(c in ld))
+						ld[c] = t
+			}
+		} else if (ev == "cow_store_done") {
+			ns++
+			if (num(err) && err != 0)
+				storeerr++
+		}
+	}
+	END {
+		for (i = 1; i <= nh; i++) {
+			if (!(i in hr)) {
+				unrel++
+				continue
+			}
+			rel++
+			printf "hold-release %.1f\n", hr[i] - ht[i]
+			c0 = int(hs[i] / cs)
+			c1 = int((hs[i] + hn[i] - 1) / cs)
+			tl = -1
+			td = -1
+			miss = 0
+			for (c = c0; c <= c1; c++) {
+				if (!(c in lt) || !(c in ld)) {
+					miss = 1
+					break
+				}
+				if (lt[c] > tl)
+					tl = lt[c]
+				if (ld[c] > td)
+					td = ld[c]
+			}
+			if (miss) {
+				noload++
+				continue
+			}
+			# Old data read before the write came (read ahead): its
+			# stages start at the hold.
+			if (tl < ht[i])
+				ahead++
+			t1 = tl > ht[i] ? tl : ht[i]
+			t2 = td > t1 ? td : t1
+			printf "hold-load %.1f\n", t1 - ht[i]
+			printf "load-done %.1f\n", t2 - t1
+			printf "done-release %.1f\n", hr[i] - t2
+		}
+		printf "events=%d held=%d released=%d unreleased=%d matched=%d ahead=%d no_load=%d release_unmatched=%d loads=%d stores=%d load_errors=%d store_errors=%d unparsed=%d\n",
+			nev, nh, rel, unrel, rel - noload, ahead, noload, orphan, nl, ns,
+			loaderr, storeerr, bad > sum
+	}'
+}
+# trace_run TEST QD: one traced run of TEST (randw: 4 KiB random writes,
+# seqw: 1 MiB sequential) at QD, snapd, bench.trace seconds.
+trace_run() {
+	local t=$1 q=$2 rw=randwrite bs=4k bsk=4 off=$OFF_RND size=$RND cs v kps iops kib
+	local buf fo='' ov x f st out=/tmp/bench-trace
+	[[ $t == seqw ]] && rw=write bs=1m bsk=1024 off=$OFF_SEQ size=$SEQ
+	setup snapd
+	check snapd
+	cs=$(chunk_sectors)
+	if [[ -z $cs ]]; then
+		echo "bench: note: trace $t QD $q: blksnap's chunk size unknown (no 'added to snapshot' line); bench/run.sh --chunk-kib gives it"
+		teardown
+		return 0
+	fi
+	echo 0 >"$TR/tracing_on"
+	: >"$TR/trace"
+	# "N", or "N (expanded: M)" before the buffer was first used
+	buf=$(cat "$TR/buffer_size_kb")
+	if [[ $buf =~ expanded:\ *([0-9]+) ]]; then
+		buf=${BASH_REMATCH[1]}
+	else
+		buf=${buf%% *}
+	fi
+	echo 32768 >"$TR/buffer_size_kb" || fail "tracefs: buffer_size_kb"
+	if [[ -e $TR/options/fields ]]; then
+		fo=$(cat "$TR/options/fields")
+		echo 1 >"$TR/options/fields"
+	fi
+	cow_trace_events 1
+	echo 1 >"$TR/tracing_on"
+	v=$(QD=$q runtime=$trace fio_job "$DEV" "$rw" "$bs" "$off" "$size" 1) ||
+		fail "traced $t QD $q"
+	echo 0 >"$TR/tracing_on"
+	cow_trace_events 0
+	check snapd
+	read -r kps iops kib <<<"$v"
+	((kib / bsk < size * 1024 / bsk)) ||
+		fail "traced $t QD $q: fio went round its region"
+	ov=0
+	for f in "$TR"/per_cpu/cpu*/stats; do
+		x=$(sed -n 's/^overrun: *//p' "$f")
+		ov=$((ov + ${x:-0}))
+	done
+	cow_stages "$cs" "$out.sum" <"$TR/trace" >"$out.val"
+	: >"$TR/trace"
+	echo "$buf" >"$TR/buffer_size_kb"
+	[[ -z $fo ]] || echo "$fo" >"$TR/options/fields"
+	echo "bench: latrun $t $q writes=$((kib / bsk)) iops=$iops mibs=$((kps / 1024)) chunk_kib=$((cs / 2)) overrun=$ov fields=$([[ -n $fo ]] && echo yes || echo no) $(cat "$out.sum")"
+	((ov == 0)) || echo "bench: note: trace $t QD $q: $ov events lost (ring buffer overrun)"
+	for st in hold-load load-done done-release hold-release; do
+		awk -v s="$st" '$1 == s { print $2 }' "$out.val" | sort -n | awk -v t="$t" -v q="$q" -v s="$st" '
+			{ v[NR] = $1 }
+			END {
+				if (NR == 0)
+					exit
+				m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+				printf "bench: lat %s %s %s %d %.0f %.0f\n", t, q, s, NR, m, v[int((9 * NR + 9) / 10)]
+			}'
+	done
+	rm -f "$out.sum" "$out.val"
+	teardown
+}
+if ((trace)); then
+	load_mods
+	if cow_events; then
+		teardown
+		if ((quick)); then
+			trace_run randw 32
+		else
+			trace_run randw 8
+			trace_run randw 32
+			trace_run seqw 8
+		fi
+	else
+		echo "bench: note: blksnap has no copy-on-write tracepoints (${COW_EVENTS[*]}, or with blksnap_ before, under $TR/events/blksnap): no per-stage latencies"
+	fi
+	teardown
+	phase trace
+fi
 # ---- where the submitting CPU's time goes ---------------------------------
 # A ratio near 1 is finer than this host's noise; the CPU time spent in
 # blksnap's code is not.  perf samples the vCPU that fio runs on (cpu-clock,
@@ -838,7 +1097,6 @@ snap attach "$ORIG"
 # kernel code (ftrace call sites, the scheduler's tracepoints), which
 # QEMU's multi-threaded TCG may run stale on the other CPU (see
 # tests/selftest/003-code-patching.sh); tracing_on patches nothing.
-TR=/sys/kernel/tracing
 window=0
 if [[ -w $TR/set_ftrace_filter ]]; then
 	echo 0 >"$TR/tracing_on"
