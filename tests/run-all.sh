@@ -188,18 +188,21 @@ for k in $KERNELS; do
 		if [[ $k == debug* ]]; then first+=("$entry"); else boots+=("$entry"); fi
 	done
 done
+# The host tests and the benchmark smoke run: while the debug kernel
+# builds, right after the other kernels' boots, beside the build's last
+# minutes rather than after everything; else after the last boot started,
+# in the time in which one boot is over and another not yet.
+extra=()
+if ((run_host)); then
+	[[ ! -x $TOP/tests/host/run.sh ]] || extra+=("host 0 0")
+	[[ ${BENCH_SMOKE:-1} == 0 || ! -x $TOP/bench/run.sh ]] || extra+=("bench 0 0")
+fi
 if [[ -n $build_pid ]]; then
+	jobs=("${boots[@]}" "${extra[@]}" "${first[@]}")
 	boots=("${boots[@]}" "${first[@]}")
 else
 	boots=("${first[@]}" "${boots[@]}")
-fi
-# The host tests and the benchmark smoke run take the next free slots
-# after the last boot started: they fill the time in which one boot is
-# over and another not yet.
-jobs=("${boots[@]}")
-if ((run_host)); then
-	[[ ! -x $TOP/tests/host/run.sh ]] || jobs+=("host 0 0")
-	[[ ${BENCH_SMOKE:-1} == 0 || ! -x $TOP/bench/run.sh ]] || jobs+=("bench 0 0")
+	jobs=("${boots[@]}" "${extra[@]}")
 fi
 
 # run_boot KERNEL BOOT: one VM; its results in results-KERNEL-bootBOOT.txt.
