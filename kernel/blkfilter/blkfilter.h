@@ -20,11 +20,7 @@
 #include <linux/srcu.h>
 #include <linux/types.h>
 #ifndef BLKFILTER_IN_TREE
-#include <linux/blkdev.h>
 #include <linux/device.h>
-#include <linux/err.h>
-
-#include "compat.h"
 #endif
 
 struct bio;
@@ -91,30 +87,6 @@ int bf_sysfs_init(void);
 void bf_sysfs_exit(void);
 /* The class of disks and partitions, set by bf_sysfs_init(). */
 extern typeof_member(struct device, class) bf_block_class;
-
-/*
- * What sysfs.c needs of the kernel, on each kernel.  blk_alloc_disk()
- * takes queue limits and returns an ERR_PTR since 6.9, NULL before.  The
- * callbacks of a class interface get the device alone since 6.4, and the
- * interface too before: BF_CLASS_INTF_PARAMS is their parameter list, with
- * the device named dev.
- */
-static inline struct gendisk *bf_alloc_disk(void)
-{
-#ifdef HAVE_BLK_ALLOC_DISK_LIM
-	return blk_alloc_disk(NULL, NUMA_NO_NODE);
-#else
-	struct gendisk *disk = blk_alloc_disk(NUMA_NO_NODE);
-
-	return disk ? disk : ERR_PTR(-ENOMEM);
-#endif
-}
-
-#ifdef HAVE_CLASS_INTERFACE_DEV_ONLY
-#define BF_CLASS_INTF_PARAMS	struct device *dev
-#else
-#define BF_CLASS_INTF_PARAMS	struct device *dev, struct class_interface *intf
-#endif
 
 #endif
 /* core.c */

@@ -339,24 +339,6 @@ static void __bf_unpublish(struct bf_attachment *att)
 	bf_submit_hook_put();
 }
 
-static int bf_freeze_bdev(struct block_device *bdev)
-{
-#ifdef HAVE_BDEV_FREEZE
-	return bdev_freeze(bdev);
-#else
-	return freeze_bdev(bdev);
-#endif
-}
-
-static void bf_thaw_bdev(struct block_device *bdev)
-{
-#ifdef HAVE_BDEV_FREEZE
-	bdev_thaw(bdev);
-#else
-	thaw_bdev(bdev);
-#endif
-}
-
 /* Wait until every bio that entered the device's queue has completed. */
 static void bf_drain_queue(struct block_device *bdev)
 {
@@ -395,7 +377,7 @@ static int bf_attach(struct block_device *bdev, const char *name)
 	ret = bf_submit_hook_get();
 	if (ret)
 		goto out_free;
-	ret = bf_freeze_bdev(bdev);
+	ret = bdev_freeze(bdev);
 	if (ret)
 		goto out_hook_put;
 
@@ -430,12 +412,12 @@ static int bf_attach(struct block_device *bdev, const char *name)
 	 */
 	synchronize_srcu(&bf_srcu);
 	bf_drain_queue(bdev);
-	bf_thaw_bdev(bdev);
+	bdev_thaw(bdev);
 	mutex_unlock(&bf_mutex);
 	return 0;
 
 out_thaw:
-	bf_thaw_bdev(bdev);
+	bdev_thaw(bdev);
 out_hook_put:
 	bf_submit_hook_put();
 out_free:

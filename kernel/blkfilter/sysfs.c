@@ -32,7 +32,7 @@
  * A device that cannot have the file works on without it: nothing to undo,
  * nothing to fail.  The driver core ignores what this returns.
  */
-static int bf_sysfs_add_dev(BF_CLASS_INTF_PARAMS)
+static int bf_sysfs_add_dev(COMPAT_CLASS_INTF_PARAMS)
 {
 	int ret = device_create_file(dev, &blkfilter_attr_filter);
 
@@ -43,7 +43,7 @@ static int bf_sysfs_add_dev(BF_CLASS_INTF_PARAMS)
 }
 
 /* Where the file could not be made, there is nothing to remove: a no-op. */
-static void bf_sysfs_remove_dev(BF_CLASS_INTF_PARAMS)
+static void bf_sysfs_remove_dev(COMPAT_CLASS_INTF_PARAMS)
 {
 	device_remove_file(dev, &blkfilter_attr_filter);
 }
@@ -81,7 +81,7 @@ int bf_sysfs_init(void)
 {
 	struct gendisk *disk;
 
-	disk = bf_alloc_disk();
+	disk = blk_alloc_disk(NULL, NUMA_NO_NODE);
 	if (IS_ERR(disk))
 		return PTR_ERR(disk);
 	bf_block_class = disk_to_dev(disk)->class;

@@ -18,7 +18,8 @@
 # - C sources and headers go through unifdef: BLKFILTER_IN_TREE is
 #   defined, and each HAVE_* macro of kernel/scripts/gen-compat.sh is
 #   defined or undefined as the 6.12 tree asks; the include of "compat.h"
-#   goes.  kernel/blkfilter/hook.c, the ftrace hooks, and
+#   (kernel/compat/, the 6.12 API on older kernels) goes.
+#   kernel/blkfilter/hook.c, the ftrace hooks, and
 #   kernel/blkfilter/sysfs.c, the filter attribute put on each device,
 #   have no in-tree part: the block layer calls core.c, and the attribute
 #   is among those of disks and partitions (glue/blkfilter-core.diff).
@@ -80,7 +81,7 @@ prepare() {
 unifdef_args() {
 	local line
 	UNIFDEF_ARGS=(-DBLKFILTER_IN_TREE)
-	bash "$TOP/kernel/scripts/gen-compat.sh" "$SRC" "$CACHE/compat.h"
+	bash "$TOP/kernel/scripts/gen-compat.sh" "$SRC" "$CACHE/compat-gen.h"
 	while read -r line; do
 		case $line in
 		"#define HAVE_"*)
@@ -92,7 +93,7 @@ unifdef_args() {
 			UNIFDEF_ARGS+=("-U${line%% *}")
 			;;
 		esac
-	done <"$CACHE/compat.h"
+	done <"$CACHE/compat-gen.h"
 	# Declared in include/linux/rcupdate.h by the series itself.
 	UNIFDEF_ARGS+=(-DHAVE_RCU_EXPEDITE_GP_DECL)
 }

@@ -3,7 +3,11 @@
 #
 # Feature detection for the out-of-tree build: inspect the headers of the
 # kernel we build against and write HAVE_* macros, so that the code depends
-# on what the kernel offers, not on its version number.
+# on what the kernel offers, not on its version number.  The output is
+# compat-gen.h, HAVE_* only; kernel/compat/compat.h includes it and supplies
+# on older kernels, behind these macros, the API of the newest one.
+# kernel/intree/mkseries.sh reads it too, for the macros' values in the
+# kernel tree.
 #
 # Usage: gen-compat.sh KERNEL_BUILD_DIR OUTPUT_HEADER
 set -euo pipefail
@@ -50,6 +54,7 @@ tmp=$(mktemp)
 	emit HAVE_BDEV_FREEZE 'int bdev_freeze\(struct block_device' linux/blkdev.h
 	emit HAVE_DISK_LIVE_EXPORTED '^bool disk_live\(struct gendisk' linux/blkdev.h
 	emit HAVE_BDEV_FILE_OPEN 'bdev_file_open_by_dev\(' linux/blkdev.h
+	emit HAVE_FILE_BDEV 'struct block_device \*file_bdev\(' linux/blkdev.h
 	emit HAVE_BDEV_OPEN_BY_DEV 'struct bdev_handle \*bdev_open_by_dev\(' linux/blkdev.h
 	emit HAVE_BLK_MODE_T 'typedef unsigned int __bitwise blk_mode_t' linux/blkdev.h
 	emit HAVE_FTRACE_REGS_SET_IP 'define ftrace_regs_set_instruction_pointer' linux/ftrace.h
@@ -63,19 +68,7 @@ tmp=$(mktemp)
 	emit HAVE_FMODE_EXCL 'define FMODE_EXCL' linux/fs.h
 	emit HAVE_MODULE_MEM_TYPE 'within_module_mem_type\(' linux/module.h
 	emit HAVE_CLASS_INTERFACE_DEV_ONLY 'add_dev\)[[:space:]]*\(struct device \*dev\);' linux/device/class.h
-	line=$(emit HAVE_RCU_EXPEDITE_GP_DECL 'void rcu_expedite_gp\(' linux/rcupdate.h)
-	echo "$line"
-	if [[ $line != "#define "* ]]; then
-		# Exported by kernel/rcu/update.c, declared in kernel/rcu/rcu.h
-		# only; tiny RCU exports neither and never expedites.
-		echo "#ifdef CONFIG_TINY_RCU"
-		echo "static inline void rcu_expedite_gp(void) { }"
-		echo "static inline void rcu_unexpedite_gp(void) { }"
-		echo "#else"
-		echo "void rcu_expedite_gp(void);"
-		echo "void rcu_unexpedite_gp(void);"
-		echo "#endif"
-	fi
+	emit HAVE_RCU_EXPEDITE_GP_DECL 'void rcu_expedite_gp\(' linux/rcupdate.h
 	echo "#endif"
 } >"$tmp"
 
