@@ -7,14 +7,6 @@
  * filter module cannot be unloaded while it is attached anywhere, and a
  * filter is detached when its device goes away.
  */
-#ifndef BLKFILTER_IN_TREE
-/*
- * The same source is the block/blk-filter.c of the in-tree series
- * (kernel/intree/mkseries.sh): code under BLKFILTER_IN_TREE is only there,
- * where the block core calls the functions that the out-of-tree module's
- * hooks (hook.c) call here, and code under its negation only here.
- */
-#endif
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/bio.h>
@@ -30,12 +22,8 @@
 #include <linux/spinlock.h>
 #include <linux/uaccess.h>
 
-#ifdef BLKFILTER_IN_TREE
-#include "blk-filter-internal.h"
-#else
 #include "blkfilter.h"
 #include "compat.h"
-#endif
 
 DEFINE_SRCU(bf_srcu);
 
@@ -177,25 +165,6 @@ static void bf_bypass_forget(dev_t dev)
 	spin_unlock_irqrestore(&bf_bypass_lock, flags);
 }
 
-#ifdef BLKFILTER_IN_TREE
-/*
- * Enabled while a filter is attached anywhere: until then the submission
- * path does not even look at bdev->bd_filter.
- */
-DEFINE_STATIC_KEY_FALSE(blkfilter_attached);
-
-static int bf_submit_hook_get(void)
-{
-	static_branch_inc(&blkfilter_attached);
-	return 0;
-}
-
-static void bf_submit_hook_put(void)
-{
-	static_branch_dec(&blkfilter_attached);
-}
-#endif
-
 /*
  * The body of bf_filter_bio(), for the attachment found.  Not inlined: the
  * lookup for a device without a filter then needs no registers saved.
@@ -333,9 +302,7 @@ static void __bf_unpublish(struct bf_attachment *att)
 	synchronize_srcu(&bf_srcu);
 	bf_bypass_forget(att->dev);
 	hash_del_rcu(&att->node);
-#ifdef BLKFILTER_IN_TREE
-	WRITE_ONCE(att->bdev->bd_filter, NULL);
-#endif
+	bf_bdev_set_filter(att->bdev, NULL);
 	bf_submit_hook_put();
 }
 
@@ -400,10 +367,8 @@ static int bf_attach(struct block_device *bdev, const char *name)
 	refcount_set(&att->ref, 1);
 	get_device(&bdev->bd_device);
 	hash_add_rcu(bf_attached, &att->node, att->dev);
-#ifdef BLKFILTER_IN_TREE
-	/* Read inside the queue's usage section, which is frozen now. */
-	WRITE_ONCE(bdev->bd_filter, flt);
-#endif
+	/* Where the block layer reads it: inside the frozen usage section. */
+	bf_bdev_set_filter(bdev, flt);
 	blk_mq_unfreeze_queue(q);
 
 	/*
@@ -589,28 +554,6 @@ struct blkfilter *bdev_filter(struct block_device *bdev)
 }
 EXPORT_SYMBOL_GPL(bdev_filter);
 
-#ifdef BLKFILTER_IN_TREE
-/**
- * __blkfilter_submit_bio() - pass a bio to the filter of its device
- * @bio: a bio whose device has a filter, or had one a moment ago.
- *
- * Called by blkfilter_submit_bio() only.
- *
- * Context: the submitter's, inside the queue usage section of the device.
- * Return: true if the filter took the bio.
- */
-bool __blkfilter_submit_bio(struct bio *bio)
-{
-	bool taken;
-	int idx;
-
-	idx = srcu_read_lock(&bf_srcu);
-	taken = bf_filter_bio(bio);
-	srcu_read_unlock(&bf_srcu, idx);
-	return taken;
-}
-#endif
-
 /**
  * blkfilter_sync() - wait for the bios a filter let pass
  * @bdev: a device with a filter attached.
@@ -717,38 +660,3 @@ void blkfilter_unregister(struct blkfilter_operations *ops)
 	spin_unlock(&bf_filters_lock);
 }
 EXPORT_SYMBOL_GPL(blkfilter_unregister);
-#ifndef BLKFILTER_IN_TREE
-
-static int __init bf_init(void)
-{
-	int ret;
-
-	/* First: it finds the class of block devices, which the hooks need. */
-	ret = bf_sysfs_init();
-	if (ret)
-		return ret;
-	ret = bf_hooks_init();
-	if (ret)
-		goto out_sysfs;
-	pr_info("block device filtering ready\n");
-	return 0;
-
-out_sysfs:
-	bf_sysfs_exit();
-	return ret;
-}
-
-static void __exit bf_exit(void)
-{
-	bf_hooks_exit();
-	bf_sysfs_exit();
-	/* The frees of attachments queued by bf_put() run before it goes. */
-	srcu_barrier(&bf_srcu);
-	rcu_barrier();
-}
-
-module_init(bf_init);
-module_exit(bf_exit);
-MODULE_DESCRIPTION("Block device filtering on stock kernels");
-MODULE_LICENSE("GPL");
-#endif

@@ -18,11 +18,13 @@
 # - C sources and headers go through unifdef: BLKFILTER_IN_TREE is
 #   defined, and each HAVE_* macro of kernel/scripts/gen-compat.sh is
 #   defined or undefined as the 6.12 tree asks; the include of "compat.h"
-#   (kernel/compat/, the 6.12 API on older kernels) goes.
-#   kernel/blkfilter/hook.c, the ftrace hooks, and
-#   kernel/blkfilter/sysfs.c, the filter attribute put on each device,
-#   have no in-tree part: the block layer calls core.c, and the attribute
-#   is among those of disks and partitions (glue/blkfilter-core.diff).
+#   (kernel/compat/, the 6.12 API on older kernels) goes, and that of
+#   "blkfilter.h" names it block/blk-filter-internal.h.
+#   kernel/blkfilter/hook.c, the ftrace hooks, kernel/blkfilter/sysfs.c,
+#   the filter attribute put on each device, and kernel/blkfilter/main.c,
+#   the module's init, have no in-tree part: the block layer calls core.c
+#   (glue/blkfilter-core.diff; glue/blk-filter.diff adds the entry it
+#   calls), and the attribute is among those of disks and partitions.
 # - .rst files go through rst-intree.awk (".. out-of-tree:" and
 #   ".. in-tree:" comments).
 # - The changes to existing kernel files are the hand-written diffs in
@@ -104,7 +106,9 @@ c_file() {
 	mkdir -p "$(dirname "$dst")"
 	unifdef "${UNIFDEF_ARGS[@]}" -o "$dst" "$TOP/$1" || rc=$?
 	[ "$rc" -le 1 ] || die "unifdef failed on $1"
-	sed -i '/^#include "compat.h"$/d' "$dst"
+	sed -i -e '/^#include "compat.h"$/d' \
+		-e 's/^#include "blkfilter.h"$/#include "blk-filter-internal.h"/' \
+		"$dst"
 	g add -f "$2"
 }
 
@@ -174,6 +178,7 @@ unifdef_args
 
 # 1: the mechanism in the block layer
 c_file kernel/blkfilter/core.c block/blk-filter.c
+glue blk-filter.diff
 c_file kernel/blkfilter/blkfilter.h block/blk-filter-internal.h
 c_file include/linux/blk-filter.h include/linux/blk-filter.h
 c_file include/uapi/linux/blk-filter.h include/uapi/linux/blk-filter.h
