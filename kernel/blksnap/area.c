@@ -941,24 +941,6 @@ void bs_area_untrack(struct bs_area *area)
 	spin_unlock(&area->lock);
 }
 
-static int bs_bdev_freeze(struct block_device *bdev)
-{
-#ifdef HAVE_BDEV_FREEZE
-	return bdev_freeze(bdev);
-#else
-	return freeze_bdev(bdev);
-#endif
-}
-
-static void bs_bdev_thaw(struct block_device *bdev)
-{
-#ifdef HAVE_BDEV_FREEZE
-	bdev_thaw(bdev);
-#else
-	thaw_bdev(bdev);
-#endif
-}
-
 /**
  * bs_area_freeze() - freeze the filesystem on the area's device, for a take
  * @area: the area.
@@ -972,7 +954,7 @@ static void bs_bdev_thaw(struct block_device *bdev)
  */
 int bs_area_freeze(struct bs_area *area)
 {
-	int ret = bs_bdev_freeze(area->bdev);
+	int ret = bdev_freeze(area->bdev);
 
 	if (ret == -EBUSY) {
 		pr_info("%pg: filesystem frozen already, taken as it is\n",
@@ -996,7 +978,7 @@ int bs_area_freeze(struct bs_area *area)
 void bs_area_thaw(struct bs_area *area)
 {
 	if (area->frozen)
-		bs_bdev_thaw(area->bdev);
+		bdev_thaw(area->bdev);
 	area->frozen = false;
 }
 

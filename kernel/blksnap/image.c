@@ -348,34 +348,18 @@ void bs_image_name(struct bs_area *area, char *buf, size_t size)
  */
 int bs_image_create(struct bs_area *area)
 {
-	unsigned int lbs = bdev_logical_block_size(area->bdev);
-	unsigned int pbs = bdev_physical_block_size(area->bdev);
+	struct queue_limits lim = {
+		.logical_block_size = bdev_logical_block_size(area->bdev),
+		.physical_block_size = bdev_physical_block_size(area->bdev),
+		.max_hw_sectors = BLK_DEF_MAX_SECTORS_CAP,
+	};
 	struct gendisk *disk;
 	int index, ret;
 
 	index = ida_alloc_max(&bs_image_ida, MINORMASK, GFP_KERNEL);
 	if (index < 0)
 		return index;
-#ifdef HAVE_BLK_ALLOC_DISK_LIM
-	{
-		struct queue_limits lim = {
-			.logical_block_size = lbs,
-			.physical_block_size = pbs,
-			.max_hw_sectors = BLK_DEF_MAX_SECTORS_CAP,
-		};
-
-		disk = blk_alloc_disk(&lim, NUMA_NO_NODE);
-	}
-#else
-	disk = blk_alloc_disk(NUMA_NO_NODE);
-	if (disk) {
-		blk_queue_logical_block_size(disk->queue, lbs);
-		blk_queue_physical_block_size(disk->queue, pbs);
-		blk_queue_max_hw_sectors(disk->queue, BLK_DEF_MAX_SECTORS);
-	} else {
-		disk = ERR_PTR(-ENOMEM);
-	}
-#endif
+	disk = blk_alloc_disk(&lim, NUMA_NO_NODE);
 	if (IS_ERR(disk)) {
 		ret = PTR_ERR(disk);
 		goto out_ida;

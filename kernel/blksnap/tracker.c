@@ -8,6 +8,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/bio.h>
+#include <linux/bio-integrity.h>
 #include <linux/blk-crypto.h>
 #include <linux/blkdev.h>
 #include <linux/slab.h>
@@ -16,10 +17,6 @@
 
 #include "blksnap.h"
 #include "compat.h"
-
-#ifdef HAVE_BIO_INTEGRITY_H
-#include <linux/bio-integrity.h>
-#endif
 
 /* The most ranges one cbtdirty command may carry. */
 #define BS_DIRTY_MAX_COUNT	BIT(20)

@@ -88,14 +88,6 @@ static inline struct gendisk *__compat_blk_alloc_disk(struct queue_limits *lim,
 									\
 	__compat_blk_alloc_disk(lim, node_id, &__key);			\
 })
-
-/*
- * For now: blksnap's image.c still calls blk_alloc_disk(node) where
- * HAVE_BLK_ALLOC_DISK_LIM is not set, which the macro above refuses; set,
- * it takes the 6.12 form, which works everywhere now.  Goes when image.c
- * has dropped its #ifdef.
- */
-#define HAVE_BLK_ALLOC_DISK_LIM 1
 #endif
 
 /* BLK_DEF_MAX_SECTORS_CAP: BLK_DEF_MAX_SECTORS before, the same value. */
