@@ -343,6 +343,8 @@ void bs_area_mark_dirty(struct bs_area *area, sector_t sector,
  * @area: the area.
  *
  * Without the area's lock, for a quick check; bs_area_error() tells why.
+ *
+ * Return: true once bs_area_fail() was called.
  */
 static inline bool bs_area_failed(struct bs_area *area)
 {
