@@ -233,9 +233,14 @@ diag() {
 
 # fio_job DEV RW BS OFF_MIB SIZE_MIB TIMED [IO_MIB]: one fio run over the
 # region, time-based or once through it (or IO_MIB of it); prints
-# "KIB_PER_S IOPS KIB_DONE" of its reads or writes.
+# "KIB_PER_S IOPS KIB_DONE" of its reads or writes.  A region past the
+# device's end is an error (fio would do nothing and succeed).
 fio_job() {
 	local dev=$1 rw=$2 bs=$3 off=$4 size=$5 timed=$6 io=${7:-} out err
+	if [[ -b $dev ]] && (((off + size) * 2048 > $(sectors_of "$dev"))); then
+		echo "fio_job: $dev ends before ${off} + ${size} MiB" >&2
+		return 1
+	fi
 	local -a opt=(--name=b --filename="$dev" --direct=1 --ioengine=libaio
 		--iodepth="$QD" --rw="$rw" --bs="$bs" --offset="${off}M"
 		--size="${size}M" --cpus_allowed="$cpu" --randrepeat=1
@@ -1071,8 +1076,10 @@ if command -v perf >/dev/null; then
 	profile seqw-track track seqw
 	profile randw-track track randw
 	profile rew-snapd snapd rew
+	# As large as the original, so that the same random region fits
+	# (no memory behind it).
 	modprobe null_blk nr_devices=1 queue_mode=2 irqmode=0 completion_nsec=0 \
-		gb=4 memory_backed=0 || fail "modprobe null_blk"
+		gb=$(((SPAN + 1023) / 1024)) memory_backed=0 || fail "modprobe null_blk"
 	ORIG_SAVED=$ORIG
 	ORIG=/dev/nullb0
 	profile randw-track-nullb track randw
