@@ -46,6 +46,13 @@
 #   --chunk-kib N       blksnap's chunk for those (default: what the module
 #                       logs when the device is added to the snapshot)
 #   --out DIR           where results and logs go (default build/bench)
+#   --ab TREE           A/B: the first-touch rounds (and their traced runs)
+#                       only, with the modules of TREE (another checkout,
+#                       built here for the same kernel) as configurations
+#                       snapdb and snaptb beside this tree's snapd and
+#                       snapt, rotated with them in every round; no
+#                       blkfilter-idle boots; results in
+#                       results-ab-KVER-DATE.txt
 #   --counted yes|no    the boot that counts instructions (default yes,
 #                       except for 6.1: Debian's 6.1 kernel prints nothing
 #                       and never reaches the tests under QEMU 7.2's
@@ -90,6 +97,7 @@ trace=
 chunk_kib=
 out=$TOP/build/bench
 counted=
+ab=
 
 usage() {
 	sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}"
@@ -113,6 +121,7 @@ while (($#)); do
 	--chunk-kib) chunk_kib=${2:?}; shift 2 ;;
 	--out) out=${2:?}; shift 2 ;;
 	--counted) counted=${2:?}; shift 2 ;;
+	--ab) ab=${2:?}; shift 2 ;;
 	-h | --help) usage 0 ;;
 	*) echo "bench: unknown argument $1" >&2; usage ;;
 	esac
@@ -157,6 +166,12 @@ disk_gib=$(((320 + seq_region + rand_region + 256 + 1023) / 1024))
 disk_gib=$((disk_gib < 3 ? 3 : disk_gib))
 [[ -z $counted || $counted == yes || $counted == no ]] || die "--counted: yes or no, not '$counted'"
 mode=$([[ -n $quick ]] && echo quick || echo full)
+if [[ -n $ab ]]; then
+	[[ -f $ab/kernel/blksnap/area.c ]] || die "--ab: $ab is not a blksnap tree"
+	ab=$(cd "$ab" && pwd)
+	[[ $ab != "$TOP" ]] || die "--ab: $ab is this tree"
+	mode="$mode, A/B first-touch only (B: $ab)"
+fi
 
 mkdir -p "$out/logs"
 
@@ -324,6 +339,38 @@ target_line() {
 	}'
 }
 
+# ab_report KVER DATE RESULTS LOAD0 LOAD1 LINES: the results of an A/B run
+# (--ab): the first-touch tables of report.awk, the two builds named.
+# Returns 1 if a number is missing.
+ab_report() {
+	local kver=$1 date=$2 res=$3 load0=$4 load1=$5 lines=$6 report l
+	local -a bad=()
+	local ka=${MODDIR:-$TOP/build/$kver/modules-out}/blksnap.ko kb=$MODDIR_B/blksnap.ko
+	report=$(awk -v reps="$reps" -v ab=1 -v only=ft -f "$TOP/bench/report.awk" <<<"$lines") ||
+		bad+=("bench/report.awk failed")
+	while read -r l; do
+		bad+=("${l#error: }")
+	done < <(grep '^error: ' <<<"$report" || true)
+	{
+		echo "bench results, $date, kernel $kver, $mode"
+		echo
+		echo "A:         $TOP, $(git -C "$TOP" describe --always --dirty 2>/dev/null || echo '?'), blksnap.ko sha256 $(sha256sum "$ka" | cut -c1-16)"
+		echo "B:         $ab, $(git -C "$ab" describe --always --dirty 2>/dev/null || echo '?'), blksnap.ko sha256 $(sha256sum "$kb" | cut -c1-16)"
+		grep -E '^snap(regions_mib|disks|fio|cpus) ' <<<"$lines" | sed 's/^snap\([a-z_]*\) /\1: /'
+		echo "host:      $(nproc) CPUs, load $load0 -> $load1"
+		grep -v '^error: ' <<<"$report"
+		echo
+		echo "raw numbers, in run order (bench: lines of the guest):"
+		grep -E '^(m|wa|diag|ftfill|dmexc|latrun|lat|phase|note) ' <<<"$lines" | sed 's/^/  /'
+		if ((${#bad[@]})); then
+			echo
+			printf 'error: %s\n' "${bad[@]}"
+		fi
+	} | tee "$res"
+	echo "bench: results in $res"
+	((${#bad[@]} == 0))
+}
+
 # bench_kernel SERIES: one boot, one results file. Returns 1 on failure.
 bench_kernel() {
 	local series=$1 kver stamp date log res
@@ -335,10 +382,20 @@ bench_kernel() {
 	make -C "$TOP" --no-print-directory -s tests-bin >/dev/null ||
 		die "building the test programs failed"
 
+	local -a guests=("$GUEST" "$GUEST_SNAP")
+	local append=
+	if [[ -n $ab ]]; then
+		make -C "$ab" --no-print-directory -s modules KVER="$kver" >/dev/null ||
+			die "building the modules of $ab for $kver failed"
+		export MODDIR_B=$ab/build/$kver/modules-out
+		guests=("$GUEST_SNAP")
+		append=" bench.only=ft bench.ab=1"
+	fi
+
 	stamp=$(date +%Y%m%d-%H%M%S)
 	date=$(date '+%Y-%m-%d %H:%M:%S %z')
 	log=$out/logs/bench-$kver-$stamp.log
-	res=$out/results-$kver-$stamp.txt
+	res=$out/results-${ab:+ab-}$kver-$stamp.txt
 	echo "bench: blkfilter-idle and snapshot-cost on $kver, $mode: $reps repetitions, ${runtime} s runs, first-touch ${ft_runtime} s over ${seq_region} and ${rand_region} MiB, disks of ${disk_gib} GiB"
 
 	# Guest time: for blkfilter-idle, warm-up, then per measurement the
@@ -352,6 +409,8 @@ bench_kernel() {
 	tmo=$((tmo + 600 + (320 + 2 * seq_region + 3 * rand_region) / 200))
 	tmo=$((tmo + reps * (16 * (ft_runtime + 30) + 60 + 6 * (runtime + 30) + 12 * (runtime + 10))))
 	tmo=$((tmo + (3 * 2 + 3) * (quick ? 1 : 8) * (runtime + 30) + 3 * (trace + 90)))
+	# A/B: the first-touch runs of two more configurations a round.
+	[[ -z $ab ]] || tmo=$((tmo + reps * 8 * (ft_runtime + 30) + 3 * (trace + 90)))
 	local load0 load1 rc=0 q=0
 	[[ -n $quick ]] && q=1
 	load0=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -363,8 +422,8 @@ bench_kernel() {
 		--disks 5 --disk-size "${disk_gib}G" --disk-cache none --tcg-thread multi --mem 3G \
 		--log-dir "$out/logs" --results "$out/logs/results-$kver.txt" \
 		--timeout "$tmo" \
-		--append "bench.reps=$reps bench.runtime=$runtime bench.quick=$q bench.ft_runtime=$ft_runtime bench.seq_mib=$seq_region bench.rnd_mib=$rand_region bench.trace=$trace${chunk_kib:+ bench.chunk_kib=$chunk_kib}" \
-		"$GUEST" "$GUEST_SNAP" >"$log" 2>&1 || rc=$?
+		--append "bench.reps=$reps bench.runtime=$runtime bench.quick=$q bench.ft_runtime=$ft_runtime bench.seq_mib=$seq_region bench.rnd_mib=$rand_region bench.trace=$trace${chunk_kib:+ bench.chunk_kib=$chunk_kib}$append" \
+		"${guests[@]}" >"$log" 2>&1 || rc=$?
 	load1=$(cut -d' ' -f1-3 /proc/loadavg)
 	grep '^vm: ' "$log" || true
 	if ((rc)); then
@@ -380,6 +439,10 @@ bench_kernel() {
 	local snaplines
 	snaplines=$(printf '%s\n' "${lines[@]}" |
 		grep -E '^(m|il|wa|diag|ftfill|dmexc|latrun|lat|take|big|prof|phase|note|snap[a-z_]*|take[a-z]+)( |$)' || true)
+	if [[ -n $ab ]]; then
+		ab_report "$kver" "$date" "$res" "$load0" "$load1" "$snaplines"
+		return
+	fi
 	local -A info=()
 	local k bad=() idle idle_counted=
 	idle_parse "$reps" "${CONFIGS[@]}" < <(printf '%s\n' "${lines[@]}")

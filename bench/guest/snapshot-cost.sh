@@ -92,6 +92,8 @@ rnd_mib=3136
 trace=3
 chunk_kib=
 quick=0
+only=
+ab=0
 read -r -a cmdline </proc/cmdline
 for arg in "${cmdline[@]}"; do
 	case $arg in
@@ -103,6 +105,8 @@ for arg in "${cmdline[@]}"; do
 	bench.trace=*) trace=${arg#bench.trace=} ;;
 	bench.chunk_kib=*) chunk_kib=${arg#bench.chunk_kib=} ;;
 	bench.quick=*) quick=${arg#bench.quick=} ;;
+	bench.only=*) only=${arg#bench.only=} ;;
+	bench.ab=*) ab=${arg#bench.ab=} ;;
 	esac
 done
 [[ $reps =~ ^[1-9][0-9]*$ ]] || fail "bad bench.reps=$reps"
@@ -112,6 +116,16 @@ done
 [[ $rnd_mib =~ ^[1-9][0-9]*$ ]] || fail "bad bench.rnd_mib=$rnd_mib"
 [[ $trace =~ ^[0-9]+$ ]] || fail "bad bench.trace=$trace"
 [[ -z $chunk_kib || $chunk_kib =~ ^[1-9][0-9]*$ ]] || fail "bad bench.chunk_kib=$chunk_kib"
+[[ -z $only || $only == ft ]] || fail "bad bench.only=$only"
+[[ $ab == [01] ]] || fail "bad bench.ab=$ab"
+# A/B: the modules of a second build, beside ours (bench/ab.sh).
+AB_MODULES=/opt/tests/modules-b
+if ((ab)); then
+	[[ -f $AB_MODULES/blksnap.ko && -f $AB_MODULES/blkfilter.ko ]] ||
+		fail "bench.ab=1 but no modules in $AB_MODULES"
+	cmp -s "$TEST_MODULES/blksnap.ko" "$AB_MODULES/blksnap.ko" &&
+		echo "bench: note: A and B have the same blksnap.ko"
+fi
 
 need_blksnap
 need_cmd fio dmsetup mkfs.ext4 insmod rmmod modprobe snapctl
@@ -278,10 +292,12 @@ rew_prepare() {
 
 # ---- configurations -----------------------------------------------------
 mods_loaded() { [[ -d /sys/module/blksnap ]]; }
+# The modules load_mods loads: ours, or (snapdb, snaptb) the A/B build's.
+MODS=$TEST_MODULES
 load_mods() {
 	mods_loaded && return 0
-	insmod "$TEST_MODULES/blkfilter.ko" || fail "insmod blkfilter"
-	insmod "$TEST_MODULES/blksnap.ko" || fail "insmod blksnap"
+	insmod "$MODS/blkfilter.ko" || fail "insmod blkfilter from $MODS"
+	insmod "$MODS/blksnap.ko" || fail "insmod blksnap from $MODS"
 }
 unload_mods() {
 	mods_loaded || return 0
@@ -359,14 +375,18 @@ setup() {
 	teardown
 	DEV=$ORIG
 	WDEVS=()
+	MODS=$TEST_MODULES
+	case $1 in
+	snapdb | snaptb) MODS=$AB_MODULES ;;
+	esac
 	case $1 in
 	base) ;;
 	track) load_mods; snap attach "$ORIG" ;;
-	snapd)
+	snapd | snapdb)
 		blksnap_new "$STORE" "$(sectors_of "$STORE")"
 		WDEVS=("$STORE")
 		;;
-	snapt) blksnap_new "$TMPFS/diff" "$TMPFS_LIMIT" ;;
+	snapt | snaptb) blksnap_new "$TMPFS/diff" "$TMPFS_LIMIT" ;;
 	dmsnap)
 		# A persistent store whose header is valid is loaded with
 		# the exceptions it holds (the previous run's): then nothing
@@ -403,7 +423,7 @@ check() {
 		attached || fail "track: not attached"
 		[[ -z $(snapctl collect) ]] || fail "track: a snapshot exists"
 		;;
-	snapd | snapt)
+	snapd | snapt | snapdb | snaptb)
 		attached || fail "$1: not attached"
 		e=$(snap_field "$ORIG" error_code)
 		[[ $e == 0 ]] || fail "$1: snapshot error_code=$e"
@@ -487,6 +507,7 @@ phase prefilled
 # ---- write tests ----------------------------------------------------------
 WCONFIGS=(base track snapd snapt dmsnap dmthin)
 FTCONFIGS=(base snapd snapt dmsnap)
+((ab)) && FTCONFIGS=(base snapd snapdb snapt snaptb dmsnap)
 
 # ft_run TEST CONFIG REP OFF_MIB SIZE_MIB: one first-touch run on CONFIG,
 # set up (cowio: base), time-based: randw-qdN, 4 KiB random writes at
@@ -507,13 +528,13 @@ ft_run() {
 		case $c in
 		base) first=0 ;;
 		cowio) cfg=base rw=rw first=0 ;;
-		snapt) timed=0 first=0 ;;
+		snapt | snaptb) timed=0 first=0 ;;
 		esac
 		;;
 	*) fail "unknown first-touch test $t" ;;
 	esac
 	check "$cfg"
-	if [[ $c == snapd || $c == dmsnap ]]; then
+	if [[ $c == snapd || $c == snapdb || $c == dmsnap ]]; then
 		dg=1
 		settle "${WDEVS[@]}"
 		w0=$(wsect "${WDEVS[@]}")
@@ -557,7 +578,7 @@ ft_run() {
 	fi
 	# Copies to tmpfs go on after the writes they held were let go: the
 	# next run starts on quiet CPUs.
-	[[ $c == snapt ]] && settle_cpu "$t snapt $r"
+	[[ $c == snapt || $c == snaptb ]] && settle_cpu "$t $c $r"
 	return 0
 }
 
@@ -569,6 +590,7 @@ ft_run() {
 measure_first_touch() {
 	local r=$1 q i k n v c
 	local -a seqc=(base snapd snapt dmsnap cowio)
+	((ab)) && seqc=(base snapd snapdb snapt snaptb dmsnap cowio)
 	n=${#FTCONFIGS[@]}
 	if ((quick)); then
 		for ((i = 0; i < n; i++)); do
@@ -595,7 +617,7 @@ measure_first_touch() {
 	for ((i = 0; i < n; i++)); do
 		c=${seqc[$(((i + r - 1) % n))]}
 		setup "$([[ $c == cowio ]] && echo base || echo "$c")"
-		ft_run seqw "$c" "$r" "$OFF_SEQ" "$([[ $c == snapt ]] && echo "$SEQT" || echo "$SEQ")"
+		ft_run seqw "$c" "$r" "$OFF_SEQ" "$([[ $c == snapt || $c == snaptb ]] && echo "$SEQT" || echo "$SEQ")"
 		teardown
 	done
 	# What storing old data on tmpfs costs the guest's CPU alone: 1 MiB
@@ -684,6 +706,7 @@ fio_job "$ORIG" randread 4k 0 "$SPAN" 1 >/dev/null || fail "warm-up"
 for ((r = 1; r <= reps; r++)); do
 	measure_first_touch "$r"
 	phase "first-touch-$r"
+	[[ $only == ft ]] && continue
 	n=${#WCONFIGS[@]}
 	for ((i = 0; i < n; i++)); do
 		measure_rew "${WCONFIGS[$(((i + r - 1) % n))]}" "$r"
@@ -699,77 +722,80 @@ for ((r = 1; r <= reps; r++)); do
 done
 
 phase rounds
-# ---- tracking only, interleaved -------------------------------------------
-# The tracking-only targets ask for 0.98 of the baseline, finer than the
-# host's drift between set-ups minutes apart.  So base and track also
-# alternate back to back, ILV pairs per test (which goes first alternates),
-# each a fresh set-up, time-based runs of the three workloads over their
-# regions (without a snapshot a first touch is no different).
-# "bench: il TEST CONFIG PAIR VALUE", MiB/s for seqw, IOPS for the others.
-for t in seqw randw rew; do
+# bench.only=ft: the first-touch rounds and their traced runs only.
+if [[ $only != ft ]]; then
+	# ---- tracking only, interleaved -------------------------------------------
+	# The tracking-only targets ask for 0.98 of the baseline, finer than the
+	# host's drift between set-ups minutes apart.  So base and track also
+	# alternate back to back, ILV pairs per test (which goes first alternates),
+	# each a fresh set-up, time-based runs of the three workloads over their
+	# regions (without a snapshot a first touch is no different).
+	# "bench: il TEST CONFIG PAIR VALUE", MiB/s for seqw, IOPS for the others.
+	for t in seqw randw rew; do
+		for ((i = 1; i <= ILV; i++)); do
+			order=(base track)
+			((i % 2)) || order=(track base)
+			for c in "${order[@]}"; do
+				setup "$c"
+				check "$c"
+				case $t in
+				seqw) v=$(fio_job "$DEV" write 1m "$OFF_SEQ" "$SEQ" 1) ;;
+				randw) v=$(fio_job "$DEV" randwrite 4k "$OFF_RND" "$RND" 1) ;;
+				rew) v=$(fio_job "$DEV" randwrite 4k "$OFF_REW" "$REW" 1) ;;
+				esac || fail "interleaved $t $c $i"
+				check "$c"
+				if [[ $t == seqw ]]; then
+					v=$(awk '{ printf "%.1f", $1 / 1024 }' <<<"$v")
+				else
+					v=$(cut -d' ' -f2 <<<"$v")
+				fi
+				echo "bench: il $t $c $i $v"
+			done
+		done
+	done
+	# Rewrites of preserved chunks with a snapshot held, the same way: base,
+	# snapd and snapt back to back, ILV triples (the order rotates), each a
+	# fresh set-up whose rewrite region is written once (preserved, for the
+	# snapshots) and settled before the time-based run.
+	# "bench: il rewsnap CONFIG TRIPLE IOPS".
 	for ((i = 1; i <= ILV; i++)); do
-		order=(base track)
-		((i % 2)) || order=(track base)
+		order=(base snapd snapt)
+		order=("${order[@]:$(((i - 1) % 3))}" "${order[@]:0:$(((i - 1) % 3))}")
 		for c in "${order[@]}"; do
 			setup "$c"
 			check "$c"
-			case $t in
-			seqw) v=$(fio_job "$DEV" write 1m "$OFF_SEQ" "$SEQ" 1) ;;
-			randw) v=$(fio_job "$DEV" randwrite 4k "$OFF_RND" "$RND" 1) ;;
-			rew) v=$(fio_job "$DEV" randwrite 4k "$OFF_REW" "$REW" 1) ;;
-			esac || fail "interleaved $t $c $i"
+			rew_prepare "rewsnap $c $i"
+			v=$(fio_job "$DEV" randwrite 4k "$OFF_REW" "$REW" 1) ||
+				fail "interleaved rewsnap $c $i"
 			check "$c"
-			if [[ $t == seqw ]]; then
-				v=$(awk '{ printf "%.1f", $1 / 1024 }' <<<"$v")
-			else
-				v=$(cut -d' ' -f2 <<<"$v")
-			fi
-			echo "bench: il $t $c $i $v"
+			echo "bench: il rewsnap $c $i $(cut -d' ' -f2 <<<"$v")"
 		done
 	done
-done
-# Rewrites of preserved chunks with a snapshot held, the same way: base,
-# snapd and snapt back to back, ILV triples (the order rotates), each a
-# fresh set-up whose rewrite region is written once (preserved, for the
-# snapshots) and settled before the time-based run.
-# "bench: il rewsnap CONFIG TRIPLE IOPS".
-for ((i = 1; i <= ILV; i++)); do
-	order=(base snapd snapt)
-	order=("${order[@]:$(((i - 1) % 3))}" "${order[@]:0:$(((i - 1) % 3))}")
-	for c in "${order[@]}"; do
-		setup "$c"
-		check "$c"
-		rew_prepare "rewsnap $c $i"
-		v=$(fio_job "$DEV" randwrite 4k "$OFF_REW" "$REW" 1) ||
-			fail "interleaved rewsnap $c $i"
-		check "$c"
-		echo "bench: il rewsnap $c $i $(cut -d' ' -f2 <<<"$v")"
+	teardown
+	# Random reads of the image, the same way: one snapshot taken, the
+	# preserved region written once, then ILR sets of orig, imgU, imgP and lin
+	# back to back (the order rotates, each in each place as often), where lin
+	# is a dm-linear device over ORIG: what any bio-based device stacked on the
+	# original costs these reads, the image's own path aside.  Single runs
+	# here spread by 20-50 %, the paired ratio of 5 rounds by 0.1; the image
+	# targets are held to the median of these sets.
+	# "bench: il randr CONFIG SET IOPS".
+	reads_setup "interleaved reads"
+	dm_create blin "0 $(sectors_of "$ORIG") linear $ORIG 0"
+	runs=("${READS[@]}" "/dev/mapper/blin $OFF_RDU $RDU lin")
+	for ((i = 1; i <= ILR; i++)); do
+		for ((j = 0; j < 4; j++)); do
+			read -r dev off size c <<<"${runs[$(((i + j) % 4))]}"
+			v=$(fio_job "$dev" randread 4k "$off" "$size" 1) ||
+				fail "interleaved randr $c $i"
+			echo "bench: il randr $c $i $(cut -d' ' -f2 <<<"$v")"
+		done
 	done
-done
-teardown
-# Random reads of the image, the same way: one snapshot taken, the
-# preserved region written once, then ILR sets of orig, imgU, imgP and lin
-# back to back (the order rotates, each in each place as often), where lin
-# is a dm-linear device over ORIG: what any bio-based device stacked on the
-# original costs these reads, the image's own path aside.  Single runs
-# here spread by 20-50 %, the paired ratio of 5 rounds by 0.1; the image
-# targets are held to the median of these sets.
-# "bench: il randr CONFIG SET IOPS".
-reads_setup "interleaved reads"
-dm_create blin "0 $(sectors_of "$ORIG") linear $ORIG 0"
-runs=("${READS[@]}" "/dev/mapper/blin $OFF_RDU $RDU lin")
-for ((i = 1; i <= ILR; i++)); do
-	for ((j = 0; j < 4; j++)); do
-		read -r dev off size c <<<"${runs[$(((i + j) % 4))]}"
-		v=$(fio_job "$dev" randread 4k "$off" "$size" 1) ||
-			fail "interleaved randr $c $i"
-		echo "bench: il randr $c $i $(cut -d' ' -f2 <<<"$v")"
-	done
-done
-dm_remove blin
-check snapd
-teardown
-phase interleaved
+	dm_remove blin
+	check snapd
+	teardown
+	phase interleaved
+fi
 # ---- copy-on-write stages, traced -----------------------------------------
 # Short runs of first-touch writes (snapd, a fresh snapshot each) with
 # blksnap's copy-on-write tracepoints on, after the timed runs and apart
@@ -936,14 +962,17 @@ cow_stages() {
 			loaderr, storeerr, bad > sum
 	}'
 }
-# trace_run TEST QD: one traced run of TEST (randw: 4 KiB random writes,
-# seqw: 1 MiB sequential) at QD, snapd, bench.trace seconds.
+# trace_run TEST QD [CONFIG]: one traced run of TEST (randw: 4 KiB random
+# writes, seqw: 1 MiB sequential) at QD, on CONFIG (snapd, or the A/B
+# build's snapdb: its lines then name the test TEST.b), bench.trace
+# seconds.
 trace_run() {
-	local t=$1 q=$2 rw=randwrite bs=4k bsk=4 off=$OFF_RND size=$RND cs v kps iops kib
-	local buf fo='' ov x f st out=/tmp/bench-trace
+	local t=$1 q=$2 c=${3:-snapd} rw=randwrite bs=4k bsk=4 off=$OFF_RND size=$RND cs v kps iops kib
+	local buf fo='' ov x f st out=/tmp/bench-trace tn=$t
+	[[ $c == snapdb ]] && tn=$t.b
 	[[ $t == seqw ]] && rw=write bs=1m bsk=1024 off=$OFF_SEQ size=$SEQ
-	setup snapd
-	check snapd
+	setup "$c"
+	check "$c"
 	cs=$(chunk_sectors)
 	if [[ -z $cs ]]; then
 		echo "bench: note: trace $t QD $q: blksnap's chunk size unknown (no 'added to snapshot' line); bench/run.sh --chunk-kib gives it"
@@ -970,7 +999,7 @@ trace_run() {
 		fail "traced $t QD $q"
 	echo 0 >"$TR/tracing_on"
 	cow_trace_events 0
-	check snapd
+	check "$c"
 	read -r kps iops kib <<<"$v"
 	((kib / bsk < size * 1024 / bsk)) ||
 		fail "traced $t QD $q: fio went round its region"
@@ -983,10 +1012,10 @@ trace_run() {
 	: >"$TR/trace"
 	echo "$buf" >"$TR/buffer_size_kb"
 	[[ -z $fo ]] || echo "$fo" >"$TR/options/fields"
-	echo "bench: latrun $t $q writes=$((kib / bsk)) iops=$iops mibs=$((kps / 1024)) chunk_kib=$((cs / 2)) overrun=$ov fields=$([[ -n $fo ]] && echo yes || echo no) $(cat "$out.sum")"
+	echo "bench: latrun $tn $q writes=$((kib / bsk)) iops=$iops mibs=$((kps / 1024)) chunk_kib=$((cs / 2)) overrun=$ov fields=$([[ -n $fo ]] && echo yes || echo no) $(cat "$out.sum")"
 	((ov == 0)) || echo "bench: note: trace $t QD $q: $ov events lost (ring buffer overrun)"
 	for st in hold-load load-done done-release hold-release; do
-		awk -v s="$st" '$1 == s { print $2 }' "$out.val" | sort -n | awk -v t="$t" -v q="$q" -v s="$st" '
+		awk -v s="$st" '$1 == s { print $2 }' "$out.val" | sort -n | awk -v t="$tn" -v q="$q" -v s="$st" '
 			{ v[NR] = $1 }
 			END {
 				if (NR == 0)
@@ -1002,18 +1031,26 @@ if ((trace)); then
 	load_mods
 	if cow_events; then
 		teardown
-		if ((quick)); then
-			trace_run randw 32
-		else
-			trace_run randw 8
-			trace_run randw 32
-			trace_run seqw 8
-		fi
+		tcs=(snapd)
+		((ab)) && tcs=(snapd snapdb)
+		for c in "${tcs[@]}"; do
+			if ((quick)); then
+				trace_run randw 32 "$c"
+			else
+				trace_run randw 8 "$c"
+				trace_run randw 32 "$c"
+				trace_run seqw 8 "$c"
+			fi
+		done
 	else
 		echo "bench: note: blksnap has no copy-on-write tracepoints (${COW_EVENTS[*]}, or with blksnap_ before, under $TR/events/blksnap): no per-stage latencies"
 	fi
 	teardown
 	phase trace
+fi
+if [[ $only == ft ]]; then
+	echo "bench: snapdone"
+	exit 0
 fi
 # ---- where the submitting CPU's time goes ---------------------------------
 # A ratio near 1 is finer than this host's noise; the CPU time spent in

@@ -11,7 +11,8 @@
 #      the module tree of KVER);
 #   3. overlay: /init, MODDIR/*.ko in /opt/tests/modules, PROGDIR files in
 #      /opt/tests/bin and the depmod output covering 2 and MODDIR (rebuilt
-#      when any input changed).
+#      when any input changed); MODDIR_B/*.ko, if MODDIR_B is set, in
+#      /opt/tests/modules-b (a second build, for bench/ab.sh).
 # Caches live in ${BLKSNAP_CACHE:-/var/cache/blksnap}/initramfs.
 # The modules of KVER are taken from MODROOT/lib/modules/KVER (MODROOT
 # empty: the host's, as installed by Debian's packages; the debug kernel
@@ -207,6 +208,10 @@ fi
 # --- 3. overlay and final image -----------------------------------------
 shopt -s nullglob
 kos=("$MODDIR"/*.ko)
+# MODDIR_B: a second build of our modules (bench/ab.sh), in
+# /opt/tests/modules-b, loaded by path only.
+kosb=()
+[[ -z ${MODDIR_B:-} ]] || kosb=("$MODDIR_B"/*.ko)
 progs=()
 if [[ -d $PROGDIR ]]; then
 	for f in "$PROGDIR"/*; do
@@ -219,6 +224,7 @@ OUT_KEY=$( {
 	echo "$SELF_HASH $USER_KEY $MOD_KEY $KVER"
 	sha256sum "$INIT"
 	((${#kos[@]} == 0)) || sha256sum "${kos[@]}"
+	((${#kosb[@]} == 0)) || { echo B; sha256sum "${kosb[@]}"; }
 	((${#progs[@]} == 0)) || sha256sum "${progs[@]}"
 } | hash_of)
 
@@ -231,6 +237,10 @@ s=$TMP/overlay
 mkdir -p "$s/opt/tests/bin" "$s/opt/tests/modules"
 install -m 0755 "$INIT" "$s/init"
 for f in "${kos[@]}"; do cp "$f" "$s/opt/tests/modules/"; done
+if ((${#kosb[@]})); then
+	mkdir -p "$s/opt/tests/modules-b"
+	for f in "${kosb[@]}"; do cp "$f" "$s/opt/tests/modules-b/"; done
+fi
 for f in "${progs[@]}"; do cp -p "$f" "$s/opt/tests/bin/"; done
 # depmod over the staged kernel modules plus ours (in extra/) so that
 # "modprobe NAME" works in the guest for both.

@@ -53,7 +53,8 @@
 #                       and keep the console log in LOG_DIR
 #
 # Environment: MODDIR (default build/KVER/modules-out), PROGDIR (default
-# build/tests-bin), BLKSNAP_CACHE (initramfs cache dir).
+# build/tests-bin), BLKSNAP_CACHE (initramfs cache dir), MODDIR_B (a
+# second build of the modules, see mkinitramfs.sh).
 #
 # Exit status: 0 all passed or skipped, 1 a test failed, 2 usage or setup
 # error.
