@@ -63,13 +63,15 @@ enum bs_copy_state {
  * @stored_at: its place in the storage once stored; under area->lock.
  * @queued: counted in the storage's chunks waiting in memory, which it is
  *	until it is stored or will not be; under area->lock.
- * @ref: one for the table, one per image read using it, one for its
- *	load and the work that follows.
+ * @ref: one for the table, one per image read using it, one from its
+ *	load until it is stored or dropped.
  * @error: the error of its load or store.
  * @pending_bios: load bios not yet completed.
  * @waiting: writes waiting for it; under area->lock.
  * @blocked_link: entry in area->blocked while @blocked; under area->lock.
- * @work: what follows its load, its store.
+ * @loaded: entry in area->loaded, once its load is done.
+ * @store_link: entry in area->to_store while it waits to be stored; under
+ *	area->lock; then in the batch of the store work.
  * @nr_pages: pages of @bvec.
  * @bvec: the memory, a page each.
  */
@@ -87,7 +89,8 @@ struct bs_copy {
 	atomic_t pending_bios;
 	struct bio_list waiting;
 	struct list_head blocked_link;
-	struct work_struct work;
+	struct llist_node loaded;
+	struct list_head store_link;
 	unsigned int nr_pages;
 	struct bio_vec bvec[];
 };
@@ -243,40 +246,91 @@ static void bs_resubmit(struct bs_area *area, struct bio_list *list)
 	}
 }
 
-/* Write a loaded copy to the storage. */
-static void bs_copy_store(struct bs_copy *copy)
-{
-	struct bs_area *area = copy->area;
-	struct bs_storage *st = bs_area_storage(area);
-	sector_t sectors = (sector_t)copy->count <<
-			   (area->chunk_shift - SECTOR_SHIFT);
-	struct bio_list go = BIO_EMPTY_LIST;
-	bool put_table = false;
-	struct iov_iter iter;
-	unsigned int done;
-	sector_t at;
-	int ret;
+/* The store work writes at most this many pages of several copies at once. */
+#define BS_STORE_BATCH_PAGES	BS_STORE_VECS
 
-	ret = bs_storage_alloc(st, sectors, &at);
+/*
+ * Write a batch of loaded copies to the storage, one after the other in
+ * one place of it, with one write: under load, copies are loaded faster
+ * than they are stored one by one, and their writes merge in none of the
+ * layers below.  Then they give their places in the map to the storage.
+ */
+static void bs_store_batch(struct bs_area *area, struct list_head *batch,
+			   unsigned int nr_pages)
+{
+	struct bs_storage *st = bs_area_storage(area);
+	struct bio_list go = BIO_EMPTY_LIST;
+	struct bs_copy *copy, *tmp;
+	struct bio_vec *vec;
+	struct iov_iter iter;
+	unsigned int done = 0, n = 0;
+	bool skip = bs_area_failed(area);
+	sector_t at = 0, pos;
+	int ret = 0;
+
+	/* Nothing is preserved any more once the device failed. */
+	if (skip)
+		goto settle;
+	copy = list_first_entry(batch, struct bs_copy, store_link);
+	if (list_is_singular(batch)) {
+		vec = copy->bvec;
+	} else {
+		/* At most BS_STORE_VECS pages: see bs_store_work(). */
+		vec = area->store_vec;
+		list_for_each_entry(copy, batch, store_link) {
+			memcpy(vec + n, copy->bvec,
+			       copy->nr_pages * sizeof(*vec));
+			n += copy->nr_pages;
+		}
+	}
+	ret = bs_storage_alloc(st, (sector_t)nr_pages <<
+			       (PAGE_SHIFT - SECTOR_SHIFT), &at);
+	if (ret == -ENOSPC && !list_is_singular(batch)) {
+		/* Those that fit still go, one by one. */
+		list_for_each_entry_safe(copy, tmp, batch, store_link) {
+			LIST_HEAD(one);
+
+			list_move(&copy->store_link, &one);
+			bs_store_batch(area, &one, copy->nr_pages);
+		}
+		return;
+	}
 	if (!ret) {
-		iov_iter_bvec(&iter, ITER_SOURCE, copy->bvec, copy->nr_pages,
-			      (size_t)copy->nr_pages << PAGE_SHIFT);
+		iov_iter_bvec(&iter, ITER_SOURCE, vec, nr_pages,
+			      (size_t)nr_pages << PAGE_SHIFT);
 		ret = bs_storage_rw(st, at, &iter);
 	}
+
+settle:
+	pos = at;
 	spin_lock(&area->lock);
-	if (ret) {
-		copy->state = BS_FAILED;
-		copy->error = ret;
-	} else {
-		copy->state = BS_STORED;
-		copy->stored_at = at;
-		put_table = __bs_copy_settle(area, copy, &go);
+	list_for_each_entry(copy, batch, store_link) {
+		if (skip) {
+			copy->state = BS_LOADED;
+		} else if (ret) {
+			copy->state = BS_FAILED;
+			copy->error = ret;
+		} else {
+			copy->state = BS_STORED;
+			copy->stored_at = pos;
+			pos += (sector_t)copy->nr_pages <<
+			       (PAGE_SHIFT - SECTOR_SHIFT);
+			/*
+			 * Its writes go, or it is blocked: see bs_unblock().
+			 * Settled, it drops the map's reference; the load's
+			 * is dropped below.
+			 */
+			if (__bs_copy_settle(area, copy, &go))
+				refcount_dec(&copy->ref);
+		}
+		done += __bs_copy_dequeue(copy);
 	}
-	done = __bs_copy_dequeue(copy);
 	spin_unlock(&area->lock);
 	if (done)
 		bs_storage_unqueue(st, done);
-	trace_blksnap_cow_store_done(area->dev, copy->first, copy->count, ret);
+	list_for_each_entry(copy, batch, store_link)
+		trace_blksnap_cow_store_done(area->dev, copy->first,
+					     copy->count, skip ? -ESHUTDOWN : ret);
 	wake_up_all(&area->wait);
 	if (ret) {
 		if (ret != -ENOSPC)
@@ -285,22 +339,60 @@ static void bs_copy_store(struct bs_copy *copy)
 		bs_area_fail(area, ret);
 	}
 	bs_resubmit(area, &go);
-	if (put_table)
+	/* The references of their loads, which the settling left. */
+	list_for_each_entry_safe(copy, tmp, batch, store_link) {
+		list_del_init(&copy->store_link);
 		bs_copy_put(copy);
+		if (atomic_dec_and_test(&area->inflight))
+			wake_up_all(&area->wait);
+	}
 }
 
-static void bs_copy_work(struct work_struct *work)
+/* Store the copies waiting in area->to_store, in batches. */
+static void bs_store_work(struct work_struct *work)
 {
-	struct bs_copy *copy = container_of(work, struct bs_copy, work);
-	struct bs_area *area = copy->area;
-	struct bio_list go = BIO_EMPTY_LIST;
+	struct bs_area *area = container_of(work, struct bs_area, store_work);
 	unsigned int noio = memalloc_noio_save();
+	struct bs_copy *copy;
+	unsigned int nr_pages;
+	LIST_HEAD(batch);
+
+	for (;;) {
+		nr_pages = 0;
+		spin_lock(&area->lock);
+		while ((copy = list_first_entry_or_null(&area->to_store,
+							struct bs_copy,
+							store_link))) {
+			/* A copy larger than a batch goes alone. */
+			if (nr_pages &&
+			    nr_pages + copy->nr_pages > BS_STORE_BATCH_PAGES)
+				break;
+			list_move_tail(&copy->store_link, &batch);
+			nr_pages += copy->nr_pages;
+			if (nr_pages >= BS_STORE_BATCH_PAGES)
+				break;
+		}
+		spin_unlock(&area->lock);
+		if (!nr_pages)
+			break;
+		bs_store_batch(area, &batch, nr_pages);
+	}
+	memalloc_noio_restore(noio);
+}
+
+/*
+ * A copy's load is done: release the writes waiting for it, and queue it
+ * to be stored, or drop it if there is nothing to preserve any more.
+ */
+static void bs_copy_loaded(struct bs_area *area, struct bs_copy *copy)
+{
+	struct bio_list go = BIO_EMPTY_LIST;
 	unsigned int dropped = 0;
 	bool store = false;
-	int error = 0;
+	int error;
 
 	trace_blksnap_cow_load_done(area->dev, copy->first, copy->count,
-				    READ_ONCE(copy->error));
+				    copy->error);
 	spin_lock(&area->lock);
 	error = copy->error;
 	if (error || area->error) {
@@ -312,6 +404,7 @@ static void bs_copy_work(struct work_struct *work)
 	} else {
 		__bs_copy_settle(area, copy, &go);
 		copy->state = BS_STORING;
+		list_add_tail(&copy->store_link, &area->to_store);
 		store = true;
 	}
 	spin_unlock(&area->lock);
@@ -325,29 +418,52 @@ static void bs_copy_work(struct work_struct *work)
 		bs_area_fail(area, error);
 	}
 	bs_resubmit(area, &go);
-	if (store)
-		bs_copy_store(copy);
-
-	memalloc_noio_restore(noio);
+	if (store) {
+		queue_work(bs_wq, &area->store_work);
+		return;
+	}
 	bs_copy_put(copy);
 	if (atomic_dec_and_test(&area->inflight))
 		wake_up_all(&area->wait);
 }
 
+/*
+ * Copies whose loads are done, in the order they were done: their writes
+ * go on together, under one plug.
+ */
+static void bs_loaded_work(struct work_struct *work)
+{
+	struct bs_area *area = container_of(work, struct bs_area,
+					    loaded_work);
+	unsigned int noio = memalloc_noio_save();
+	struct bs_copy *copy, *tmp;
+	struct llist_node *list;
+	struct blk_plug plug;
+
+	list = llist_reverse_order(llist_del_all(&area->loaded));
+	blk_start_plug(&plug);
+	llist_for_each_entry_safe(copy, tmp, list, loaded)
+		bs_copy_loaded(area, copy);
+	blk_finish_plug(&plug);
+	memalloc_noio_restore(noio);
+}
+
 static void bs_load_endio(struct bio *bio)
 {
 	struct bs_copy *copy = bio->bi_private;
+	struct bs_area *area = copy->area;
 
 	if (bio->bi_status)
 		copy->error = blk_status_to_errno(bio->bi_status);
 	bio_put(bio);
-	if (atomic_dec_and_test(&copy->pending_bios))
-		queue_work(bs_wq, &copy->work);
+	if (atomic_dec_and_test(&copy->pending_bios) &&
+	    llist_add(&copy->loaded, &area->loaded))
+		queue_work(bs_wq, &area->loaded_work);
 }
 
 /*
  * Read the copy's chunks from the original.  The copy holds a reference
- * and an inflight count for its work, which its last bio queues.
+ * and an inflight count from here until it is stored or dropped.
  */
 static void bs_copy_load(struct bs_copy *copy)
 {
@@ -388,8 +504,9 @@ static void bs_copy_load(struct bs_copy *copy)
 		atomic_inc(&copy->pending_bios);
 		submit_bio(bio);
 	}
-	if (atomic_dec_and_test(&copy->pending_bios))
-		queue_work(bs_wq, &copy->work);
+	if (atomic_dec_and_test(&copy->pending_bios) &&
+	    llist_add(&copy->loaded, &area->loaded))
+		queue_work(bs_wq, &area->loaded_work);
 }
 
 static struct bs_copy *bs_copy_alloc(struct bs_area *area, unsigned long first,
@@ -415,7 +532,7 @@ static struct bs_copy *bs_copy_alloc(struct bs_area *area, unsigned long first,
 	refcount_set(&copy->ref, 1);
 	bio_list_init(&copy->waiting);
 	INIT_LIST_HEAD(&copy->blocked_link);
-	INIT_WORK(&copy->work, bs_copy_work);
+	INIT_LIST_HEAD(&copy->store_link);
 	if (bs_storage_pages_get(st, copy->bvec, nr_pages)) {
 		bs_copy_free(copy);
 		return NULL;
@@ -555,8 +672,11 @@ static void bs_cow_work(struct work_struct *work)
 					       work);
 	struct bs_area *area = w->area;
 	unsigned int noio = memalloc_noio_save();
+	struct blk_plug plug;
 	struct bio *bio;
 
+	/* The loads of the writes taken together go down together. */
+	blk_start_plug(&plug);
 	for (;;) {
 		spin_lock(&area->lock);
 		bio = bio_list_pop(&area->pending);
@@ -565,6 +685,7 @@ static void bs_cow_work(struct work_struct *work)
 			break;
 		bs_cow_bio(area, bio);
 	}
+	blk_finish_plug(&plug);
 	memalloc_noio_restore(noio);
 }
 
@@ -921,6 +1042,10 @@ struct bs_area *bs_area_create(struct bs_snapshot *snap, struct bs_tracker *t)
 		INIT_WORK(&area->cow[i].work, bs_cow_work);
 	}
 	INIT_WORK(&area->unblock_work, bs_unblock_work);
+	init_llist_head(&area->loaded);
+	INIT_WORK(&area->loaded_work, bs_loaded_work);
+	INIT_LIST_HEAD(&area->to_store);
+	INIT_WORK(&area->store_work, bs_store_work);
 	atomic_set(&area->inflight, 0);
 	init_waitqueue_head(&area->wait);
 	bs_image_init_area(area);
@@ -1004,6 +1129,9 @@ void bs_area_stop(struct bs_area *area)
 	bs_area_fail(area, -ESHUTDOWN);
 	bs_cow_flush(area);
 	wait_event(area->wait, !atomic_read(&area->inflight));
+	/* Their last copies may still be on their way out of these. */
+	flush_work(&area->loaded_work);
+	flush_work(&area->store_work);
 	/* A write parked on a copy whose work ran before the failure. */
 	bs_cow_flush(area);
 }

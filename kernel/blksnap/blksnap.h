@@ -31,6 +31,7 @@
 #include <linux/blkdev.h>
 #include <linux/kref.h>
 #include <linux/list.h>
+#include <linux/llist.h>
 #include <linux/mutex.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
@@ -253,6 +254,8 @@ struct bs_image {
 
 /* Work items per area that set up copy-on-write, side by side. */
 #define BS_COW_WORKERS		4
+/* Pages the store work of an area writes with one write, at most. */
+#define BS_STORE_VECS		256
 
 /**
  * struct bs_cow_worker - sets up copy-on-write for an area's pending writes
@@ -289,7 +292,13 @@ struct bs_cow_worker {
  * @cow: start copy-on-write for @pending.
  * @cow_next: the worker queued next; under @lock.
  * @unblock_work: lets blocked copies go after a direct image read.
- * @inflight: copy-on-write work in progress (loads and stores).
+ * @loaded: copies whose loads are done, pushed by the loads' completions.
+ * @loaded_work: releases the writes of @loaded and queues them for storing.
+ * @to_store: copies waiting for @store_work; under @lock.
+ * @store_work: writes @to_store to the storage, in batches.
+ * @store_vec: the pages of a batch, for @store_work alone.
+ * @inflight: copies between the start of their load and their end (stored
+ *	or dropped).
  * @wait: woken when a copy changed state or @inflight dropped to zero.
  * @frozen: take froze the device's filesystem; under the snapshot's lock.
  * @image: the image device; image.c's.
@@ -314,6 +323,11 @@ struct bs_area {
 	struct bs_cow_worker cow[BS_COW_WORKERS];
 	unsigned int cow_next;
 	struct work_struct unblock_work;
+	struct llist_head loaded;
+	struct work_struct loaded_work;
+	struct list_head to_store;
+	struct work_struct store_work;
+	struct bio_vec store_vec[BS_STORE_VECS];
 	atomic_t inflight;
 	wait_queue_head_t wait;
 	bool frozen;
