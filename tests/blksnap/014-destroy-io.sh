@@ -2,7 +2,7 @@
 # Destroy while I/O runs on both the original (fio random writes, verified
 # at the end) and the open image (readers and a writer): the image I/O ends
 # with errors instead of hanging, the image goes away, nothing Oopses, and
-# the original holds every write (fio's verification). Three rounds.
+# the original holds every write (fio's verification). Five rounds.
 # needs: blksnap.ko, 1 disk, fio
 # timeout: 300
 . "$TEST_BIN/testlib.sh"
@@ -13,11 +13,11 @@ load_blksnap diff_storage_minimum=16384
 snap attach "$d"
 fio --name=orig --filename="$d" --direct=1 --ioengine=libaio --iodepth=8 \
 	--rw=randwrite --bs=4k --size=32m --verify=crc32c --verify_fatal=1 \
-	--do_verify=1 --loops=$((TEST_SCALE > 1 ? 1 : 3)) --randrepeat=0 \
+	--do_verify=1 --loops=$((TEST_SCALE > 1 ? 2 : 5)) --randrepeat=0 \
 	--output="$TEST_TMP/fio.log" &
 fio_pid=$!
 rounds=0
-while ((rounds < 3)); do
+while ((rounds < 5)); do
 	id=$(snap_new "$TEST_TMP/storage" 1048576 "$d") || fail "snap_new"
 	snap take "$id"
 	img=$(snap_image "$d") || fail "snap_image"
@@ -48,6 +48,6 @@ done
 wait "$fio_pid" || { cat "$TEST_TMP/fio.log"; fail "fio on the original failed"; }
 grep -q "err= 0" "$TEST_TMP/fio.log" || { cat "$TEST_TMP/fio.log"; fail "fio errors"; }
 echo "destroyed under I/O $rounds times"
-((rounds >= 2)) || fail "only $rounds rounds while fio ran"
+((rounds >= 3)) || fail "only $rounds rounds while fio ran"
 snap detach "$d"
 unload_blksnap

@@ -17,7 +17,7 @@ worker() {
 	local dev=$1 n=$2 r id img
 	mkpattern "$TEST_TMP/a.$n" 4096
 	mkpattern "$TEST_TMP/b.$n" 4096
-	for ((r = 0; r < 4; r++)); do
+	for ((r = 0; r < 6; r++)); do
 		if ((r % 2)); then
 			ln -sf "a.$n" "$TEST_TMP/new.$n"
 			ln -sf "b.$n" "$TEST_TMP/old.$n"
