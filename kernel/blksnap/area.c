@@ -509,19 +509,26 @@ static void bs_copy_load(struct bs_copy *copy)
 		queue_work(bs_wq, &area->loaded_work);
 }
 
+/*
+ * A new copy of @count chunks from @first, counted in the storage's queue:
+ * waiting for room there, or, @nowait, ERR_PTR(-EAGAIN) if there is none.
+ */
 static struct bs_copy *bs_copy_alloc(struct bs_area *area, unsigned long first,
-				     unsigned int count)
+				     unsigned int count, bool nowait)
 {
 	struct bs_storage *st = bs_area_storage(area);
 	unsigned int nr_pages = ((size_t)count << area->chunk_shift) >>
 				PAGE_SHIFT;
 	struct bs_copy *copy;
 
-	bs_storage_queue(st, count, bs_area_give_up, area);
+	if (!nowait)
+		bs_storage_queue(st, count, bs_area_give_up, area);
+	else if (!bs_storage_try_queue(st, count))
+		return ERR_PTR(-EAGAIN);
 	copy = kzalloc(struct_size(copy, bvec, nr_pages), GFP_NOIO);
 	if (!copy) {
 		bs_storage_unqueue(st, count);
-		return NULL;
+		return ERR_PTR(-ENOMEM);
 	}
 	copy->area = area;
 	copy->first = first;
@@ -535,7 +542,7 @@ static struct bs_copy *bs_copy_alloc(struct bs_area *area, unsigned long first,
 	INIT_LIST_HEAD(&copy->store_link);
 	if (bs_storage_pages_get(st, copy->bvec, nr_pages)) {
 		bs_copy_free(copy);
-		return NULL;
+		return ERR_PTR(-ENOMEM);
 	}
 	return copy;
 }
@@ -543,10 +550,11 @@ static struct bs_copy *bs_copy_alloc(struct bs_area *area, unsigned long first,
 /*
  * Start preserving the first run of chunks of [first, last] that are only
  * on the original.  Returns 1 if it started one, 0 if there is none, or a
- * negative errno.  May sleep.
+ * negative errno: -EAGAIN, @nowait, if the storage's queue is full.  May
+ * sleep.
  */
 static int bs_load_next_run(struct bs_area *area, unsigned long first,
-			    unsigned long last)
+			    unsigned long last, bool nowait)
 {
 	unsigned int max = max(BS_COPY_MAX_BYTES >> area->chunk_shift, 1U);
 	unsigned long c, run = 0, start = 0;
@@ -572,9 +580,9 @@ static int bs_load_next_run(struct bs_area *area, unsigned long first,
 	if (!run)
 		return 0;
 
-	copy = bs_copy_alloc(area, start, run);
-	if (!copy)
-		return -ENOMEM;
+	copy = bs_copy_alloc(area, start, run, nowait);
+	if (IS_ERR(copy))
+		return PTR_ERR(copy);
 	spin_lock(&area->lock);
 	if (area->error) {
 		spin_unlock(&area->lock);
@@ -625,8 +633,17 @@ static struct bs_copy *__bs_write_scan(struct bs_area *area,
 	return wait;
 }
 
-/* Copy-on-write for one write taken off its submitter.  May sleep. */
-static void bs_cow_bio(struct bs_area *area, struct bio *bio)
+/*
+ * Copy-on-write for one write: start reading the old data of its chunks
+ * that are only on the original, and park it on the first copy it must
+ * wait for.  Returns 1 if it was parked, 0 if it may go now (nothing to
+ * wait for, or the snapshot failed), or -EAGAIN if it must go to a cow
+ * worker: @nowait (in the submitter's context), and the storage's queue
+ * is full, or a chunk is only on the original again (an image read
+ * dropped its copy meanwhile), which a worker's submission filters anew.
+ * May sleep.
+ */
+static int bs_cow_start(struct bs_area *area, struct bio *bio, bool nowait)
 {
 	sector_t sector = bio->bi_iter.bi_sector - area->start;
 	unsigned long first, last;
@@ -635,35 +652,70 @@ static void bs_cow_bio(struct bs_area *area, struct bio *bio)
 	int ret;
 
 	if (!bs_map_range(&area->map, sector, bio_sectors(bio), &first, &last))
-		goto pass;
+		return 0;
 	ret = bs_map_reserve(&area->map, first, last);
 	if (ret) {
 		bs_area_fail(area, ret);
-		goto pass;
+		return 0;
 	}
 	/* Start reading every run of fresh chunks, then wait for the first. */
 	do {
-		ret = bs_load_next_run(area, first, last);
+		ret = bs_load_next_run(area, first, last, nowait);
 	} while (ret > 0);
+	if (ret == -EAGAIN)
+		return ret;
 	if (ret < 0) {
 		bs_area_fail(area, ret);
-		goto pass;
+		return 0;
 	}
 	spin_lock(&area->lock);
 	if (area->error) {
 		spin_unlock(&area->lock);
-		goto pass;
+		return 0;
 	}
 	wait = __bs_write_scan(area, first, last, &fresh);
-	if (wait) {
+	if (wait)
 		bio_list_add(&wait->waiting, bio);
-		spin_unlock(&area->lock);
-		return;
-	}
 	spin_unlock(&area->lock);
-	/* Fresh chunks again: a read dropped its copy meanwhile; filter again. */
-pass:
-	submit_bio_noacct(bio);
+	if (wait)
+		return 1;
+	return fresh && nowait ? -EAGAIN : 0;
+}
+
+/* Copy-on-write for one write taken off its submitter.  May sleep. */
+static void bs_cow_bio(struct bs_area *area, struct bio *bio)
+{
+	/* Fresh chunks again (see bs_cow_start()): filtered again. */
+	if (bs_cow_start(area, bio, false) <= 0)
+		submit_bio_noacct(bio);
+}
+
+/* Caller holds area->lock.  Hand a write to a cow worker. */
+static void __bs_cow_defer(struct bs_area *area, struct bio *bio)
+{
+	bio_list_add(&area->pending, bio);
+	/* Setting up copies costs CPU: spread it over the workers. */
+	queue_work(bs_wq, &area->cow[area->cow_next].work);
+	area->cow_next = (area->cow_next + 1) % BS_COW_WORKERS;
+}
+
+/*
+ * Copy-on-write in the submitter's context, which may sleep: the reads of
+ * old data join its bio list and go down as soon as the filter returns,
+ * without a worker's hand-off first.  Returns whether the write was taken.
+ */
+static bool bs_cow_inline(struct bs_area *area, struct bio *bio)
+{
+	unsigned int noio = memalloc_noio_save();
+	int ret = bs_cow_start(area, bio, true);
+
+	memalloc_noio_restore(noio);
+	if (ret >= 0)
+		return ret;
+	spin_lock(&area->lock);
+	__bs_cow_defer(area, bio);
+	spin_unlock(&area->lock);
+	return true;
 }
 
 static void bs_cow_work(struct work_struct *work)
@@ -694,7 +746,9 @@ static void bs_cow_work(struct work_struct *work)
  * @area: the area of the bio's device.
  * @bio: a write, discard or write-zeroes.
  *
- * Context: the submitter's, from the filter; does not sleep.
+ * Context: the submitter's, from the filter; sleeps only to set up the
+ * copy-on-write of a write without REQ_NOWAIT (cow_inline), as a
+ * submitter may.
  * Return: true if the write was taken (it goes on once its chunks are
  * preserved), false if it may pass now.
  */
@@ -725,11 +779,11 @@ bool bs_area_write(struct bs_area *area, struct bio *bio)
 	trace_blksnap_cow_hold(area->dev, sector, bio_sectors(bio));
 	if (wait && !fresh) {
 		bio_list_add(&wait->waiting, bio);
+	} else if (!READ_ONCE(cow_inline)) {
+		__bs_cow_defer(area, bio);
 	} else {
-		bio_list_add(&area->pending, bio);
-		/* Setting up copies costs CPU: spread it over the workers. */
-		queue_work(bs_wq, &area->cow[area->cow_next].work);
-		area->cow_next = (area->cow_next + 1) % BS_COW_WORKERS;
+		spin_unlock(&area->lock);
+		return bs_cow_inline(area, bio);
 	}
 	spin_unlock(&area->lock);
 	return true;
@@ -959,7 +1013,7 @@ int bs_area_preserve(struct bs_area *area, unsigned long c, sector_t *at)
 		}
 		if (!e) {
 			spin_unlock(&area->lock);
-			ret = bs_load_next_run(area, c, c);
+			ret = bs_load_next_run(area, c, c, false);
 			if (ret < 0)
 				return ret;
 			continue;

@@ -55,6 +55,7 @@ extern unsigned int chunk_minimum_shift;
 extern unsigned int chunk_maximum_shift;
 extern unsigned int chunk_maximum_count;
 extern unsigned int chunk_maximum_in_queue;
+extern bool cow_inline;
 extern unsigned int free_diff_buffer_pool_size;
 extern unsigned long diff_storage_minimum;
 
@@ -150,6 +151,7 @@ bool bs_storage_on(struct bs_storage *st, struct block_device *bdev);
 struct block_device *bs_storage_bdev(struct bs_storage *st);
 void bs_storage_queue(struct bs_storage *st, unsigned int chunks,
 		      bool (*give_up)(void *data), void *data);
+bool bs_storage_try_queue(struct bs_storage *st, unsigned int chunks);
 void bs_storage_unqueue(struct bs_storage *st, unsigned int chunks);
 void bs_storage_wake(struct bs_storage *st);
 int bs_storage_pages_get(struct bs_storage *st, struct bio_vec *bvec,

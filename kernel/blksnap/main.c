@@ -102,6 +102,16 @@ MODULE_PARM_DESC(chunk_maximum_in_queue,
 		 "Most chunks of old data held in memory per snapshot before writers wait (default 16384)");
 
 /*
+ * Writes set up their copy-on-write in their submitter's context, which
+ * saves a worker's hand-off before the read of old data; off, a worker
+ * does it for every write.
+ */
+bool cow_inline = true;
+module_param(cow_inline, bool, 0644);
+MODULE_PARM_DESC(cow_inline,
+		 "Set up copy-on-write in the writer's context, not a worker's (default Y)");
+
+/*
  * 8 MiB of pages kept: a burst of writes (eight 1 MiB writes in flight)
  * finds its buffers here, without the allocator, which clears every page
  * it hands out on kernels booted with init_on_alloc (Debian's default).

@@ -276,6 +276,28 @@ void bs_storage_queue(struct bs_storage *st, unsigned int chunks,
 }
 
 /**
+ * bs_storage_try_queue() - bs_storage_queue() if it need not wait
+ * @st: the storage.
+ * @chunks: how many.
+ *
+ * Context: process; does not sleep.
+ * Return: true if the chunks were counted, false if as many wait already
+ * as may (then nothing was counted).
+ */
+bool bs_storage_try_queue(struct bs_storage *st, unsigned int chunks)
+{
+	unsigned int max = max(READ_ONCE(chunk_maximum_in_queue), 1U);
+	bool ok;
+
+	spin_lock(&st->lock);
+	ok = st->in_memory < max;
+	if (ok)
+		st->in_memory += chunks;
+	spin_unlock(&st->lock);
+	return ok;
+}
+
+/**
  * bs_storage_unqueue() - chunks held in memory went to the storage or away
  * @st: the storage.
  * @chunks: how many.
