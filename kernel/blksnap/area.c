@@ -557,25 +557,12 @@ static int bs_load_next_run(struct bs_area *area, unsigned long first,
 			    unsigned long last, bool nowait)
 {
 	unsigned int max = max(BS_COPY_MAX_BYTES >> area->chunk_shift, 1U);
-	unsigned long c, run = 0, start = 0;
+	unsigned long run = 0, start = 0;
 	struct bs_copy *copy;
 
 	spin_lock(&area->lock);
-	if (area->error) {
-		spin_unlock(&area->lock);
-		return 0;
-	}
-	for (c = first; c <= last; c++) {
-		if (bs_map_get(&area->map, c)) {
-			if (run)
-				break;
-			continue;
-		}
-		if (!run)
-			start = c;
-		if (++run == max)
-			break;
-	}
+	if (!area->error)
+		run = bs_map_next_empty(&area->map, first, last, max, &start);
 	spin_unlock(&area->lock);
 	if (!run)
 		return 0;
@@ -602,6 +589,15 @@ static int bs_load_next_run(struct bs_area *area, unsigned long first,
 	return 1;
 }
 
+/* For bs_map_scan(), under area->lock: the first copy a write waits for. */
+static void bs_write_scan_copy(struct bs_copy *copy, void *data)
+{
+	struct bs_copy **wait = data;
+
+	if (!*wait && (copy->state == BS_LOADING || copy->blocked))
+		*wait = copy;
+}
+
 /*
  * Caller holds area->lock.  Scan the chunks of a write: the first copy the
  * write must wait for (loading or blocked), or NULL if there is none;
@@ -612,24 +608,9 @@ static struct bs_copy *__bs_write_scan(struct bs_area *area,
 				       bool *fresh)
 {
 	struct bs_copy *wait = NULL;
-	unsigned long c;
-	void *e;
 
-	*fresh = false;
-	for (c = first; c <= last; c++) {
-		struct bs_copy *copy;
-
-		e = bs_map_get(&area->map, c);
-		if (!e) {
-			*fresh = true;
-			continue;
-		}
-		if (xa_is_value(e))
-			continue;
-		copy = e;
-		if (!wait && (copy->state == BS_LOADING || copy->blocked))
-			wait = copy;
-	}
+	*fresh = bs_map_scan(&area->map, first, last, bs_write_scan_copy,
+			     &wait) <= last - first;
 	return wait;
 }
 

@@ -186,6 +186,13 @@ void bs_map_set_stored(struct bs_map *map, unsigned long first,
 		       unsigned int count, sector_t at);
 unsigned long bs_map_empty_run(struct bs_map *map, unsigned long first,
 			       unsigned long last);
+unsigned long bs_map_next_empty(struct bs_map *map, unsigned long first,
+				unsigned long last, unsigned long max,
+				unsigned long *start);
+unsigned long bs_map_scan(struct bs_map *map, unsigned long first,
+			  unsigned long last,
+			  void (*visit)(struct bs_copy *copy, void *data),
+			  void *data);
 unsigned long bs_map_stored_run(struct bs_map *map, unsigned long first,
 				unsigned long last, sector_t *at);
 

@@ -17,10 +17,29 @@
  * only guards its nodes.  Changing an entry never allocates: the slots of
  * chunks about to be claimed are reserved before, where sleeping is
  * allowed (bs_map_reserve()), and a reserved slot reads as nothing.
+ *
+ * Runs of chunks are walked with one xa_state, from slot to slot of a
+ * node, rather than from the root for every chunk: a 1 MiB write covers
+ * 256 chunks of 4 KiB.
  */
+#include <linux/rcupdate.h>
 #include <linux/xarray.h>
 
 #include "blksnap.h"
+
+/*
+ * The entry at the walk's index, or NULL for a reserved slot.  A node
+ * being freed holds retry entries; entries are never erased before
+ * bs_map_destroy(), so there is none, but a walk would start again there.
+ */
+static void *bs_map_entry(struct xa_state *xas, void *e)
+{
+	while (xa_is_retry(e)) {
+		xas_reset(xas);
+		e = xas_load(xas);
+	}
+	return xa_is_zero(e) ? NULL : e;
+}
 
 /**
  * bs_map_init() - an empty chunk map
@@ -96,21 +115,45 @@ bool bs_map_range(const struct bs_map *map, sector_t sector, sector_t count,
 int bs_map_reserve(struct bs_map *map, unsigned long first,
 		   unsigned long last)
 {
-	unsigned long c;
-	int ret;
+	XA_STATE(xas, &map->chunks, first);
+	void *e;
 
-	for (c = first; c <= last; c++) {
-		if (xa_load(&map->chunks, c))
-			continue;
-		ret = xa_reserve(&map->chunks, c, GFP_NOIO);
-		if (ret)
-			return ret;
+	/* A node allocation that fails under the lock is retried outside. */
+	do {
+		xas_lock(&xas);
+		for (e = xas_load(&xas);; e = xas_next(&xas)) {
+			if (!e)
+				xas_store(&xas, XA_ZERO_ENTRY);
+			if (xas_error(&xas) || xas.xa_index >= last)
+				break;
+		}
+		xas_unlock(&xas);
+	} while (xas_nomem(&xas, GFP_NOIO));
+	return xas_error(&xas);
+}
+
+/* Store @count entries from @first on, each @step more than the one before. */
+static void bs_map_store(struct bs_map *map, unsigned long first,
+			 unsigned int count, void *entry, unsigned long step)
+{
+	XA_STATE(xas, &map->chunks, first);
+	unsigned int i;
+
+	/* The slots exist (reserved or filled): storing allocates nothing. */
+	xas_lock(&xas);
+	xas_load(&xas);
+	for (i = 0; i < count; i++) {
+		if (i)
+			xas_next(&xas);
+		xas_store(&xas, entry);
+		entry = (void *)((unsigned long)entry + step);
 	}
-	return 0;
+	WARN_ON_ONCE(xas_error(&xas));
+	xas_unlock(&xas);
 }
 
 /**
- * bs_map_set() - point a run of chunks at a copy, or at nothing
+ * bs_map_set() - point a run of chunks at a copy
  * @map: the map.
  * @first: first chunk.
  * @count: number of chunks.
@@ -123,11 +166,7 @@ int bs_map_reserve(struct bs_map *map, unsigned long first,
 void bs_map_set(struct bs_map *map, unsigned long first, unsigned int count,
 		struct bs_copy *copy)
 {
-	unsigned int i;
-
-	for (i = 0; i < count; i++)
-		WARN_ON_ONCE(xa_is_err(xa_store(&map->chunks, first + i, copy,
-						GFP_NOWAIT)));
+	bs_map_store(map, first, count, copy, 0);
 }
 
 /**
@@ -142,15 +181,11 @@ void bs_map_set(struct bs_map *map, unsigned long first, unsigned int count,
 void bs_map_set_stored(struct bs_map *map, unsigned long first,
 		       unsigned int count, sector_t at)
 {
-	unsigned int i;
-	void *e;
-
-	/* The slots hold the copy's pointer: no node is allocated. */
-	for (i = 0; i < count; i++) {
-		e = xa_mk_value(at + ((sector_t)i << map->shift));
-		WARN_ON_ONCE(xa_is_err(xa_store(&map->chunks, first + i, e,
-						GFP_NOWAIT)));
-	}
+	/*
+	 * xa_mk_value(v) is (v << 1) | 1: the entries of consecutive places
+	 * are 2 << shift apart.
+	 */
+	bs_map_store(map, first, count, xa_mk_value(at), 2UL << map->shift);
 }
 
 /**
@@ -165,12 +200,84 @@ void bs_map_set_stored(struct bs_map *map, unsigned long first,
 unsigned long bs_map_empty_run(struct bs_map *map, unsigned long first,
 			       unsigned long last)
 {
-	unsigned long c;
+	unsigned long c = first;
 
-	for (c = first; c <= last; c++)
-		if (xa_load(&map->chunks, c))
-			break;
+	/* xa_find() skips empty and reserved slots, a node at a time. */
+	if (!xa_find(&map->chunks, &c, last, XA_PRESENT))
+		return last - first + 1;
 	return c - first;
+}
+
+/**
+ * bs_map_next_empty() - the first run of chunks only on the original
+ * @map: the map.
+ * @first: first chunk to look at.
+ * @last: the last one.
+ * @max: the longest run wanted.
+ * @start: out: the run's first chunk.
+ *
+ * Context: the owner's lock held.
+ * Return: the run's length, at most @max; 0 if every chunk of
+ * [@first, @last] holds something.
+ */
+unsigned long bs_map_next_empty(struct bs_map *map, unsigned long first,
+				unsigned long last, unsigned long max,
+				unsigned long *start)
+{
+	XA_STATE(xas, &map->chunks, first);
+	unsigned long c;
+	void *e;
+
+	rcu_read_lock();
+	for (e = xas_load(&xas);; e = xas_next(&xas)) {
+		if (!bs_map_entry(&xas, e))
+			break;
+		if (xas.xa_index >= last) {
+			rcu_read_unlock();
+			return 0;
+		}
+	}
+	c = xas.xa_index;
+	rcu_read_unlock();
+	*start = c;
+	return min(bs_map_empty_run(map, c, last), max);
+}
+
+/**
+ * bs_map_scan() - the entries of a range of chunks
+ * @map: the map.
+ * @first: first chunk.
+ * @last: last chunk.
+ * @visit: called for each copy the range points to, once per run of
+ *	chunks pointing to it, in order.
+ * @data: for @visit.
+ *
+ * Context: the owner's lock held.
+ * Return: how many chunks of the range hold something (a copy or a place
+ * in the storage).
+ */
+unsigned long bs_map_scan(struct bs_map *map, unsigned long first,
+			  unsigned long last,
+			  void (*visit)(struct bs_copy *copy, void *data),
+			  void *data)
+{
+	XA_STATE(xas, &map->chunks, first);
+	struct bs_copy *prev = NULL;
+	unsigned long n = 0;
+	void *e;
+
+	rcu_read_lock();
+	xas_for_each(&xas, e, last) {
+		if (xas_retry(&xas, e))
+			continue;
+		n++;
+		if (xa_is_value(e) || e == prev)
+			continue;
+		prev = e;
+		visit(prev, data);
+	}
+	rcu_read_unlock();
+	return n;
 }
 
 /**
@@ -187,19 +294,22 @@ unsigned long bs_map_empty_run(struct bs_map *map, unsigned long first,
 unsigned long bs_map_stored_run(struct bs_map *map, unsigned long first,
 				unsigned long last, sector_t *at)
 {
-	sector_t next;
-	unsigned long c;
+	XA_STATE(xas, &map->chunks, first);
+	unsigned long n = 0;
+	sector_t next = 0;
 	void *e;
 
-	e = xa_load(&map->chunks, first);
-	if (!xa_is_value(e))
-		return 0;
-	*at = xa_to_value(e);
-	next = *at;
-	for (c = first; c <= last; c++, next += 1ULL << map->shift) {
-		e = xa_load(&map->chunks, c);
-		if (!xa_is_value(e) || xa_to_value(e) != next)
+	rcu_read_lock();
+	for (e = xas_load(&xas);; e = xas_next(&xas)) {
+		e = bs_map_entry(&xas, e);
+		if (!xa_is_value(e) || (n && xa_to_value(e) != next))
+			break;
+		if (!n)
+			*at = xa_to_value(e);
+		next = xa_to_value(e) + (1UL << map->shift);
+		if (++n > last - first)
 			break;
 	}
-	return c - first;
+	rcu_read_unlock();
+	return n;
 }
