@@ -255,8 +255,8 @@ static void bs_resubmit(struct bs_area *area, struct bio_list *list)
  * than they are stored one by one, and their writes merge in none of the
  * layers below.  Then they give their places in the map to the storage.
  */
-static void bs_store_batch(struct bs_area *area, struct list_head *batch,
-			   unsigned int nr_pages)
+static void bs_store_batch(struct bs_area *area, struct bio_vec *batch_vec,
+			   struct list_head *batch, unsigned int nr_pages)
 {
 	struct bs_storage *st = bs_area_storage(area);
 	struct bio_list go = BIO_EMPTY_LIST;
@@ -276,7 +276,7 @@ static void bs_store_batch(struct bs_area *area, struct list_head *batch,
 		vec = copy->bvec;
 	} else {
 		/* At most BS_STORE_VECS pages: see bs_store_work(). */
-		vec = area->store_vec;
+		vec = batch_vec;
 		list_for_each_entry(copy, batch, store_link) {
 			memcpy(vec + n, copy->bvec,
 			       copy->nr_pages * sizeof(*vec));
@@ -291,7 +291,7 @@ static void bs_store_batch(struct bs_area *area, struct list_head *batch,
 			LIST_HEAD(one);
 
 			list_move(&copy->store_link, &one);
-			bs_store_batch(area, &one, copy->nr_pages);
+			bs_store_batch(area, batch_vec, &one, copy->nr_pages);
 		}
 		return;
 	}
@@ -348,13 +348,33 @@ settle:
 	}
 }
 
-/* Store the copies waiting in area->to_store, in batches. */
+/* Queue the next store worker of the area. */
+static void bs_store_kick(struct bs_area *area)
+{
+	struct bs_store_worker *w;
+
+	spin_lock(&area->lock);
+	w = &area->store[area->store_next];
+	area->store_next = (area->store_next + 1) % BS_STORE_WORKERS;
+	spin_unlock(&area->lock);
+	queue_work(bs_wq, &w->work);
+}
+
+/*
+ * Store the copies waiting in area->to_store, in batches.  A worker that
+ * leaves copies behind when it takes a batch queues the next one, so that
+ * as many writes as workers go to the storage at once under a backlog, and
+ * one at a time otherwise, in as large batches as there are.
+ */
 static void bs_store_work(struct work_struct *work)
 {
-	struct bs_area *area = container_of(work, struct bs_area, store_work);
+	struct bs_store_worker *w = container_of(work, struct bs_store_worker,
+						 work);
+	struct bs_area *area = w->area;
 	unsigned int noio = memalloc_noio_save();
 	struct bs_copy *copy;
 	unsigned int nr_pages;
+	bool more;
 	LIST_HEAD(batch);
 
 	for (;;) {
@@ -372,19 +392,23 @@ static void bs_store_work(struct work_struct *work)
 			if (nr_pages >= BS_STORE_BATCH_PAGES)
 				break;
 		}
+		more = !list_empty(&area->to_store);
 		spin_unlock(&area->lock);
 		if (!nr_pages)
 			break;
-		bs_store_batch(area, &batch, nr_pages);
+		if (more)
+			bs_store_kick(area);
+		bs_store_batch(area, w->vec, &batch, nr_pages);
 	}
 	memalloc_noio_restore(noio);
 }
 
 /*
  * A copy's load is done: release the writes waiting for it, and queue it
- * to be stored, or drop it if there is nothing to preserve any more.
+ * to be stored (returns true: a store worker is to be queued), or drop it
+ * if there is nothing to preserve any more.
  */
-static void bs_copy_loaded(struct bs_area *area, struct bs_copy *copy)
+static bool bs_copy_loaded(struct bs_area *area, struct bs_copy *copy)
 {
 	struct bio_list go = BIO_EMPTY_LIST;
 	unsigned int dropped = 0;
@@ -418,13 +442,12 @@ static void bs_copy_loaded(struct bs_area *area, struct bs_copy *copy)
 		bs_area_fail(area, error);
 	}
 	bs_resubmit(area, &go);
-	if (store) {
-		queue_work(bs_wq, &area->store_work);
-		return;
-	}
+	if (store)
+		return true;
 	bs_copy_put(copy);
 	if (atomic_dec_and_test(&area->inflight))
 		wake_up_all(&area->wait);
+	return false;
 }
 
 /*
@@ -439,12 +462,15 @@ static void bs_loaded_work(struct work_struct *work)
 	struct bs_copy *copy, *tmp;
 	struct llist_node *list;
 	struct blk_plug plug;
+	bool store = false;
 
 	list = llist_reverse_order(llist_del_all(&area->loaded));
 	blk_start_plug(&plug);
 	llist_for_each_entry_safe(copy, tmp, list, loaded)
-		bs_copy_loaded(area, copy);
+		store |= bs_copy_loaded(area, copy);
 	blk_finish_plug(&plug);
+	if (store)
+		bs_store_kick(area);
 	memalloc_noio_restore(noio);
 }
 
@@ -1056,7 +1082,7 @@ struct bs_area *bs_area_create(struct bs_snapshot *snap, struct bs_tracker *t)
 		shift++;
 	while ((bytes >> shift) > max_count && shift < max_shift)
 		shift++;
-	area = kzalloc(sizeof(*area), GFP_KERNEL);
+	area = kvzalloc(sizeof(*area), GFP_KERNEL);
 	if (!area)
 		return ERR_PTR(-ENOMEM);
 	area->snap = snap;
@@ -1080,7 +1106,10 @@ struct bs_area *bs_area_create(struct bs_snapshot *snap, struct bs_tracker *t)
 	init_llist_head(&area->loaded);
 	INIT_WORK(&area->loaded_work, bs_loaded_work);
 	INIT_LIST_HEAD(&area->to_store);
-	INIT_WORK(&area->store_work, bs_store_work);
+	for (i = 0; i < BS_STORE_WORKERS; i++) {
+		area->store[i].area = area;
+		INIT_WORK(&area->store[i].work, bs_store_work);
+	}
 	atomic_set(&area->inflight, 0);
 	init_waitqueue_head(&area->wait);
 	bs_image_init_area(area);
@@ -1161,12 +1190,15 @@ static void bs_cow_flush(struct bs_area *area)
  */
 void bs_area_stop(struct bs_area *area)
 {
+	unsigned int i;
+
 	bs_area_fail(area, -ESHUTDOWN);
 	bs_cow_flush(area);
 	wait_event(area->wait, !atomic_read(&area->inflight));
 	/* Their last copies may still be on their way out of these. */
 	flush_work(&area->loaded_work);
-	flush_work(&area->store_work);
+	for (i = 0; i < BS_STORE_WORKERS; i++)
+		flush_work(&area->store[i].work);
 	/* A write parked on a copy whose work ran before the failure. */
 	bs_cow_flush(area);
 }
@@ -1193,5 +1225,5 @@ void bs_area_free(struct bs_area *area)
 	flush_work(&area->unblock_work);
 	bs_map_destroy(&area->map, bs_area_drop_copy);
 	put_device(&area->bdev->bd_device);
-	kfree(area);
+	kvfree(area);
 }

@@ -263,8 +263,10 @@ struct bs_image {
 
 /* Work items per area that set up copy-on-write, side by side. */
 #define BS_COW_WORKERS		4
-/* Pages the store work of an area writes with one write, at most. */
+/* Pages a store worker writes with one write, at most. */
 #define BS_STORE_VECS		256
+/* Store workers per area: writes to the storage in flight at once. */
+#define BS_STORE_WORKERS	4
 
 /**
  * struct bs_cow_worker - sets up copy-on-write for an area's pending writes
@@ -274,6 +276,18 @@ struct bs_image {
 struct bs_cow_worker {
 	struct work_struct work;
 	struct bs_area *area;
+};
+
+/**
+ * struct bs_store_worker - writes an area's loaded copies to the storage
+ * @work: the work item.
+ * @area: the area.
+ * @vec: the pages of the batch it writes; its own.
+ */
+struct bs_store_worker {
+	struct work_struct work;
+	struct bs_area *area;
+	struct bio_vec vec[BS_STORE_VECS];
 };
 
 /**
@@ -303,9 +317,9 @@ struct bs_cow_worker {
  * @unblock_work: lets blocked copies go after a direct image read.
  * @loaded: copies whose loads are done, pushed by the loads' completions.
  * @loaded_work: releases the writes of @loaded and queues them for storing.
- * @to_store: copies waiting for @store_work; under @lock.
- * @store_work: writes @to_store to the storage, in batches.
- * @store_vec: the pages of a batch, for @store_work alone.
+ * @to_store: copies waiting for a worker of @store; under @lock.
+ * @store: write @to_store to the storage, in batches, side by side.
+ * @store_next: the store worker queued next; under @lock.
  * @inflight: copies between the start of their load and their end (stored
  *	or dropped).
  * @wait: woken when a copy changed state or @inflight dropped to zero.
@@ -335,8 +349,8 @@ struct bs_area {
 	struct llist_head loaded;
 	struct work_struct loaded_work;
 	struct list_head to_store;
-	struct work_struct store_work;
-	struct bio_vec store_vec[BS_STORE_VECS];
+	struct bs_store_worker store[BS_STORE_WORKERS];
+	unsigned int store_next;
 	atomic_t inflight;
 	wait_queue_head_t wait;
 	bool frozen;
