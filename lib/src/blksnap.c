@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -50,6 +51,59 @@ _Static_assert(sizeof(struct blksnap_id) == sizeof(struct blksnap_uuid),
 	       "id size");
 _Static_assert(BLKSNAP_IMAGE_NAME_MAX == IMAGE_DISK_NAME_LEN + 1,
 	       "image name size");
+
+/* The sizes of version 0 of the extensible structures are their sizes in
+ * this library: they change only by a new _SIZE_VERn, with the fields
+ * appended.  The layouts are fixed, without padding the compiler chooses. */
+_Static_assert(sizeof(struct blksnap_module_version) ==
+	       BLKSNAP_MODULE_VERSION_SIZE_VER0, "module_version size");
+_Static_assert(sizeof(struct blksnap_cbt_info) == BLKSNAP_CBT_INFO_SIZE_VER0,
+	       "cbt_info size");
+_Static_assert(offsetof(struct blksnap_cbt_info, generation) == 24,
+	       "cbt_info layout");
+_Static_assert(sizeof(struct blksnap_image_info) ==
+	       BLKSNAP_IMAGE_INFO_SIZE_VER0, "image_info size");
+_Static_assert(offsetof(struct blksnap_image_info, reserved0) ==
+	       8 + BLKSNAP_IMAGE_NAME_MAX, "image_info layout");
+_Static_assert(sizeof(struct blksnap_event) == BLKSNAP_EVENT_SIZE_VER0,
+	       "event size");
+_Static_assert(offsetof(struct blksnap_event, reserved0) == 28,
+	       "event layout");
+
+/*
+ * The caller's extensible structure at out: -EINVAL unless its size field
+ * (the first 4 bytes) is from the structure's version 0 size to
+ * BLKSNAP_EXT_SIZE_MAX (a size never set is caught there, most of the
+ * time, rather than zeroing the caller's stack).
+ */
+static int ext_check(const void *out, uint32_t size_ver0)
+{
+	uint32_t usize;
+
+	if (!out)
+		return -EINVAL;
+	memcpy(&usize, out, sizeof(usize));
+	return usize < size_ver0 || usize > BLKSNAP_EXT_SIZE_MAX ? -EINVAL : 0;
+}
+
+/*
+ * Copy the library's filled structure src (ksize bytes, its size field
+ * ignored) to the caller's out, checked by ext_check(): as many bytes as
+ * both know, zeroes in the caller's bytes beyond ksize, and the number of
+ * bytes filled in as out's size field.
+ */
+static void ext_copy(void *out, const void *src, uint32_t ksize)
+{
+	uint32_t usize, n;
+
+	memcpy(&usize, out, sizeof(usize));
+	n = usize < ksize ? usize : ksize;
+	memcpy((char *)out + sizeof(n), (const char *)src + sizeof(n),
+	       n - sizeof(n));
+	if (usize > ksize)
+		memset((char *)out + ksize, 0, usize - ksize);
+	memcpy(out, &n, sizeof(n));
+}
 
 EXPORT const char *blksnap_lib_version(void)
 {
@@ -158,19 +212,23 @@ static int xioctl(int fd, unsigned long req, void *arg)
 EXPORT int blksnap_module_version(struct blksnap_ctl *ctl,
 				  struct blksnap_module_version *ver)
 {
+	struct blksnap_module_version out;
 	struct blksnap_version v;
 	int ret;
 
-	if (!ctl || !ver)
+	ret = ext_check(ver, BLKSNAP_MODULE_VERSION_SIZE_VER0);
+	if (!ctl || ret < 0)
 		return -EINVAL;
 	memset(&v, 0, sizeof(v));
 	ret = xioctl(ctl->fd, IOCTL_BLKSNAP_VERSION, &v);
 	if (ret < 0)
 		return ret;
-	ver->major = v.major;
-	ver->minor = v.minor;
-	ver->revision = v.revision;
-	ver->build = v.build;
+	memset(&out, 0, sizeof(out));
+	out.major = v.major;
+	out.minor = v.minor;
+	out.revision = v.revision;
+	out.build = v.build;
+	ext_copy(ver, &out, sizeof(out));
 	return 0;
 }
 
@@ -315,23 +373,39 @@ static int filter_ctl(struct blksnap_dev *dev, unsigned int cmd,
 	return xioctl(dev->fd, BLKFILTER_CTL, &c);
 }
 
-EXPORT int blksnap_cbt_info(struct blksnap_dev *dev,
-			    struct blksnap_cbt_info *info)
+/* The tracker into info, all of this library's structure. */
+static int cbt_info(struct blksnap_dev *dev, struct blksnap_cbt_info *info)
 {
 	struct blksnap_cbtinfo ci;
 	int ret;
 
-	if (!info)
-		return -EINVAL;
 	memset(&ci, 0, sizeof(ci));
 	ret = filter_ctl(dev, blkfilter_ctl_blksnap_cbtinfo, &ci, sizeof(ci));
 	if (ret < 0)
 		return ret;
+	memset(info, 0, sizeof(*info));
+	info->size = sizeof(*info);
 	info->device_size = ci.device_capacity;
 	info->block_size = ci.block_size;
 	info->block_count = ci.block_count;
 	memcpy(info->generation.b, ci.generation_id.b, 16);
 	info->changes_number = ci.changes_number;
+	return 0;
+}
+
+EXPORT int blksnap_cbt_info(struct blksnap_dev *dev,
+			    struct blksnap_cbt_info *info)
+{
+	struct blksnap_cbt_info ci;
+	int ret;
+
+	ret = ext_check(info, BLKSNAP_CBT_INFO_SIZE_VER0);
+	if (ret < 0)
+		return ret;
+	ret = cbt_info(dev, &ci);
+	if (ret < 0)
+		return ret;
+	ext_copy(info, &ci, sizeof(ci));
 	return 0;
 }
 
@@ -358,9 +432,9 @@ EXPORT int blksnap_cbt_map(struct blksnap_dev *dev,
 	uint32_t off = 0;
 	int ret;
 
-	if (!info || !mapp)
+	if (!mapp || ext_check(info, BLKSNAP_CBT_INFO_SIZE_VER0) < 0)
 		return -EINVAL;
-	ret = blksnap_cbt_info(dev, &ci);
+	ret = cbt_info(dev, &ci);
 	if (ret < 0)
 		return ret;
 	if (ci.block_count) {
@@ -379,7 +453,7 @@ EXPORT int blksnap_cbt_map(struct blksnap_dev *dev,
 		}
 		off += (uint32_t)ret;
 	}
-	*info = ci;
+	ext_copy(info, &ci, sizeof(ci));
 	*mapp = map;
 	return 0;
 
@@ -420,18 +494,22 @@ EXPORT int blksnap_image_info(struct blksnap_dev *dev,
 			      struct blksnap_image_info *info)
 {
 	struct blksnap_snapshotinfo si;
+	struct blksnap_image_info out;
 	int ret;
 
-	if (!info)
-		return -EINVAL;
+	ret = ext_check(info, BLKSNAP_IMAGE_INFO_SIZE_VER0);
+	if (ret < 0)
+		return ret;
 	memset(&si, 0, sizeof(si));
 	ret = filter_ctl(dev, blkfilter_ctl_blksnap_snapshotinfo, &si,
 			 sizeof(si));
 	if (ret < 0)
 		return ret;
-	info->error = si.error_code;
-	memcpy(info->image, si.image, IMAGE_DISK_NAME_LEN);
-	info->image[IMAGE_DISK_NAME_LEN] = '\0';
+	memset(&out, 0, sizeof(out));
+	out.error = si.error_code;
+	memcpy(out.image, si.image, IMAGE_DISK_NAME_LEN);
+	out.image[IMAGE_DISK_NAME_LEN] = '\0';
+	ext_copy(info, &out, sizeof(out));
 	return 0;
 }
 
@@ -620,9 +698,10 @@ EXPORT int blksnap_snapshot_wait_event(struct blksnap_snapshot *snap,
 {
 	struct blksnap_snapshot_event *e;
 	struct blksnap_event_corrupted c;
+	struct blksnap_event out;
 	int ret;
 
-	if (!snap || !ev)
+	if (!snap || ext_check(ev, BLKSNAP_EVENT_SIZE_VER0) < 0)
 		return -EINVAL;
 	/* 4 KiB: too big for comfort on small thread stacks. */
 	e = calloc(1, sizeof(*e));
@@ -632,15 +711,16 @@ EXPORT int blksnap_snapshot_wait_event(struct blksnap_snapshot *snap,
 	e->timeout_ms = timeout_ms;
 	ret = xioctl(snap->ctl->fd, IOCTL_BLKSNAP_SNAPSHOT_WAIT_EVENT, e);
 	if (ret >= 0) {
-		memset(ev, 0, sizeof(*ev));
-		ev->code = e->code;
-		ev->time_ns = e->time_label;	/* CLOCK_MONOTONIC */
+		memset(&out, 0, sizeof(out));
+		out.code = e->code;
+		out.time_ns = e->time_label;	/* CLOCK_MONOTONIC */
 		if (e->code == blksnap_event_code_corrupted) {
 			memcpy(&c, e->data, sizeof(c));
-			ev->dev_major = c.dev_id_mj;
-			ev->dev_minor = c.dev_id_mn;
-			ev->error = c.err_code;	/* positive, as given */
+			out.dev_major = c.dev_id_mj;
+			out.dev_minor = c.dev_id_mn;
+			out.error = c.err_code;	/* positive, as given */
 		}
+		ext_copy(ev, &out, sizeof(out));
 		ret = 0;
 	}
 	free(e);

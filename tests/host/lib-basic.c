@@ -44,11 +44,11 @@ static void test_ids(void)
 
 static void test_ctl(void)
 {
-	struct blksnap_module_version v;
+	struct blksnap_module_version v = { .size = sizeof(v) };
 	struct blksnap_snapshot *snap;
 	struct blksnap_ctl *ctl = NULL;
 	struct blksnap_id *ids, id, id2;
-	struct blksnap_event ev;
+	struct blksnap_event ev = { .size = sizeof(ev) };
 	char dir[] = "/tmp/blksnap-lib-test.XXXXXX";
 	char path[256];
 	struct stat st;
@@ -111,8 +111,8 @@ static void test_ctl(void)
 static void test_dev(void)
 {
 	struct blksnap_dev *dev = NULL;
-	struct blksnap_cbt_info ci;
-	struct blksnap_image_info ii;
+	struct blksnap_cbt_info ci = { .size = sizeof(ci) };
+	struct blksnap_image_info ii = { .size = sizeof(ii) };
 	uint8_t *map;
 	char buf[16];
 

@@ -123,7 +123,7 @@ int main(void)
 {
 	struct blksnap_snapshot *snap;
 	struct blksnap_ctl *ctl;
-	struct blksnap_event ev;
+	struct blksnap_event ev = { .size = sizeof(ev) };
 	struct blksnap_id id;
 
 	/* The library's descriptor will be the lowest free one. */
@@ -165,6 +165,7 @@ int main(void)
 	event.err_code = ENOSPC;
 	event_time = 123456789012LL;
 	memset(&ev, 0xff, sizeof(ev));
+	ev.size = sizeof(ev);
 	EXPECT_RET(blksnap_snapshot_wait_event(snap, 0, &ev), 0);
 	EXPECT(ev.code == BLKSNAP_EVENT_CORRUPTED);
 	EXPECT(ev.dev_major == 253 && ev.dev_minor == 16);

@@ -167,7 +167,7 @@ static struct bdev *find_device(struct backup *b, unsigned int major,
  * that ends the run. */
 static int check_snapshot(struct backup *b, bool now, uint32_t wait_ms)
 {
-	struct blksnap_event ev;
+	struct blksnap_event ev = { .size = sizeof(ev) };
 	double t = now_seconds();
 	struct bdev *d;
 	int i, ret;
@@ -211,7 +211,7 @@ static int check_snapshot(struct backup *b, bool now, uint32_t wait_ms)
  * explain, wait_ms gives its event time to come. */
 static int device_check(struct backup *b, struct bdev *d, uint32_t wait_ms)
 {
-	struct blksnap_image_info ii;
+	struct blksnap_image_info ii = { .size = sizeof(ii) };
 
 	if (!d->failed && blksnap_image_info(d->dev, &ii) == 0 && ii.error)
 		device_failed(b, d, -ii.error);
@@ -409,7 +409,7 @@ static int changed_ranges(struct bdev *d, const uint8_t *map, uint32_t count)
 /* 0 opened, 1 d's image failed, -1 the run failed (reported). */
 static int open_image(struct backup *b, struct bdev *d)
 {
-	struct blksnap_image_info ii;
+	struct blksnap_image_info ii = { .size = sizeof(ii) };
 	int ret, i;
 
 	ret = blksnap_image_info(d->dev, &ii);
@@ -450,7 +450,7 @@ static int open_image(struct backup *b, struct bdev *d)
  * 0 ready, 1 d's image failed, -1 the run failed (reported). */
 static int prepare_device(struct backup *b, struct bdev *d)
 {
-	struct blksnap_cbt_info ci;
+	struct blksnap_cbt_info ci = { .size = sizeof(ci) };
 	uint8_t *map = NULL;
 	bool incr = false;
 	int ret;

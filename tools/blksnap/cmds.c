@@ -59,7 +59,7 @@ static int simple_opts(int argc, char **argv, bool *json)
 
 int cmd_version(int argc, char **argv)
 {
-	struct blksnap_module_version v;
+	struct blksnap_module_version v = { .size = sizeof(v) };
 	struct blksnap_ctl *ctl;
 	bool json = false;
 	struct json j;
@@ -150,7 +150,7 @@ static void ctl_error(const char *dev, int ret, const char *what)
 
 int cmd_cbtinfo(int argc, char **argv)
 {
-	struct blksnap_cbt_info ci;
+	struct blksnap_cbt_info ci = { .size = sizeof(ci) };
 	char gen[BLKSNAP_ID_STR_LEN];
 	struct blksnap_dev *dev;
 	bool json = false;
@@ -195,7 +195,7 @@ int cmd_cbtmap(int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct blksnap_cbt_info ci;
+	struct blksnap_cbt_info ci = { .size = sizeof(ci) };
 	const char *output = NULL;
 	struct blksnap_dev *dev;
 	bool json = false, all = false;
@@ -539,7 +539,7 @@ int cmd_snapshot_take(int argc, char **argv)
 
 int cmd_snapshot_info(int argc, char **argv)
 {
-	struct blksnap_image_info ii;
+	struct blksnap_image_info ii = { .size = sizeof(ii) };
 	struct blksnap_dev *dev;
 	bool json = false;
 	struct json j;
@@ -624,7 +624,7 @@ int cmd_snapshot_wait_event(int argc, char **argv)
 	};
 	struct blksnap_snapshot *snap;
 	struct blksnap_ctl *ctl;
-	struct blksnap_event ev;
+	struct blksnap_event ev = { .size = sizeof(ev) };
 	uint32_t timeout = 1000;
 	bool json = false;
 	struct json j;

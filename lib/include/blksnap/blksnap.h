@@ -32,12 +32,39 @@ extern "C" {
 
 /* ----------------------------------------------------------------------
  * Types
+ *
+ * Two kinds of structure:
+ *  - fixed values, struct blksnap_id and struct blksnap_range: their
+ *    layout never changes (as struct iovec's), they may be stored and
+ *    passed in arrays;
+ *  - extensible results, the structures the library fills in (struct
+ *    blksnap_module_version, blksnap_cbt_info, blksnap_image_info,
+ *    blksnap_event): their first field, size, is set by the caller to
+ *    sizeof the structure it was built with, e.g.
+ *
+ *	struct blksnap_cbt_info ci = { .size = sizeof(ci) };
+ *
+ *    A size below the structure's BLKSNAP_*_SIZE_VER0, or above
+ *    BLKSNAP_EXT_SIZE_MAX (the most any of them will ever be), is
+ *    -EINVAL.  The library fills in as many bytes as both it and the
+ *    caller know, zeroes
+ *    the caller's bytes beyond what it knows, and sets size to the number
+ *    of bytes it filled in: a field is valid when it ends within size
+ *    (offsetof(T, field) + sizeof(field) <= size).  New fields are only
+ *    ever appended, at offsets aligned to 8, with a new _SIZE_VERn.  A
+ *    program built against an older header gets the fields it knows; one
+ *    built against a newer header, run with an older library, sees the
+ *    new fields zeroed and size telling they were not filled in.  The size
+ *    the library sets is always a valid input again (a structure can be
+ *    reused without setting size anew).
  */
+
+#define BLKSNAP_EXT_SIZE_MAX	4096
 
 /* Path of the control device. */
 #define BLKSNAP_CONTROL_PATH	"/dev/blksnap-control"
 
-/* A snapshot id or a tracker generation id: 16 bytes. */
+/* A snapshot id or a tracker generation id: 16 bytes.  Fixed. */
 struct blksnap_id {
 	uint8_t b[16];
 };
@@ -46,42 +73,51 @@ struct blksnap_id {
  * with its terminating NUL. */
 #define BLKSNAP_ID_STR_LEN	37
 
-/* Version of the kernel module. */
+/* A range of a device, in 512-byte sectors.  Fixed. */
+struct blksnap_range {
+	uint64_t offset;
+	uint64_t count;
+};
+
+/* Version of the kernel module.  Extensible. */
 struct blksnap_module_version {
+	uint32_t size;			/* in: sizeof; out: bytes filled in */
 	uint16_t major;
 	uint16_t minor;
 	uint16_t revision;
 	uint16_t build;
 };
+#define BLKSNAP_MODULE_VERSION_SIZE_VER0	12
 
-/* The change tracker of a device (blkfilter_ctl_blksnap_cbtinfo). */
+/* The change tracker of a device (blkfilter_ctl_blksnap_cbtinfo).
+ * Extensible. */
 struct blksnap_cbt_info {
-	uint64_t device_size;		/* bytes */
+	uint32_t size;			/* in: sizeof; out: bytes filled in */
 	uint32_t block_size;		/* bytes per tracker block */
+	uint64_t device_size;		/* bytes */
 	uint32_t block_count;		/* tracker blocks, one map byte each */
+	uint32_t changes_number;	/* number of the last snapshot taken
+					 * (0-255 with the v6 module) */
 	struct blksnap_id generation;	/* changes when the tracker resets */
-	uint8_t changes_number;		/* number of the last snapshot taken */
 };
-
-/* A range of a device, in 512-byte sectors. */
-struct blksnap_range {
-	uint64_t offset;
-	uint64_t count;
-};
+#define BLKSNAP_CBT_INFO_SIZE_VER0	40
 
 /* Longest image name, with its NUL. */
 #define BLKSNAP_IMAGE_NAME_MAX	33
 
 /* The snapshot state of a device (blkfilter_ctl_blksnap_snapshotinfo):
  * image is "" until the snapshot is taken; both are 0 and "" again once
- * the snapshot is destroyed. */
+ * the snapshot is destroyed.  Extensible. */
 struct blksnap_image_info {
-	int error;			/* 0, or -errno (negative, as the kernel
+	uint32_t size;			/* in: sizeof; out: bytes filled in */
+	int32_t error;			/* 0, or -errno (negative, as the kernel
 					 * gives it): why the device's image
 					 * failed, e.g. -ENOSPC: overflow */
 	char image[BLKSNAP_IMAGE_NAME_MAX]; /* "blksnap-image_MAJOR:MINOR" of
 					 * the original device, or "" */
+	uint8_t reserved0[7];		/* zeroed */
 };
+#define BLKSNAP_IMAGE_INFO_SIZE_VER0	48
 
 /* Event codes. */
 #define BLKSNAP_EVENT_CORRUPTED	0
@@ -89,16 +125,20 @@ struct blksnap_image_info {
 /* An event of a snapshot.  BLKSNAP_EVENT_CORRUPTED: the image of one
  * device failed (its original went away, an I/O error, the storage
  * overflowed when it needed space); the images of the snapshot's other
- * devices stay readable.  Each failed device sends its own event. */
+ * devices stay readable.  Each failed device sends its own event.  The
+ * payload fields of other codes are zero.  Extensible. */
 struct blksnap_event {
+	uint32_t size;			/* in: sizeof; out: bytes filled in */
 	uint32_t code;			/* BLKSNAP_EVENT_* */
 	int64_t time_ns;		/* CLOCK_MONOTONIC, nanoseconds */
 	/* Payload of BLKSNAP_EVENT_CORRUPTED. */
 	uint32_t dev_major;		/* the original device */
 	uint32_t dev_minor;
-	int error;			/* errno, positive as the kernel gives
+	int32_t error;			/* errno, positive as the kernel gives
 					 * it, e.g. ENOSPC: overflow */
+	uint32_t reserved0;		/* zeroed */
 };
+#define BLKSNAP_EVENT_SIZE_VER0	32
 
 struct blksnap_ctl;
 struct blksnap_dev;
@@ -130,7 +170,8 @@ int blksnap_ctl_open(const char *path, struct blksnap_ctl **ctlp);
 /* Close a control handle; NULL is ignored.  Snapshots are not destroyed. */
 void blksnap_ctl_close(struct blksnap_ctl *ctl);
 
-/* Version of the module (IOCTL_BLKSNAP_VERSION). */
+/* Version of the module (IOCTL_BLKSNAP_VERSION); ver->size set by the
+ * caller, see Types. */
 int blksnap_module_version(struct blksnap_ctl *ctl,
 			   struct blksnap_module_version *ver);
 
@@ -162,7 +203,8 @@ int blksnap_attach(struct blksnap_dev *dev);
  * -ENOENT if no filter is attached, -EINVAL if another one is. */
 int blksnap_detach(struct blksnap_dev *dev);
 
-/* The device's change tracker.  -ENOENT if the filter is not attached. */
+/* The device's change tracker (info->size set by the caller, see Types).
+ * -ENOENT if the filter is not attached. */
 int blksnap_cbt_info(struct blksnap_dev *dev, struct blksnap_cbt_info *info);
 
 /* Read up to len bytes of the readable change map from byte offset into
@@ -171,8 +213,9 @@ int blksnap_cbt_map_read(struct blksnap_dev *dev, uint32_t offset,
 			 void *buf, uint32_t len);
 
 /* Read the whole readable change map: *mapp is set to a malloc()ed array
- * of info->block_count bytes (NULL when it is 0), info to the tracker it
- * belongs to.  Returns 0; -EIO if the map ended early. */
+ * of info->block_count bytes (NULL when it is 0), info (its size set by
+ * the caller) to the tracker it belongs to.  Returns 0; -EIO if the map
+ * ended early. */
 int blksnap_cbt_map(struct blksnap_dev *dev, struct blksnap_cbt_info *info,
 		    uint8_t **mapp);
 
@@ -182,7 +225,7 @@ int blksnap_cbt_mark_dirty(struct blksnap_dev *dev,
 			   const struct blksnap_range *ranges, uint32_t count);
 
 /* The device's snapshot state: error and image name (see struct
- * blksnap_image_info). */
+ * blksnap_image_info; info->size set by the caller). */
 int blksnap_image_info(struct blksnap_dev *dev, struct blksnap_image_info *info);
 
 /* ----------------------------------------------------------------------
@@ -243,7 +286,8 @@ int blksnap_snapshot_take(struct blksnap_snapshot *snap);
  * -ENOENT none came before the timeout (nothing yet: wait again), -ESRCH
  * unknown or destroyed snapshot (also at once for a caller waiting when
  * it is destroyed), -EINTR a signal came.  The errnos are the kernel's,
- * passed through. */
+ * passed through.  ev->size set by the caller (see Types); on any error
+ * *ev is left as it was. */
 int blksnap_snapshot_wait_event(struct blksnap_snapshot *snap,
 				uint32_t timeout_ms, struct blksnap_event *ev);
 
