@@ -19,6 +19,7 @@ PACKAGES=(
 	sparse xz-utils zstd util-linux fdisk bc flex bison
 	libelf-dev libssl-dev perl gnuplot-nox shellcheck linux-perf
 	unifdef python3-ply python3-git python3-sphinx
+	libsmartcols-dev pkg-config
 )
 
 FLAVOUR_PACKAGES=(

@@ -109,8 +109,10 @@ expect_err "same backup name x-a"
 # JSON, where the module is not needed.
 expect 1 version --json
 json_ok
-[[ $(json_get '["module"]') == null ]] || fail "version --json: module not null"
-[[ -z $(json_get '["tool"]') || $(json_get '["tool"]') == "$("$BLKSNAP" --version | awk '{print $2}')" ]] ||
+[[ $(json_get '["version"][0]["module"]') == null ]] || fail "version --json: module not null"
+[[ $(json_get '["version"][0]["major"]') == null ]] || fail "version --json: major not null"
+[[ -z $(json_get '["version"][0]["tool"]') ||
+	$(json_get '["version"][0]["tool"]') == "$("$BLKSNAP" --version | awk '{print $2}')" ]] ||
 	fail "version --json: tool version"
 expect_err "no-control"
 expect 0 list --json "$TEST_TMP"

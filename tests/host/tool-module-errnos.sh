@@ -30,7 +30,8 @@ fake FAKE_WAIT=ENOENT 4 snapshot-wait-event --timeout 0 "$id"
 [[ $out == "no event" && -z $err ]] || fail "no event: '$out' '$err'"
 fake FAKE_WAIT=ENOENT 4 snapshot-wait-event --json "$id"
 json_ok
-[[ -z $(json_get '["id"]') || ($(json_get '["id"]') == "$id" && $(json_get '["event"]') == null) ]] ||
+[[ -z $(json_get '["event"][0]["id"]') ||
+	($(json_get '["event"][0]["id"]') == "$id" && $(json_get '["event"][0]["event"]') == null) ]] ||
 	fail "no event, JSON: $out"
 fake FAKE_WAIT=ESRCH 1 snapshot-wait-event "$id"
 [[ $err == "blksnap: $id: no such snapshot" && -z $out ]] || fail "no such snapshot: '$out' '$err'"
@@ -44,11 +45,12 @@ fake FAKE_WAIT=253:16:28:5000000000 0 snapshot-wait-event "$id"
 	fail "event: $out"
 fake FAKE_WAIT=8:1:5:7 0 snapshot-wait-event --json "$id"
 json_ok
-if [[ -n $(json_get '["event"]') ]]; then
-	[[ $(json_get '["event"]') == corrupted && $(json_get '["dev_major"]') == 8 &&
-		$(json_get '["dev_minor"]') == 1 && $(json_get '["error"]') == 5 &&
-		$(json_get '["error_text"]') == "Input/output error" &&
-		$(json_get '["time_ns"]') == 7 ]] || fail "event, JSON: $out"
+ev='["event"][0]'
+if [[ -n $(json_get "$ev") ]]; then
+	[[ $(json_get "$ev"'["event"]') == corrupted && $(json_get "$ev"'["dev_major"]') == 8 &&
+		$(json_get "$ev"'["dev_minor"]') == 1 && $(json_get "$ev"'["error"]') == 5 &&
+		$(json_get "$ev"'["error_text"]') == "Input/output error" &&
+		$(json_get "$ev"'["time_ns"]') == 7 ]] || fail "event, JSON: $out"
 fi
 
 # snapshot-take and snapshot-destroy.
@@ -73,6 +75,8 @@ fake FAKE_COLLECT=2 0 snapshot-collect
 	fail "collect of two: $out"
 fake "FAKE_COLLECT=1 2 3" 0 snapshot-collect --json
 json_ok
-[[ -z $(json_get '["snapshots"]') || $(json_get '["snapshots"][2]') == 33333333-3333-3333-3333-333333333333 ]] ||
+[[ -z $(json_get '["snapshots"]') ||
+	($(json_get '["snapshots"][2]["id"]') == 33333333-3333-3333-3333-333333333333 &&
+	$(json_get '["snapshots"].__len__()') == 3) ]] ||
 	fail "collect of a growing set: $out"
 finish

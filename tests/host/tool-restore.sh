@@ -77,10 +77,17 @@ json_ok
 if command -v python3 >/dev/null; then
 	[[ $(json_get '["chain"][0]["type"]') == full ]] || fail "json chain[0]"
 	[[ $(json_get '["chain"][2]["sequence"]') == 3 ]] || fail "json chain[2]"
-	[[ $(json_get '["device_size"]') == "$size" ]] || fail "json device_size"
+	[[ $(json_get '["chain"][2]["device_size"]') == "$size" ]] || fail "json device_size"
+	[[ $(json_get '["chain"][1]["name"]') == vdb ]] || fail "json name"
+	[[ $(json_get '["chain"][1]["target"]') == null ]] || fail "json target of a check"
 fi
 expect 0 list "$D"
 [[ $(grep -c ' ok$' <<<"$out") == 3 ]] || fail "list: $out"
+[[ $(head -n1 <<<"$out") == "NAME"*"SEQUENCE"*"TYPE"*"BASE"*"DATA_SIZE"*"STATE" ]] || fail "list header: $out"
+[[ $(sed -n 3p <<<"$out" | tr -s ' ') == "vdb 2 incremental 1 $(stat -c %s "$D/vdb.000002.img") ok" ]] ||
+	fail "list row 2: $out"
+expect 0 list --noheadings --raw "$D"
+[[ $(head -n1 <<<"$out") == "vdb 1 full - $(stat -c %s "$D/vdb.000001.img") ok" ]] || fail "list -n -r: $out"
 expect 0 list --json "$D"
 json_ok
 [[ -z $(json_get '["backups"][1]["base"]') || $(json_get '["backups"][1]["base"]') == 1 ]] ||
@@ -93,6 +100,8 @@ expect 0 restore -q "$D/vdb.000002.meta" "$TEST_TMP/r2"
 cmp "$TEST_TMP/r2" "$TEST_TMP/exp2" || fail "restore of backup 2 differs"
 expect 0 restore --json "$D/vdb.000001.meta" "$TEST_TMP/r1"
 json_ok
+[[ -z $(json_get '["chain"]') || ($(json_get '["chain"][0]["target"]') == "$TEST_TMP/r1" &&
+	$(json_get '["chain"][0]["sequence"]') == 1) ]] || fail "restore --json: $out"
 cmp "$TEST_TMP/r1" "$TEST_TMP/exp1" || fail "restore of backup 1 differs"
 [[ $(stat -c %s "$TEST_TMP/r1") == "$size" ]] || fail "restored size"
 # Over an existing file, from a relative METAFILE.

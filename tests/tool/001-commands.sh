@@ -63,10 +63,15 @@ same "$TEST_TMP/p" "$img" 0 || fail "image content"
 # The map after the first take: the first write, changes number 1.
 out=$(B cbtinfo "$d")
 [[ $(sed -n 's/^changes_number=//p' <<<"$out") == 1 ]] || fail "changes_number after take: $out"
-first=$(B cbtmap "$d" | head -n1)
-[[ $first == "0 $(((1024 * 1024 + bs - 1) / bs)) 1" ]] || fail "cbtmap: $first"
-B cbtmap --json "$d" | grep -q '"runs"' || fail "cbtmap --json"
-B cbtmap --all "$d" | awk '{n += $2} END {exit n != '"$bc"'}' || fail "cbtmap --all covers the map"
+out=$(B cbtmap "$d")
+[[ $(head -n1 <<<"$out") == "START COUNT VALUE" ]] || fail "cbtmap header: $out"
+[[ $(sed -n 2p <<<"$out") == "0 $(((1024 * 1024 + bs - 1) / bs)) 1" ]] || fail "cbtmap: $out"
+[[ $(B cbtmap --noheadings "$d" | head -n1) == "0 $(((1024 * 1024 + bs - 1) / bs)) 1" ]] ||
+	fail "cbtmap --noheadings"
+out=$(B cbtmap --json "$d")
+grep -q '"runs"' <<<"$out" || fail "cbtmap --json: $out"
+grep -q "\"count\": $(((1024 * 1024 + bs - 1) / bs))," <<<"$out" || fail "cbtmap --json count: $out"
+B cbtmap --all -n "$d" | awk '{n += $2} END {exit n != '"$bc"'}' || fail "cbtmap --all covers the map"
 B cbtmap --output "$TEST_TMP/map" "$d"
 [[ $(stat -c %s "$TEST_TMP/map") == "$bc" ]] || fail "raw map size"
 B cbtmap --output - "$d" | cmp -s - "$TEST_TMP/map" || fail "raw map on stdout"

@@ -615,55 +615,71 @@ static int finalize(struct backup *b)
 	return 0;
 }
 
-static void print_summary(struct backup *b, double seconds)
+/* The JSON summary: a row per device.  Returns 0, or -1 if it could not
+ * be written. */
+static int print_summary(struct backup *b, double seconds)
 {
-	struct json j;
+	static const struct out_col cols[] = {
+		{ "snapshot", SCOLS_JSON_STRING, 0 },
+		{ "directory", SCOLS_JSON_STRING, 0 },
+		{ "device", SCOLS_JSON_STRING, 0 },
+		{ "name", SCOLS_JSON_STRING, 0 },
+		{ "failed", SCOLS_JSON_BOOLEAN, 0 },
+		{ "errno", SCOLS_JSON_NUMBER, 0 },
+		{ "error_text", SCOLS_JSON_STRING, 0 },
+		{ "sequence", SCOLS_JSON_NUMBER, 0 },
+		{ "type", SCOLS_JSON_STRING, 0 },
+		{ "base", SCOLS_JSON_NUMBER, 0 },
+		{ "device_size", SCOLS_JSON_NUMBER, 0 },
+		{ "changed_blocks", SCOLS_JSON_NUMBER, 0 },
+		{ "bytes_read", SCOLS_JSON_NUMBER, 0 },
+		{ "bytes_copied", SCOLS_JSON_NUMBER, 0 },
+		{ "verified", SCOLS_JSON_BOOLEAN, 0 },
+		{ "seconds", SCOLS_JSON_NUMBER, 0 },
+		{ "total_seconds", SCOLS_JSON_NUMBER, 0 },
+		{ "metadata", SCOLS_JSON_STRING, 0 },
+	};
+	struct out o;
 	int i;
 
 	if (b->json) {
-		json_begin(&j);
-		json_str(&j, "snapshot", b->id);
-		json_str(&j, "directory", b->dir);
-		json_double(&j, "seconds", seconds);
-		json_arr(&j, "devices");
+		if (out_new(&o, "backups", cols, ARRAY_SIZE(cols), OUT_JSON) < 0)
+			return -1;
 		for (i = 0; i < b->ndevs; i++) {
 			struct bdev *d = &b->devs[i];
 			char meta[4400];
 
-			json_obj(&j, NULL);
-			json_str(&j, "device", d->path);
-			json_str(&j, "name", d->name);
-			json_bool(&j, "failed", d->failed);
+			out_row(&o);
+			out_str(&o, "snapshot", b->id);
+			out_str(&o, "directory", b->dir);
+			out_str(&o, "device", d->path);
+			out_str(&o, "name", d->name);
+			out_bool(&o, "failed", d->failed);
+			out_double(&o, "total_seconds", seconds);
 			if (d->failed) {
-				json_u64(&j, "errno", (uint64_t)d->error);
-				json_str(&j, "error_text", d->error == ESRCH ?
-					 "the snapshot was destroyed meanwhile" :
-					 strerror(d->error));
-				json_close_obj(&j);
+				out_u64(&o, "errno", (uint64_t)d->error);
+				out_str(&o, "error_text", d->error == ESRCH ?
+					"the snapshot was destroyed meanwhile" :
+					strerror(d->error));
 				continue;
 			}
 			file_name(meta, sizeof(meta), b->dir, d->name, d->m.seq, "meta");
-			json_u64(&j, "sequence", d->m.seq);
-			json_str(&j, "type", d->m.incremental ? "incremental" : "full");
+			out_u64(&o, "sequence", d->m.seq);
+			out_str(&o, "type", d->m.incremental ? "incremental" : "full");
 			if (d->m.incremental)
-				json_u64(&j, "base", d->m.base_seq);
-			else
-				json_null(&j, "base");
-			json_u64(&j, "device_size", d->m.device_size);
-			json_u64(&j, "changed_blocks", d->m.changed_blocks);
-			json_u64(&j, "bytes_read", d->m.data_size);
-			json_u64(&j, "bytes_copied", d->m.bytes_copied);
-			json_bool(&j, "verified", d->m.verified);
-			json_double(&j, "seconds", d->seconds);
-			json_str(&j, "metadata", meta);
-			json_close_obj(&j);
+				out_u64(&o, "base", d->m.base_seq);
+			out_u64(&o, "device_size", d->m.device_size);
+			out_u64(&o, "changed_blocks", d->m.changed_blocks);
+			out_u64(&o, "bytes_read", d->m.data_size);
+			out_u64(&o, "bytes_copied", d->m.bytes_copied);
+			out_bool(&o, "verified", d->m.verified);
+			out_double(&o, "seconds", d->seconds);
+			out_str(&o, "metadata", meta);
 		}
-		json_close_arr(&j);
-		json_end(&j);
-		return;
+		return out_print(&o) < 0 ? -1 : 0;
 	}
 	if (b->quiet)
-		return;
+		return 0;
 	for (i = 0; i < b->ndevs; i++) {
 		struct bdev *d = &b->devs[i];
 		char s1[32], s2[32];
@@ -675,6 +691,7 @@ static void print_summary(struct backup *b, double seconds)
 			d->name, d->m.seq, human_size(d->m.data_size, s1, sizeof(s1)),
 			human_size(d->m.bytes_copied, s2, sizeof(s2)), d->seconds);
 	}
+	return 0;
 }
 
 static int backup_run(struct backup *b, const char *storage, uint64_t limit)
@@ -902,8 +919,11 @@ int cmd_backup(int argc, char **argv)
 		goto out;
 	t_start = now_seconds();
 	rc = backup_run(&b, storage, limit);
-	if (b.ended)
-		print_summary(&b, now_seconds() - t_start);
+	/* The backups are written: an unwritable summary only fails the
+	 * exit status. */
+	if (b.ended && print_summary(&b, now_seconds() - t_start) < 0 &&
+	    rc == EXIT_OK)
+		rc = EXIT_FAIL;
 	if (b.ended && b.nfailed && b.ndevs > 1) {
 		fprintf(stderr, "%s: %d of %d devices backed up; no backup of", prog_name,
 			b.ndevs - b.nfailed, b.ndevs);

@@ -11,6 +11,7 @@
 #include <signal.h>
 
 #include <blksnap/blksnap.h>
+#include <libsmartcols/libsmartcols.h>
 
 /* Exit codes, documented in blksnap(8). */
 #define EXIT_OK		0
@@ -41,24 +42,36 @@ int open_dev(const char *path, struct blksnap_dev **dev);
 int get_snapshot(struct blksnap_ctl *ctl, const char *idstr,
 		 struct blksnap_snapshot **snap);
 
-/* Minimal JSON writer on stdout. */
-struct json {
-	FILE *f;
-	int depth;
-	bool first[32];
+/* out.c: reports on stdout through libsmartcols, see there. */
+#define OUT_JSON	(1u << 0)
+#define OUT_NOHEADINGS	(1u << 1)
+#define OUT_RAW		(1u << 2)
+
+struct out_col {
+	const char *name;	/* header and JSON key */
+	int json;		/* SCOLS_JSON_* */
+	unsigned int flags;	/* SCOLS_FL_* */
 };
-void json_begin(struct json *j);
-void json_end(struct json *j);
-void json_obj(struct json *j, const char *key);
-void json_arr(struct json *j, const char *key);
-void json_close_obj(struct json *j);
-void json_close_arr(struct json *j);
-void json_str(struct json *j, const char *key, const char *val);
-void json_u64(struct json *j, const char *key, uint64_t val);
-void json_i64(struct json *j, const char *key, int64_t val);
-void json_bool(struct json *j, const char *key, bool val);
-void json_double(struct json *j, const char *key, double val);
-void json_null(struct json *j, const char *key);
+
+struct out {
+	struct libscols_table *tb;
+	struct libscols_line *ln;	/* the row being filled */
+	const struct out_col *cols;
+	size_t ncols;
+	int err;
+};
+
+int out_new(struct out *o, const char *name, const struct out_col *cols,
+	    size_t ncols, unsigned int flags);
+void out_row(struct out *o);
+void out_str(struct out *o, const char *col, const char *val);
+void out_u64(struct out *o, const char *col, uint64_t val);
+void out_i64(struct out *o, const char *col, int64_t val);
+void out_bool(struct out *o, const char *col, bool val);
+void out_double(struct out *o, const char *col, double val);
+int out_print(struct out *o);
+
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 
 /* Termination signals (backup, restore). */
 extern volatile sig_atomic_t stop_signal;

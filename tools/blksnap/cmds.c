@@ -61,8 +61,17 @@ int cmd_version(int argc, char **argv)
 {
 	struct blksnap_module_version v = { .size = sizeof(v) };
 	struct blksnap_ctl *ctl;
+	static const struct out_col cols[] = {
+		{ "tool", SCOLS_JSON_STRING, 0 },
+		{ "library", SCOLS_JSON_STRING, 0 },
+		{ "module", SCOLS_JSON_STRING, 0 },
+		{ "major", SCOLS_JSON_NUMBER, 0 },
+		{ "minor", SCOLS_JSON_NUMBER, 0 },
+		{ "revision", SCOLS_JSON_NUMBER, 0 },
+		{ "build", SCOLS_JSON_NUMBER, 0 },
+	};
 	bool json = false;
-	struct json j;
+	struct out o;
 	int ret;
 
 	SIMPLE_OPTS(&json);
@@ -79,20 +88,24 @@ int cmd_version(int argc, char **argv)
 		       ret == -ENOENT ? " (is blksnap.ko loaded?)" : "");
 	}
 	if (json) {
-		json_begin(&j);
-		json_str(&j, "tool", BLKSNAP_VERSION);
-		json_str(&j, "library", blksnap_lib_version());
+		char mv[32];
+
+		if (out_new(&o, "version", cols, ARRAY_SIZE(cols), OUT_JSON) < 0)
+			return EXIT_FAIL;
+		out_row(&o);
+		out_str(&o, "tool", BLKSNAP_VERSION);
+		out_str(&o, "library", blksnap_lib_version());
 		if (ret == 0) {
-			json_obj(&j, "module");
-			json_u64(&j, "major", v.major);
-			json_u64(&j, "minor", v.minor);
-			json_u64(&j, "revision", v.revision);
-			json_u64(&j, "build", v.build);
-			json_close_obj(&j);
-		} else {
-			json_null(&j, "module");
+			snprintf(mv, sizeof(mv), "%u.%u.%u.%u", v.major, v.minor,
+				 v.revision, v.build);
+			out_str(&o, "module", mv);
+			out_u64(&o, "major", v.major);
+			out_u64(&o, "minor", v.minor);
+			out_u64(&o, "revision", v.revision);
+			out_u64(&o, "build", v.build);
 		}
-		json_end(&j);
+		if (out_print(&o) < 0)
+			return EXIT_FAIL;
 	} else {
 		printf("tool: %s\nlibrary: %s\n", BLKSNAP_VERSION, blksnap_lib_version());
 		if (ret == 0)
@@ -150,11 +163,19 @@ static void ctl_error(const char *dev, int ret, const char *what)
 
 int cmd_cbtinfo(int argc, char **argv)
 {
+	static const struct out_col cols[] = {
+		{ "device", SCOLS_JSON_STRING, 0 },
+		{ "device_size", SCOLS_JSON_NUMBER, 0 },
+		{ "block_size", SCOLS_JSON_NUMBER, 0 },
+		{ "block_count", SCOLS_JSON_NUMBER, 0 },
+		{ "generation", SCOLS_JSON_STRING, 0 },
+		{ "changes_number", SCOLS_JSON_NUMBER, 0 },
+	};
 	struct blksnap_cbt_info ci = { .size = sizeof(ci) };
 	char gen[BLKSNAP_ID_STR_LEN];
 	struct blksnap_dev *dev;
 	bool json = false;
-	struct json j;
+	struct out o;
 	int ret;
 
 	SIMPLE_OPTS(&json);
@@ -169,14 +190,17 @@ int cmd_cbtinfo(int argc, char **argv)
 	}
 	blksnap_id_format(&ci.generation, gen);
 	if (json) {
-		json_begin(&j);
-		json_str(&j, "device", argv[optind]);
-		json_u64(&j, "device_size", ci.device_size);
-		json_u64(&j, "block_size", ci.block_size);
-		json_u64(&j, "block_count", ci.block_count);
-		json_str(&j, "generation", gen);
-		json_u64(&j, "changes_number", ci.changes_number);
-		json_end(&j);
+		if (out_new(&o, "cbtinfo", cols, ARRAY_SIZE(cols), OUT_JSON) < 0)
+			return EXIT_FAIL;
+		out_row(&o);
+		out_str(&o, "device", argv[optind]);
+		out_u64(&o, "device_size", ci.device_size);
+		out_u64(&o, "block_size", ci.block_size);
+		out_u64(&o, "block_count", ci.block_count);
+		out_str(&o, "generation", gen);
+		out_u64(&o, "changes_number", ci.changes_number);
+		if (out_print(&o) < 0)
+			return EXIT_FAIL;
 	} else {
 		printf("device_size=%llu\nblock_size=%u\nblock_count=%u\n"
 		       "generation=%s\nchanges_number=%u\n",
@@ -193,23 +217,31 @@ int cmd_cbtmap(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ "all", no_argument, NULL, 'a' },
 		{ "output", required_argument, NULL, 'o' },
+		{ "noheadings", no_argument, NULL, 'n' },
 		{ NULL, 0, NULL, 0 },
+	};
+	static const struct out_col cols[] = {
+		{ "start", SCOLS_JSON_NUMBER, SCOLS_FL_RIGHT },
+		{ "count", SCOLS_JSON_NUMBER, SCOLS_FL_RIGHT },
+		{ "value", SCOLS_JSON_NUMBER, SCOLS_FL_RIGHT },
 	};
 	struct blksnap_cbt_info ci = { .size = sizeof(ci) };
 	const char *output = NULL;
 	struct blksnap_dev *dev;
 	bool json = false, all = false;
+	unsigned int flags = OUT_RAW;
 	uint8_t *map = NULL;
-	struct json j;
+	struct out o;
 	uint32_t i, start;
 	int opt, ret, rc = EXIT_OK;
 
-	while ((opt = getopt_long(argc, argv, "hjao:", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "hjao:n", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'h': return command_help(argv[0]);
 		case 'j': json = true; break;
 		case 'a': all = true; break;
 		case 'o': output = optarg; break;
+		case 'n': flags |= OUT_NOHEADINGS; break;
 		default: return usage_error(argv[0], "invalid option");
 		}
 	}
@@ -259,35 +291,24 @@ int cmd_cbtmap(int argc, char **argv)
 		free(map);
 		return rc;
 	}
-	if (json) {
-		json_begin(&j);
-		json_str(&j, "device", argv[optind]);
-		json_u64(&j, "block_size", ci.block_size);
-		json_u64(&j, "block_count", ci.block_count);
-		json_u64(&j, "changes_number", ci.changes_number);
-		json_arr(&j, "runs");
+	if (json)
+		flags = OUT_JSON;
+	if (out_new(&o, "runs", cols, ARRAY_SIZE(cols), flags) < 0) {
+		free(map);
+		return EXIT_FAIL;
 	}
 	for (start = 0; start < ci.block_count; start = i) {
 		for (i = start + 1; i < ci.block_count && map[i] == map[start]; i++)
 			;
 		if (!all && map[start] == 0)
 			continue;
-		if (json) {
-			json_obj(&j, NULL);
-			json_u64(&j, "start", start);
-			json_u64(&j, "count", i - start);
-			json_u64(&j, "value", map[start]);
-			json_close_obj(&j);
-		} else {
-			printf("%u %u %u\n", start, i - start, map[start]);
-		}
-	}
-	if (json) {
-		json_close_arr(&j);
-		json_end(&j);
+		out_row(&o);
+		out_u64(&o, "start", start);
+		out_u64(&o, "count", i - start);
+		out_u64(&o, "value", map[start]);
 	}
 	free(map);
-	return rc;
+	return out_print(&o) < 0 ? EXIT_FAIL : rc;
 }
 
 /* OFFSET:LENGTH in bytes, both multiples of 512, LENGTH > 0. */
@@ -409,9 +430,14 @@ int cmd_snapshot_create(int argc, char **argv)
 	struct blksnap_ctl *ctl;
 	struct blksnap_id id;
 	char idstr[BLKSNAP_ID_STR_LEN];
+	static const struct out_col cols[] = {
+		{ "id", SCOLS_JSON_STRING, 0 },
+		{ "storage", SCOLS_JSON_STRING, 0 },
+		{ "devices", SCOLS_JSON_ARRAY_STRING, 0 },
+	};
 	uint64_t limit = 0;
 	bool json = false;
-	struct json j;
+	struct out o;
 	int opt, ret, i, rc = EXIT_OK;
 
 	while ((opt = getopt_long(argc, argv, "hjs:l:", opts, NULL)) != -1) {
@@ -459,14 +485,19 @@ int cmd_snapshot_create(int argc, char **argv)
 		if (ret < 0)
 			errmsg(idstr, ret, "cannot destroy the snapshot");
 	} else if (json) {
-		json_begin(&j);
-		json_str(&j, "id", idstr);
-		json_str(&j, "storage", storage);
-		json_arr(&j, "devices");
-		for (i = optind; i < argc; i++)
-			json_str(&j, NULL, argv[i]);
-		json_close_arr(&j);
-		json_end(&j);
+		/* The snapshot is made: a failed report leaves it, with
+		 * exit status 1, as any error after the creation. */
+		if (out_new(&o, "snapshot", cols, ARRAY_SIZE(cols), OUT_JSON) == 0) {
+			out_row(&o);
+			out_str(&o, "id", idstr);
+			out_str(&o, "storage", storage);
+			for (i = optind; i < argc; i++)
+				out_str(&o, "devices", argv[i]);
+			if (out_print(&o) < 0)
+				rc = EXIT_FAIL;
+		} else {
+			rc = EXIT_FAIL;
+		}
 	} else {
 		printf("%s\n", idstr);
 	}
@@ -539,10 +570,16 @@ int cmd_snapshot_take(int argc, char **argv)
 
 int cmd_snapshot_info(int argc, char **argv)
 {
+	static const struct out_col cols[] = {
+		{ "device", SCOLS_JSON_STRING, 0 },
+		{ "error", SCOLS_JSON_NUMBER, 0 },
+		{ "error_text", SCOLS_JSON_STRING, 0 },
+		{ "image", SCOLS_JSON_STRING, 0 },
+	};
 	struct blksnap_image_info ii = { .size = sizeof(ii) };
 	struct blksnap_dev *dev;
 	bool json = false;
-	struct json j;
+	struct out o;
 	int ret;
 
 	SIMPLE_OPTS(&json);
@@ -556,18 +593,17 @@ int cmd_snapshot_info(int argc, char **argv)
 		return EXIT_FAIL;
 	}
 	if (json) {
-		json_begin(&j);
-		json_str(&j, "device", argv[optind]);
-		json_i64(&j, "error", ii.error);
+		if (out_new(&o, "snapshotinfo", cols, ARRAY_SIZE(cols), OUT_JSON) < 0)
+			return EXIT_FAIL;
+		out_row(&o);
+		out_str(&o, "device", argv[optind]);
+		out_i64(&o, "error", ii.error);
 		if (ii.error)
-			json_str(&j, "error_text", strerror(-ii.error));
-		else
-			json_null(&j, "error_text");
+			out_str(&o, "error_text", strerror(-ii.error));
 		if (ii.image[0])
-			json_str(&j, "image", ii.image);
-		else
-			json_null(&j, "image");
-		json_end(&j);
+			out_str(&o, "image", ii.image);
+		if (out_print(&o) < 0)
+			return EXIT_FAIL;
 	} else {
 		printf("error=%d%s%s%s\nimage=%s%s\n", ii.error,
 		       ii.error ? " (" : "", ii.error ? strerror(-ii.error) : "",
@@ -578,12 +614,15 @@ int cmd_snapshot_info(int argc, char **argv)
 
 int cmd_snapshot_collect(int argc, char **argv)
 {
+	static const struct out_col cols[] = {
+		{ "id", SCOLS_JSON_STRING, 0 },
+	};
 	char idstr[BLKSNAP_ID_STR_LEN];
 	struct blksnap_ctl *ctl;
 	struct blksnap_id *ids;
 	bool json = false;
-	struct json j;
-	int i, n;
+	struct out o;
+	int i, n, ret;
 
 	SIMPLE_OPTS(&json);
 	NEED_ARGS(0, 0, "");
@@ -595,23 +634,19 @@ int cmd_snapshot_collect(int argc, char **argv)
 		errmsg(ctl_path(), n, "cannot list the snapshots");
 		return EXIT_FAIL;
 	}
-	if (json) {
-		json_begin(&j);
-		json_arr(&j, "snapshots");
+	/* One id a line as text, a plain list for scripts. */
+	if (out_new(&o, "snapshots", cols, ARRAY_SIZE(cols),
+		    json ? OUT_JSON : OUT_RAW | OUT_NOHEADINGS) < 0) {
+		free(ids);
+		return EXIT_FAIL;
 	}
 	for (i = 0; i < n; i++) {
-		blksnap_id_format(&ids[i], idstr);
-		if (json)
-			json_str(&j, NULL, idstr);
-		else
-			printf("%s\n", idstr);
-	}
-	if (json) {
-		json_close_arr(&j);
-		json_end(&j);
+		out_row(&o);
+		out_str(&o, "id", blksnap_id_format(&ids[i], idstr));
 	}
 	free(ids);
-	return EXIT_OK;
+	ret = out_print(&o);
+	return ret < 0 ? EXIT_FAIL : EXIT_OK;
 }
 
 int cmd_snapshot_wait_event(int argc, char **argv)
@@ -625,9 +660,19 @@ int cmd_snapshot_wait_event(int argc, char **argv)
 	struct blksnap_snapshot *snap;
 	struct blksnap_ctl *ctl;
 	struct blksnap_event ev = { .size = sizeof(ev) };
+	static const struct out_col cols[] = {
+		{ "id", SCOLS_JSON_STRING, 0 },
+		{ "event", SCOLS_JSON_STRING, 0 },
+		{ "code", SCOLS_JSON_NUMBER, 0 },
+		{ "time_ns", SCOLS_JSON_NUMBER, 0 },
+		{ "dev_major", SCOLS_JSON_NUMBER, 0 },
+		{ "dev_minor", SCOLS_JSON_NUMBER, 0 },
+		{ "error", SCOLS_JSON_NUMBER, 0 },
+		{ "error_text", SCOLS_JSON_STRING, 0 },
+	};
 	uint32_t timeout = 1000;
 	bool json = false;
-	struct json j;
+	struct out o;
 	int opt, ret;
 
 	while ((opt = getopt_long(argc, argv, "hjt:", opts, NULL)) != -1) {
@@ -653,10 +698,12 @@ int cmd_snapshot_wait_event(int argc, char **argv)
 	blksnap_ctl_close(ctl);
 	if (ret == -ENOENT) {		/* none before the timeout */
 		if (json) {
-			json_begin(&j);
-			json_str(&j, "id", argv[optind]);
-			json_null(&j, "event");
-			json_end(&j);
+			if (out_new(&o, "event", cols, ARRAY_SIZE(cols), OUT_JSON) < 0)
+				return EXIT_FAIL;
+			out_row(&o);
+			out_str(&o, "id", argv[optind]);
+			if (out_print(&o) < 0)
+				return EXIT_FAIL;
 		} else {
 			printf("no event\n");
 		}
@@ -671,18 +718,21 @@ int cmd_snapshot_wait_event(int argc, char **argv)
 		return EXIT_FAIL;
 	}
 	if (json) {
-		json_begin(&j);
-		json_str(&j, "id", argv[optind]);
-		json_str(&j, "event", ev.code == BLKSNAP_EVENT_CORRUPTED ? "corrupted" : "unknown");
-		json_u64(&j, "code", ev.code);
-		json_i64(&j, "time_ns", ev.time_ns);
+		if (out_new(&o, "event", cols, ARRAY_SIZE(cols), OUT_JSON) < 0)
+			return EXIT_FAIL;
+		out_row(&o);
+		out_str(&o, "id", argv[optind]);
+		out_str(&o, "event", ev.code == BLKSNAP_EVENT_CORRUPTED ? "corrupted" : "unknown");
+		out_u64(&o, "code", ev.code);
+		out_i64(&o, "time_ns", ev.time_ns);
 		if (ev.code == BLKSNAP_EVENT_CORRUPTED) {
-			json_u64(&j, "dev_major", ev.dev_major);
-			json_u64(&j, "dev_minor", ev.dev_minor);
-			json_i64(&j, "error", ev.error);
-			json_str(&j, "error_text", strerror(ev.error));
+			out_u64(&o, "dev_major", ev.dev_major);
+			out_u64(&o, "dev_minor", ev.dev_minor);
+			out_i64(&o, "error", ev.error);
+			out_str(&o, "error_text", strerror(ev.error));
 		}
-		json_end(&j);
+		if (out_print(&o) < 0)
+			return EXIT_FAIL;
 	} else if (ev.code == BLKSNAP_EVENT_CORRUPTED) {
 		printf("event=corrupted\ntime_ns=%lld\ndevice=%u:%u\nerror=%d (%s)\n",
 		       (long long)ev.time_ns, ev.dev_major, ev.dev_minor, ev.error,

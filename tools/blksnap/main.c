@@ -28,10 +28,11 @@ static const struct command commands[] = {
 	  "\nOptions:\n"
 	  " -j, --json     JSON output\n" },
 	{ "cbtmap", cmd_cbtmap, "show the change map of a device",
-	  " blksnap cbtmap [--json] [--all] [--output FILE] DEVICE\n"
+	  " blksnap cbtmap [--json] [--noheadings] [--all] [--output FILE] DEVICE\n"
 	  "\nPrints runs of blocks with the same map value: START COUNT VALUE.\n"
 	  "\nOptions:\n"
 	  " -a, --all          include the runs of value 0\n"
+	  " -n, --noheadings   no header line\n"
 	  " -o, --output FILE  write the raw map, one byte per block, to FILE\n"
 	  "                    ('-' for standard output) instead\n"
 	  " -j, --json         JSON output\n" },
@@ -101,9 +102,11 @@ static const struct command commands[] = {
 	  " -q, --quiet         no progress line\n"
 	  " -j, --json          JSON summary on standard output\n" },
 	{ "list", cmd_list, "list the backups in a directory",
-	  " blksnap list [--json] BACKUPDIR\n"
+	  " blksnap list [--json] [--noheadings] [--raw] BACKUPDIR\n"
 	  "\nOptions:\n"
-	  " -j, --json     JSON output\n" },
+	  " -j, --json        JSON output\n"
+	  " -n, --noheadings  no header line\n"
+	  " -r, --raw         columns separated by one blank\n" },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -311,26 +311,54 @@ fail:
 	return -1;
 }
 
-static void chain_json(struct json *j, const struct chain *c)
+/* The chain as JSON, a row per backup in it, oldest first; target,
+ * bytes_read and seconds after a restore (target NULL: a check).
+ * Returns 0, or -1 if it could not be written. */
+static int chain_json(const char *dir, const char *name, const struct chain *c,
+		      const char *target, uint64_t bytes_read, double seconds)
 {
+	static const struct out_col cols[] = {
+		{ "directory", SCOLS_JSON_STRING, 0 },
+		{ "name", SCOLS_JSON_STRING, 0 },
+		{ "sequence", SCOLS_JSON_NUMBER, 0 },
+		{ "type", SCOLS_JSON_STRING, 0 },
+		{ "device_size", SCOLS_JSON_NUMBER, 0 },
+		{ "generation", SCOLS_JSON_STRING, 0 },
+		{ "changes_number", SCOLS_JSON_NUMBER, 0 },
+		{ "changed_blocks", SCOLS_JSON_NUMBER, 0 },
+		{ "data_size", SCOLS_JSON_NUMBER, 0 },
+		{ "time", SCOLS_JSON_NUMBER, 0 },
+		{ "target", SCOLS_JSON_STRING, 0 },
+		{ "bytes_read", SCOLS_JSON_NUMBER, 0 },
+		{ "seconds", SCOLS_JSON_NUMBER, 0 },
+	};
 	char gen[BLKSNAP_ID_STR_LEN];
+	struct out o;
 	unsigned int i;
 
-	json_arr(j, "chain");
+	if (out_new(&o, "chain", cols, ARRAY_SIZE(cols), OUT_JSON) < 0)
+		return -1;
 	for (i = 0; i < c->n; i++) {
 		const struct meta *m = &c->m[i];
 
-		json_obj(j, NULL);
-		json_u64(j, "sequence", m->seq);
-		json_str(j, "type", m->incremental ? "incremental" : "full");
-		json_str(j, "generation", blksnap_id_format(&m->generation, gen));
-		json_u64(j, "changes_number", m->changes_number);
-		json_u64(j, "changed_blocks", m->changed_blocks);
-		json_u64(j, "data_size", m->data_size);
-		json_i64(j, "time", m->time);
-		json_close_obj(j);
+		out_row(&o);
+		out_str(&o, "directory", dir);
+		out_str(&o, "name", name);
+		out_u64(&o, "sequence", m->seq);
+		out_str(&o, "type", m->incremental ? "incremental" : "full");
+		out_u64(&o, "device_size", m->device_size);
+		out_str(&o, "generation", blksnap_id_format(&m->generation, gen));
+		out_u64(&o, "changes_number", m->changes_number);
+		out_u64(&o, "changed_blocks", m->changed_blocks);
+		out_u64(&o, "data_size", m->data_size);
+		out_i64(&o, "time", m->time);
+		if (target) {
+			out_str(&o, "target", target);
+			out_u64(&o, "bytes_read", bytes_read);
+			out_double(&o, "seconds", seconds);
+		}
 	}
-	json_close_arr(j);
+	return out_print(&o) < 0 ? -1 : 0;
 }
 
 int cmd_restore(int argc, char **argv)
@@ -348,7 +376,6 @@ int cmd_restore(int argc, char **argv)
 	struct restore r;
 	unsigned int seq, i;
 	bool check = false, json = false;
-	struct json j;
 	double t0;
 	int opt, ret, rc = EXIT_FAIL;
 
@@ -387,12 +414,8 @@ int cmd_restore(int argc, char **argv)
 		r.total += r.c.m[i].data_size;
 	if (check) {
 		if (json) {
-			json_begin(&j);
-			json_str(&j, "directory", dir);
-			json_str(&j, "name", name);
-			json_u64(&j, "device_size", r.c.m[0].device_size);
-			chain_json(&j, &r.c);
-			json_end(&j);
+			if (chain_json(dir, name, &r.c, NULL, 0, 0) < 0)
+				goto out;
 		} else if (!r.quiet) {
 			for (i = 0; i < r.c.n; i++)
 				printf("%s/%s.%06u %s\n", dir, name, r.c.m[i].seq,
@@ -431,15 +454,9 @@ int cmd_restore(int argc, char **argv)
 	}
 	rc = EXIT_OK;
 	if (json) {
-		json_begin(&j);
-		json_str(&j, "directory", dir);
-		json_str(&j, "name", name);
-		json_str(&j, "target", r.target);
-		json_u64(&j, "device_size", r.c.m[0].device_size);
-		json_u64(&j, "bytes_read", r.total);
-		json_double(&j, "seconds", now_seconds() - t0);
-		chain_json(&j, &r.c);
-		json_end(&j);
+		if (chain_json(dir, name, &r.c, r.target, r.total,
+			       now_seconds() - t0) < 0)
+			rc = EXIT_FAIL;
 	} else if (!r.quiet) {
 		fprintf(stderr, "%s: %s: restored %s.%06u (%u backup%s in the chain)\n",
 			prog_name, r.target, name, seq, r.c.n, r.c.n == 1 ? "" : "s");
@@ -460,19 +477,38 @@ int cmd_list(int argc, char **argv)
 {
 	char **names = NULL, path[4400], why[4400], gen[BLKSNAP_ID_STR_LEN];
 	size_t n = 0, i;
-	bool json = false;
-	struct json j;
+	unsigned int flags = 0;
+	struct out o;
 	int opt, ret;
 	static const struct option opts[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "noheadings", no_argument, NULL, 'n' },
+		{ "raw", no_argument, NULL, 'r' },
 		{ NULL, 0, NULL, 0 },
 	};
+	/* The table's columns first, then those only in JSON. */
+	static const struct out_col cols[] = {
+		{ "name", SCOLS_JSON_STRING, 0 },
+		{ "sequence", SCOLS_JSON_NUMBER, SCOLS_FL_RIGHT },
+		{ "type", SCOLS_JSON_STRING, 0 },
+		{ "base", SCOLS_JSON_NUMBER, SCOLS_FL_RIGHT },
+		{ "data_size", SCOLS_JSON_NUMBER, SCOLS_FL_RIGHT },
+		{ "state", SCOLS_JSON_STRING, 0 },
+		{ "device", SCOLS_JSON_STRING, 0 },
+		{ "device_size", SCOLS_JSON_NUMBER, 0 },
+		{ "generation", SCOLS_JSON_STRING, 0 },
+		{ "changes_number", SCOLS_JSON_NUMBER, 0 },
+		{ "time", SCOLS_JSON_NUMBER, 0 },
+		{ "reason", SCOLS_JSON_STRING, 0 },
+	};
 
-	while ((opt = getopt_long(argc, argv, "hj", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "hjnr", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'h': return command_help(argv[0]);
-		case 'j': json = true; break;
+		case 'j': flags |= OUT_JSON; break;
+		case 'n': flags |= OUT_NOHEADINGS; break;
+		case 'r': flags |= OUT_RAW; break;
 		default: return usage_error(argv[0], "invalid option");
 		}
 	}
@@ -483,13 +519,12 @@ int cmd_list(int argc, char **argv)
 		errmsg(argv[optind], ret, "cannot read");
 		return EXIT_FAIL;
 	}
-	if (json) {
-		json_begin(&j);
-		json_str(&j, "directory", argv[optind]);
-		json_arr(&j, "backups");
-	} else {
-		printf("%-16s %6s %-11s %6s %14s %s\n", "NAME", "SEQ", "TYPE", "BASE",
-		       "SIZE", "STATE");
+	if (out_new(&o, "backups", cols, (flags & OUT_JSON) ? ARRAY_SIZE(cols) : 6,
+		    flags) < 0) {
+		for (i = 0; i < n; i++)
+			free(names[i]);
+		free(names);
+		return EXIT_FAIL;
 	}
 	for (i = 0; i < n; i++) {
 		unsigned int max_seq, latest, s;
@@ -515,47 +550,35 @@ int cmd_list(int argc, char **argv)
 				else
 					chain_free(&c);
 			}
-			if (json) {
-				json_obj(&j, NULL);
-				json_str(&j, "name", names[i]);
-				json_u64(&j, "sequence", s);
-				if (ret == 0) {
-					json_str(&j, "type", m.incremental ? "incremental" : "full");
-					if (m.incremental)
-						json_u64(&j, "base", m.base_seq);
-					else
-						json_null(&j, "base");
-					json_str(&j, "device", m.device);
-					json_u64(&j, "device_size", m.device_size);
-					json_u64(&j, "data_size", m.data_size);
-					json_str(&j, "generation", blksnap_id_format(&m.generation, gen));
-					json_u64(&j, "changes_number", m.changes_number);
-					json_i64(&j, "time", m.time);
-				}
-				json_str(&j, "state", state);
-				if (strcmp(state, "ok"))
-					json_str(&j, "reason", why);
-				json_close_obj(&j);
-			} else if (ret == 0) {
-				char b[16];
-
+			out_row(&o);
+			out_str(&o, "name", names[i]);
+			out_u64(&o, "sequence", s);
+			if (ret == 0) {
+				out_str(&o, "type", m.incremental ? "incremental" : "full");
 				if (m.incremental)
-					snprintf(b, sizeof(b), "%u", m.base_seq);
-				else
-					snprintf(b, sizeof(b), "-");
-				printf("%-16s %6u %-11s %6s %14llu %s\n", names[i], s,
-				       m.incremental ? "incremental" : "full", b,
-				       (unsigned long long)m.data_size, state);
-			} else {
-				printf("%-16s %6u %-11s %6s %14s %s\n", names[i], s, "?", "?", "?", state);
+					out_u64(&o, "base", m.base_seq);
+				else if (!(flags & OUT_JSON))
+					out_str(&o, "base", "-");
+				out_u64(&o, "data_size", m.data_size);
+				if (flags & OUT_JSON) {
+					out_str(&o, "device", m.device);
+					out_u64(&o, "device_size", m.device_size);
+					out_str(&o, "generation",
+						blksnap_id_format(&m.generation, gen));
+					out_u64(&o, "changes_number", m.changes_number);
+					out_i64(&o, "time", m.time);
+				}
+			} else if (!(flags & OUT_JSON)) {
+				out_str(&o, "type", "?");
+				out_str(&o, "base", "?");
+				out_str(&o, "data_size", "?");
 			}
+			out_str(&o, "state", state);
+			if (strcmp(state, "ok") && (flags & OUT_JSON))
+				out_str(&o, "reason", why);
 		}
 		free(names[i]);
 	}
 	free(names);
-	if (json) {
-		json_close_arr(&j);
-		json_end(&j);
-	}
-	return EXIT_OK;
+	return out_print(&o) < 0 ? EXIT_FAIL : EXIT_OK;
 }
