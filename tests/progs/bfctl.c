@@ -20,66 +20,7 @@
 
 #include <linux/blk-filter.h>
 #include "../modules/bftest/bftest.h"
-
-static const struct {
-	const char *name;
-	int err;
-} errnames[] = {
-	{ "ENOENT", ENOENT }, { "EALREADY", EALREADY }, { "EBUSY", EBUSY },
-	{ "EINVAL", EINVAL }, { "ENOTTY", ENOTTY }, { "EFAULT", EFAULT },
-	{ "ENODEV", ENODEV }, { "EPERM", EPERM }, { "ENOMEM", ENOMEM },
-	{ "EIO", EIO }, { "ENXIO", ENXIO }, { "EACCES", EACCES },
-};
-
-static void usage(void);
-
-static const char *errname(int err)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(errnames) / sizeof(errnames[0]); i++)
-		if (errnames[i].err == err)
-			return errnames[i].name;
-	return "E?";
-}
-
-static int errnum(const char *name)
-{
-	size_t i;
-
-	if (!strcmp(name, "OK"))
-		return 0;
-	for (i = 0; i < sizeof(errnames) / sizeof(errnames[0]); i++)
-		if (!strcmp(errnames[i].name, name))
-			return errnames[i].err;
-	fprintf(stderr, "bfctl: unknown errno name '%s'\n", name);
-	exit(2);
-}
-
-/* The accepted outcomes from -e: errno values, 0 for success. */
-static int expected[8];
-static int nexpected;
-
-static void parse_expected(char *list)
-{
-	char *tok;
-
-	for (tok = strtok(list, ","); tok; tok = strtok(NULL, ",")) {
-		if (nexpected == 8)
-			usage();
-		expected[nexpected++] = errnum(tok);
-	}
-}
-
-static int is_expected(int err)
-{
-	int i;
-
-	for (i = 0; i < nexpected; i++)
-		if (expected[i] == err)
-			return 1;
-	return 0;
-}
+#include "progs.h"
 
 static void usage(void)
 {
@@ -101,29 +42,6 @@ static void usage(void)
 	      "              OK for success; the default is OK only\n"
 	      "  -u          drop root privileges after opening DEV\n", stderr);
 	exit(2);
-}
-
-static void drop_privileges(void)
-{
-	if (setgroups(0, NULL) || setresgid(65534, 65534, 65534) ||
-	    setresuid(65534, 65534, 65534)) {
-		perror("bfctl: dropping privileges");
-		exit(2);
-	}
-}
-
-static void *bad_pointer(void)
-{
-	/* An address that is certainly not mapped: a page we unmap. */
-	void *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-
-	if (p == MAP_FAILED) {
-		perror("bfctl: mmap");
-		exit(2);
-	}
-	munmap(p, 4096);
-	return p;
 }
 
 static void set_name(__u8 *dst, const char *name)
@@ -187,15 +105,7 @@ int main(int argc, char **argv)
 	argv += optind + 2;
 	argc -= optind + 2;
 
-	/* "fd:N" uses a descriptor the caller opened, e.g. for a dead disk. */
-	if (!strncmp(dev, "fd:", 3))
-		fd = atoi(dev + 3);
-	else
-		fd = open(dev, O_RDONLY);
-	if (fd < 0) {
-		fprintf(stderr, "bfctl: %s: %s\n", dev, strerror(errno));
-		return 2;
-	}
+	fd = open_dev(dev);
 	if (unpriv)
 		drop_privileges();
 
@@ -249,8 +159,6 @@ int main(int argc, char **argv)
 		usage();
 	}
 
-	if (!nexpected)
-		expected[nexpected++] = 0;
 	if (ret < 0) {
 		int err = errno;
 
@@ -262,7 +170,7 @@ int main(int argc, char **argv)
 	}
 	if (!is_expected(0)) {
 		fprintf(stderr, "bfctl: %s %s: succeeded, expected %s\n", cmd,
-			dev, errname(expected[0]));
+			dev, errname(first_expected()));
 		return 1;
 	}
 	if (!strcmp(cmd, "stats"))

@@ -40,6 +40,7 @@
 
 #include <linux/blk-filter.h>
 #include <linux/blksnap.h>
+#include "progs.h"
 
 #define CONTROL "/dev/" BLKSNAP_CTL
 #define FILTER_NAME "blksnap"
@@ -47,36 +48,6 @@
 #ifndef BLKGETSIZE64
 #define BLKGETSIZE64 _IOR(0x12, 114, size_t)
 #endif
-
-static const struct {
-	const char *name;
-	int err;
-} errnames[] = {
-	{ "ENOENT", ENOENT }, { "EALREADY", EALREADY }, { "EBUSY", EBUSY },
-	{ "EINVAL", EINVAL }, { "ENOTTY", ENOTTY }, { "EFAULT", EFAULT },
-	{ "ENODEV", ENODEV }, { "EPERM", EPERM }, { "ENOMEM", ENOMEM },
-	{ "EIO", EIO }, { "ENXIO", ENXIO }, { "EACCES", EACCES },
-	{ "EBADF", EBADF }, { "ENODATA", ENODATA }, { "ETIMEDOUT", ETIMEDOUT },
-	{ "EDEADLK", EDEADLK }, { "ESRCH", ESRCH },
-	{ "EINTR", EINTR }, { "ENOSPC", ENOSPC }, { "EEXIST", EEXIST },
-	{ "E2BIG", E2BIG }, { "EOVERFLOW", EOVERFLOW }, { "EFBIG", EFBIG },
-	{ "EROFS", EROFS }, { "EOPNOTSUPP", EOPNOTSUPP }, { "ERANGE", ERANGE },
-	{ "EAGAIN", EAGAIN },
-};
-
-#define NERRNAMES (sizeof(errnames) / sizeof(errnames[0]))
-
-static const char *errname(int err)
-{
-	size_t i;
-
-	if (!err)
-		return "OK";
-	for (i = 0; i < NERRNAMES; i++)
-		if (errnames[i].err == err)
-			return errnames[i].name;
-	return "E?";
-}
 
 static void usage(void)
 {
@@ -134,89 +105,11 @@ static void usage(void)
 	exit(2);
 }
 
-static void die(const char *what)
-{
-	fprintf(stderr, "snapctl: %s: %s\n", what, strerror(errno));
-	exit(2);
-}
 
-static int errnum(const char *name)
-{
-	size_t i;
-
-	if (!strcmp(name, "OK"))
-		return 0;
-	for (i = 0; i < NERRNAMES; i++)
-		if (!strcmp(errnames[i].name, name))
-			return errnames[i].err;
-	fprintf(stderr, "snapctl: unknown errno name '%s'\n", name);
-	exit(2);
-}
-
-static int expected[8];
-static int nexpected;
 static int unpriv;
 static int bad_arg;
 static int bad_buf;
 static long long optlen_override = -1;
-
-static void parse_expected(char *list)
-{
-	char *tok;
-
-	for (tok = strtok(list, ","); tok; tok = strtok(NULL, ",")) {
-		if (nexpected == 8)
-			usage();
-		expected[nexpected++] = errnum(tok);
-	}
-}
-
-static int is_expected(int err)
-{
-	int i;
-
-	for (i = 0; i < nexpected; i++)
-		if (expected[i] == err)
-			return 1;
-	return 0;
-}
-
-static unsigned long long num(const char *s)
-{
-	char *end;
-	unsigned long long v;
-
-	errno = 0;
-	v = strtoull(s, &end, 0);
-	if (errno || end == s || *end) {
-		fprintf(stderr, "snapctl: bad number '%s'\n", s);
-		exit(2);
-	}
-	return v;
-}
-
-static void drop_privileges(void)
-{
-	static int dropped;
-
-	if (dropped++)
-		return;
-	if (setgroups(0, NULL) || setresgid(65534, 65534, 65534) ||
-	    setresuid(65534, 65534, 65534))
-		die("dropping privileges");
-}
-
-static void *bad_pointer(void)
-{
-	/* An address that is certainly not mapped: a page we unmap. */
-	void *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-
-	if (p == MAP_FAILED)
-		die("mmap");
-	munmap(p, 4096);
-	return p;
-}
 
 static void parse_id(const char *s, struct blksnap_uuid *id)
 {
@@ -255,18 +148,6 @@ static int open_control(void)
 	return fd;
 }
 
-static int open_dev(const char *dev)
-{
-	int fd;
-
-	if (!strncmp(dev, "fd:", 3))
-		return (int)num(dev + 3);
-	fd = open(dev, O_RDONLY);
-	if (fd < 0)
-		die(dev);
-	return fd;
-}
-
 /* The ioctl, after dropping privileges if asked to. */
 static int xioctl(int fd, unsigned long req, void *arg)
 {
@@ -300,7 +181,7 @@ static int outcome(const char *what, int ret)
 			errname(err));
 	else
 		fprintf(stderr, "snapctl: %s: succeeded, expected %s\n", what,
-			errname(expected[0]));
+			errname(first_expected()));
 	return 1;
 }
 
@@ -1298,8 +1179,6 @@ int main(int argc, char **argv)
 	}
 	if (argc - optind < 1)
 		usage();
-	if (!nexpected)
-		expected[nexpected++] = 0;
 	argv += optind;
 	argc -= optind;
 	cmd = argv[0];
