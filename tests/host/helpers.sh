@@ -8,6 +8,8 @@ set -u
 : "${BLKSNAP:?run by tests/host/run.sh}" "${TEST_TMP:?}"
 # Never the real control device, whatever the host has.
 export BLKSNAP_CONTROL=$TEST_TMP/no-control
+# Never the host's modprobe either.
+export BLKSNAP_MODPROBE=''
 nfail=0
 
 fail() {

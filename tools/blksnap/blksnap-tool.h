@@ -37,6 +37,8 @@ int read_all(int fd, void *buf, size_t len, uint64_t off);
 int fsync_dir(const char *dir);
 double now_seconds(void);
 const char *ctl_path(void);
+bool module_loaded(void);
+int load_module(void);
 int open_ctl(struct blksnap_ctl **ctl);
 int open_dev(const char *path, struct blksnap_dev **dev);
 int get_snapshot(struct blksnap_ctl *ctl, const char *idstr,

@@ -126,6 +126,13 @@ static int attach_detach(int argc, char **argv, bool attach)
 	if (open_dev(argv[optind], &dev) < 0)
 		return EXIT_FAIL;
 	ret = attach ? blksnap_attach(dev) : blksnap_detach(dev);
+	/* The filter is unknown (ENOENT), or out of tree blkfilter.ko is
+	 * not loaded either and the ioctl is unknown (ENOTTY): load the
+	 * module, which pulls in blkfilter, once. */
+	if (attach && (ret == -ENOENT || ret == -ENOTTY) && !module_loaded()) {
+		if (load_module() == 0)
+			ret = blksnap_attach(dev);
+	}
 	blksnap_dev_close(dev);
 	if (attach && ret == -EALREADY)
 		ret = 0;

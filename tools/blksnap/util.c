@@ -5,11 +5,16 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <glob.h>
+#include <spawn.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
 
 #include "blksnap-tool.h"
 
@@ -216,10 +221,94 @@ const char *ctl_path(void)
 	return p && *p ? p : BLKSNAP_CONTROL_PATH;
 }
 
+bool module_loaded(void)
+{
+	return access("/sys/module/blksnap", F_OK) == 0;
+}
+
+/* Run "modprobe blksnap" ($BLKSNAP_MODPROBE instead of modprobe, found
+ * in PATH; set empty: never); its messages go to stderr as they are (a
+ * module not found, or refused under Secure Boot).  0 if it succeeded. */
+static int run_modprobe(void)
+{
+	const char *prog = getenv("BLKSNAP_MODPROBE");
+	extern char **environ;
+	char *argv[3];
+	pid_t pid;
+	int status;
+
+	if (!prog)
+		prog = "modprobe";
+	if (!*prog)
+		return -1;
+	argv[0] = (char *)prog;
+	argv[1] = (char *)"blksnap";
+	argv[2] = NULL;
+	fflush(stdout);
+	fflush(stderr);
+	if (posix_spawnp(&pid, prog, NULL, NULL, argv, environ) != 0)
+		return -1;
+	while (waitpid(pid, &status, 0) < 0) {
+		if (errno != EINTR)
+			return -1;
+	}
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+}
+
+/* What gives this kernel a blksnap module: the package, or with its
+ * sources installed the headers or the DKMS command that is missing. */
+static void module_hint(void)
+{
+	struct utsname u;
+	char build[sizeof(u.release) + 32];
+	glob_t g;
+	bool dkms;
+
+	if (uname(&u) < 0)
+		strcpy(u.release, "$(uname -r)");
+	dkms = glob("/usr/src/blksnap-*", GLOB_NOSORT, NULL, &g) == 0;
+	globfree(&g);
+	snprintf(build, sizeof(build), "/lib/modules/%s/build", u.release);
+	if (!dkms)
+		warnmsg(NULL, "no blksnap module for kernel %s: install the blksnap-dkms package (apt install blksnap-dkms), or build the modules from their source (see blksnap(8), NOTES)",
+			u.release);
+	else if (access(build, F_OK) < 0)
+		warnmsg(NULL, "no blksnap module for kernel %s: blksnap-dkms cannot build one without this kernel's headers: install linux-headers-%s, then run 'dkms autoinstall -k %s'",
+			u.release, u.release, u.release);
+	else
+		warnmsg(NULL, "no blksnap module for kernel %s: blksnap-dkms has not built one: run 'dkms autoinstall -k %s' (and see 'dkms status')",
+			u.release, u.release);
+}
+
+int load_module(void)
+{
+	int i;
+
+	if (module_loaded())
+		return 0;
+	if (run_modprobe() == 0 && module_loaded()) {
+		/* devtmpfs makes the node at once; udev may take a moment. */
+		for (i = 0; i < 100 && access(BLKSNAP_CONTROL_PATH, F_OK) < 0; i++)
+			usleep(10000);
+		return 0;
+	}
+	module_hint();
+	return -ENOENT;
+}
+
+/* The control device; the module is loaded first when it is not and the
+ * control device is the default one. */
 int open_ctl(struct blksnap_ctl **ctl)
 {
 	int ret = blksnap_ctl_open(ctl_path(), ctl);
 
+	if (ret == -ENOENT && !getenv("BLKSNAP_CONTROL") && !module_loaded()) {
+		if (load_module() < 0) {
+			errmsg(ctl_path(), 0, "cannot open: the blksnap module is not loaded");
+			return ret;
+		}
+		ret = blksnap_ctl_open(ctl_path(), ctl);
+	}
 	if (ret == -ENOENT)
 		errmsg(ctl_path(), ret, "cannot open (is blksnap.ko loaded?)");
 	else if (ret < 0)
