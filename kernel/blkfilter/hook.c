@@ -19,11 +19,17 @@
  *   static or inlined into their callers, so a partition is caught where its
  *   struct device is deleted, a call from another unit that stays a call.
  *
- * The handlers call the original functions through a pointer, past the
- * ftrace call site where they can (bf_hook_orig()), else at the start,
- * where the callback lets calls from this module through.  GCC disables
- * IPA-RA for code built with -pg, so static functions of the kernel keep
- * the standard calling convention and can be called through a pointer.
+ * The ioctl hooks decide in the ftrace callback whether to redirect: a call
+ * they leave alone runs the original by simply returning.  The device
+ * removal handlers call del_gendisk() and device_del(), both exported, by
+ * their names; the callback lets calls from this module through.
+ *
+ * The bio hook's handler calls __submit_bio() through a pointer, past its
+ * ftrace call site where it can (bf_hook_orig()), else at the start, where
+ * the callback lets calls from this module through.  GCC disables IPA-RA
+ * for code built with -pg, so static functions of the kernel keep the
+ * standard calling convention and can be called through a pointer.
+ * Addresses come from kprobes, never from calling kallsyms_lookup_name().
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -48,8 +54,14 @@
  * @name: the function's name.
  * @handler: the replacement, with the same prototype.
  * @want: optional; decides from the arguments whether to redirect a call.
+ *	Called in the ftrace callback: must not sleep.
+ * @reenter: the handler calls the function by its name: the callback lets
+ *	calls from this module through.
+ * @indirect: the handler calls the original function through a pointer,
+ *	@orig.
  * @addr: the function's address, found at load time.
- * @orig: where the handler calls the original function: see bf_hook_orig().
+ * @orig: where the handler calls the original function, if @indirect: see
+ *	bf_hook_orig().
  * @flags: @ops' flags as resolved, for a callback (a direct call changes
  *	them).
  * @ops: the ftrace registration.
@@ -58,51 +70,57 @@ struct bf_hook {
 	const char *name;
 	void *handler;
 	bool (*want)(struct pt_regs *regs);
+	bool reenter;
+	bool indirect;
 	unsigned long addr;
 	unsigned long orig;
 	unsigned long flags;
 	struct ftrace_ops ops;
 };
 
-static unsigned long (*bf_lookup_name)(const char *name);
-
 /*
  * With indirect branch tracking on, a call through a pointer must land on
  * an ENDBR, and the kernel seals (overwrites) those of functions whose
- * address it never takes, such as a static __submit_bio(): a handler
- * calling the original would fault.  Such a function is refused, and the
- * module with it, rather than an oops at the first bio.
+ * address it never takes; static functions such as __submit_bio() often
+ * have none at all.  Every kernel function that the chosen paths call
+ * through a pointer is checked here, and the module refused if one cannot
+ * be, rather than an oops at the first call.
  */
 static int bf_check_callable(const char *name, unsigned long addr)
 {
 	if (!cpu_feature_enabled(X86_FEATURE_IBT) || is_endbr(*(u32 *)addr))
 		return 0;
-	pr_err("%s has no ENDBR and indirect branch tracking is on: it cannot be called back; boot with ibt=off to use blkfilter\n",
+	pr_err("%s has no ENDBR and indirect branch tracking is on: it cannot be called through a pointer\n",
 	       name);
 	return -EOPNOTSUPP;
 }
 
-static int bf_find_lookup_name(void)
+/*
+ * The address of a kernel function, from a kprobe that is registered
+ * disabled (nothing is patched) and unregistered at once: a module cannot
+ * call kallsyms_lookup_name(), which is not exported and whose ENDBR the
+ * kernel seals.
+ */
+static unsigned long bf_find_addr(const char *name)
 {
-	struct kprobe kp = { .symbol_name = "kallsyms_lookup_name" };
+	struct kprobe kp = {
+		.symbol_name = name,
+		.flags = KPROBE_FLAG_DISABLED,
+	};
 	unsigned long addr;
 	int ret;
 
 	ret = register_kprobe(&kp);
 	if (ret) {
-		pr_err("cannot find kallsyms_lookup_name: %d\n", ret);
-		return ret;
+		pr_err("kernel function %s not found: %d\n", name, ret);
+		return 0;
 	}
 	addr = (unsigned long)kp.addr;
 	unregister_kprobe(&kp);
-	/* With IBT the probe sits after the ENDBR; indirect calls need it. */
+	/* With IBT the probe sits after the ENDBR: the function starts there. */
 	if (ENDBR_INSN_SIZE && is_endbr(*(u32 *)(addr - ENDBR_INSN_SIZE)))
 		addr -= ENDBR_INSN_SIZE;
-	ret = bf_check_callable(kp.symbol_name, addr);
-	if (ret)
-		return ret;
-	bf_lookup_name = (void *)addr;
-	return 0;
+	return addr;
 }
 
 /*
@@ -120,16 +138,22 @@ static __always_inline bool bf_called_by_us(unsigned long parent_ip)
 #endif
 }
 
+/* The registers of a callback that has them (FTRACE_OPS_FL_SAVE_REGS). */
+static __always_inline struct pt_regs *bf_ftrace_regs(struct ftrace_regs *fregs)
+{
+	return ftrace_get_regs(fregs);
+}
+
 /* Where the call returns to: the handler instead of the function. */
 static __always_inline void bf_ftrace_redirect(struct ftrace_regs *fregs,
-					       struct pt_regs *regs, void *to)
+					       void *to)
 {
 #if defined(CONFIG_DYNAMIC_FTRACE_WITH_ARGS) && defined(HAVE_FTRACE_REGS_SET_IP)
 	ftrace_regs_set_instruction_pointer(fregs, (unsigned long)to);
 #elif defined(CONFIG_DYNAMIC_FTRACE_WITH_ARGS)
 	ftrace_instruction_pointer_set(fregs, (unsigned long)to);
 #else
-	instruction_pointer_set(regs, (unsigned long)to);
+	instruction_pointer_set(bf_ftrace_regs(fregs), (unsigned long)to);
 #endif
 }
 
@@ -138,19 +162,16 @@ static void notrace bf_ftrace_thunk(unsigned long ip, unsigned long parent_ip,
 				    struct ftrace_regs *fregs)
 {
 	struct bf_hook *hook = container_of(ops, struct bf_hook, ops);
-	struct pt_regs *regs = NULL;
 
-	/* Only a handler's call at the start comes back here. */
-	if (hook->orig == hook->addr && bf_called_by_us(parent_ip))
+	if (hook->reenter && bf_called_by_us(parent_ip))
 		return;
-	if (hook->ops.flags & FTRACE_OPS_FL_SAVE_REGS) {
-		regs = ftrace_get_regs(fregs);
-		if (unlikely(!regs))
+	if (hook->want) {
+		struct pt_regs *regs = bf_ftrace_regs(fregs);
+
+		if (unlikely(!regs) || !hook->want(regs))
 			return;
 	}
-	if (hook->want && !hook->want(regs))
-		return;
-	bf_ftrace_redirect(fregs, regs, hook->handler);
+	bf_ftrace_redirect(fregs, hook->handler);
 }
 
 /*
@@ -186,16 +207,19 @@ static int bf_hook_resolve(struct bf_hook *hook)
 {
 	int ret;
 
-	hook->addr = bf_lookup_name(hook->name);
-	if (!hook->addr) {
-		pr_err("kernel function %s not found\n", hook->name);
+	hook->addr = bf_find_addr(hook->name);
+	if (!hook->addr)
 		return -ENOENT;
+	if (hook->indirect) {
+		hook->orig = bf_hook_orig(hook->addr);
+		/* At the start, the callback lets our call through. */
+		hook->reenter = hook->orig == hook->addr;
+		ret = bf_check_callable(hook->name, hook->orig);
+		if (ret)
+			return ret;
 	}
-	ret = bf_check_callable(hook->name, hook->addr);
-	if (ret)
-		return ret;
-	hook->orig = bf_hook_orig(hook->addr);
-	hook->ops.func = bf_ftrace_thunk;
+	if (!hook->ops.func)
+		hook->ops.func = bf_ftrace_thunk;
 	hook->ops.flags = FTRACE_OPS_FL_IPMODIFY;
 	/*
 	 * Where ftrace passes the argument registers and lets the return
@@ -228,6 +252,7 @@ static void bf_submit_bio(struct bio *bio) __used;
 static struct bf_hook bf_submit_hook = {
 	.name = "__submit_bio",
 	.handler = bf_submit_bio,
+	.indirect = true,
 };
 
 static void bf_orig_submit_bio(struct bio *bio)
@@ -412,12 +437,20 @@ void bf_submit_hook_put(void)
 
 /* The ioctls. */
 
+/*
+ * Only the BLKFILTER_* commands go to the handlers, each holding a
+ * reference on this module that the handler drops: while the module goes
+ * away the callback lets the call through, and the kernel answers as if
+ * the module never came.
+ */
 static bool notrace bf_want_ioctl(struct pt_regs *regs)
 {
 	unsigned int cmd = regs_get_kernel_argument(regs, 1);
 
-	return cmd == BLKFILTER_ATTACH || cmd == BLKFILTER_DETACH ||
-	       cmd == BLKFILTER_CTL;
+	if (cmd != BLKFILTER_ATTACH && cmd != BLKFILTER_DETACH &&
+	    cmd != BLKFILTER_CTL)
+		return false;
+	return try_module_get(THIS_MODULE);
 }
 
 static long bf_blkdev_ioctl(struct file *file, unsigned int cmd,
@@ -437,29 +470,11 @@ static struct bf_hook bf_compat_ioctl_hook = {
 	.want = bf_want_ioctl,
 };
 
-typedef long (*bf_ioctl_fn)(struct file *file, unsigned int cmd,
-			    unsigned long arg);
-
-static long bf_orig_blkdev_ioctl(struct file *file, unsigned int cmd,
-				 unsigned long arg)
-{
-	return ((bf_ioctl_fn)bf_ioctl_hook.orig)(file, cmd, arg);
-}
-
-static long bf_orig_compat_blkdev_ioctl(struct file *file,
-					unsigned int cmd, unsigned long arg)
-{
-	return ((bf_ioctl_fn)bf_compat_ioctl_hook.orig)(file, cmd, arg);
-}
-
 static long bf_blkdev_ioctl(struct file *file, unsigned int cmd,
 			    unsigned long arg)
 {
 	long ret;
 
-	/* While the module goes away the kernel answers as if it never came. */
-	if (!try_module_get(THIS_MODULE))
-		return bf_orig_blkdev_ioctl(file, cmd, arg);
 	ret = blkfilter_ioctl(I_BDEV(file->f_mapping->host), cmd,
 			      (void __user *)arg);
 	module_put(THIS_MODULE);
@@ -471,8 +486,6 @@ static long bf_compat_blkdev_ioctl(struct file *file, unsigned int cmd,
 {
 	long ret;
 
-	if (!try_module_get(THIS_MODULE))
-		return bf_orig_compat_blkdev_ioctl(file, cmd, arg);
 	/* The structures have the same layout for 32-bit callers. */
 	ret = blkfilter_ioctl(I_BDEV(file->f_mapping->host), cmd,
 			      compat_ptr(arg));
@@ -488,6 +501,7 @@ static void bf_device_del(struct device *dev);
 static struct bf_hook bf_del_gendisk_hook = {
 	.name = "del_gendisk",
 	.handler = bf_del_gendisk,
+	.reenter = true,
 };
 
 /* Only the devices of disks and partitions are of interest. */
@@ -502,11 +516,14 @@ static struct bf_hook bf_device_del_hook = {
 	.name = "device_del",
 	.handler = bf_device_del,
 	.want = bf_want_device_del,
+	.reenter = true,
 };
 
 /*
  * Around the kernel's deletion of a device: detach its filters first and
- * keep new ones off it until the deletion is done.  Nothing to do while
+ * keep new ones off it until the deletion is done.  The handlers call the
+ * exported functions by name, through their ftrace sites (not on the I/O
+ * path), where the callback lets calls from this module through.  Nothing to do while
  * this module goes away: no filter is attached then.
  */
 static bool bf_deletion_begin(struct blkfilter_dying *dying)
@@ -530,7 +547,7 @@ static void bf_del_gendisk(struct gendisk *disk)
 	struct blkfilter_dying dying = { .disk = disk };
 	bool begun = bf_deletion_begin(&dying);
 
-	((void (*)(struct gendisk *))bf_del_gendisk_hook.orig)(disk);
+	del_gendisk(disk);
 	bf_deletion_end(&dying, begun);
 }
 
@@ -540,7 +557,7 @@ static void bf_device_del(struct device *dev)
 	struct blkfilter_dying dying = { .part = bdev };
 	bool begun = bdev_is_partition(bdev) && bf_deletion_begin(&dying);
 
-	((void (*)(struct device *))bf_device_del_hook.orig)(dev);
+	device_del(dev);
 	bf_deletion_end(&dying, begun);
 }
 
@@ -570,9 +587,6 @@ int bf_hooks_init(void)
 {
 	int i, ret;
 
-	ret = bf_find_lookup_name();
-	if (ret)
-		return ret;
 	ret = bf_hook_resolve(&bf_submit_hook);
 	for (i = 0; !ret && i < ARRAY_SIZE(bf_static_hooks); i++)
 		ret = bf_hook_resolve(bf_static_hooks[i]);
