@@ -45,7 +45,7 @@
 #   --log-dir DIR       where logs and results go (default build/test-logs)
 #   --results FILE      per-test "NAME STATUS" lines (default
 #                       LOG_DIR/results-KVER.txt)
-#   --append ARGS       extra kernel command line
+#   --append ARGS       extra kernel command line (given twice: both)
 #   --timeout-scale N   multiply every test's timeout by N (default 1, 3 on
 #                       the debug kernel, which runs several times slower)
 #   --show-output       print the output of every test, passed and skipped
@@ -100,7 +100,7 @@ while (($#)); do
 	--timeout) timeout=${2:?}; shift 2 ;;
 	--log-dir) log_dir=${2:?}; shift 2 ;;
 	--results) results=${2:?}; shift 2 ;;
-	--append) append=${2:?}; shift 2 ;;
+	--append) append+=" ${2:?}"; shift 2 ;;
 	--timeout-scale) tscale=${2:?}; shift 2 ;;
 	--show-output) show_output=1; shift ;;
 	-h | --help) usage 0 ;;
