@@ -24,11 +24,15 @@
  * removal handlers call del_gendisk() and device_del(), both exported, by
  * their names; the callback lets calls from this module through.
  *
- * The bio hook's handler calls __submit_bio() through a pointer, past its
- * ftrace call site where it can (bf_hook_orig()), else at the start, where
- * the callback lets calls from this module through.  GCC disables IPA-RA
- * for code built with -pg, so static functions of the kernel keep the
- * standard calling convention and can be called through a pointer.
+ * The bio hook has two forms.  Where the CPU does not track indirect
+ * branches, the handler calls __submit_bio() through a pointer, past its
+ * ftrace call site (bf_hook_orig()): GCC disables IPA-RA for code built
+ * with -pg, so static functions keep the standard calling convention.
+ * With indirect branch tracking that call would fault (__submit_bio() has
+ * no ENDBR), so there, or with the module parameter ibt_safe, the bio that
+ * the filter lets pass goes back on the submitter's bio list with a marker
+ * behind it (struct bf_pass), and the callback lets it through when its
+ * turn comes: no kernel function is then called through a pointer.
  * Addresses come from kprobes, never from calling kallsyms_lookup_name().
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -41,6 +45,9 @@
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/objtool.h>
+#include <linux/sched.h>
+#include <linux/slab.h>
+#include <linux/srcu.h>
 #include <linux/workqueue.h>
 #include <asm/ibt.h>
 #include <asm/orc_types.h>
@@ -48,6 +55,20 @@
 
 #include "blkfilter.h"
 #include "compat.h"
+
+/*
+ * ibt_safe: off by default, since the bio hook's default form, a direct
+ * call and a call of __submit_bio() past its ftrace site, costs fewer
+ * instructions per bio; on by itself where the CPU tracks indirect
+ * branches.  Forcing it lets the IBT-safe paths run where they are not
+ * needed (QEMU's emulation has no CET: the tests force it).  Set at load
+ * to the mode in use, which /sys/module/blkfilter/parameters/ibt_safe
+ * then shows; read-only afterwards.
+ */
+static bool ibt_safe;
+module_param(ibt_safe, bool, 0444);
+MODULE_PARM_DESC(ibt_safe,
+		 "Call no kernel function through a pointer, as indirect branch tracking requires (default: only where the CPU tracks indirect branches)");
 
 /**
  * struct bf_hook - a kernel function redirected to a handler of ours
@@ -157,6 +178,16 @@ static __always_inline void bf_ftrace_redirect(struct ftrace_regs *fregs,
 #endif
 }
 
+/* The first argument of the traced call. */
+static __always_inline unsigned long bf_ftrace_arg0(struct ftrace_regs *fregs)
+{
+#ifdef CONFIG_DYNAMIC_FTRACE_WITH_ARGS
+	return ftrace_regs_get_argument(fregs, 0);
+#else
+	return regs_get_kernel_argument(bf_ftrace_regs(fregs), 0);
+#endif
+}
+
 static void notrace bf_ftrace_thunk(unsigned long ip, unsigned long parent_ip,
 				    struct ftrace_ops *ops,
 				    struct ftrace_regs *fregs)
@@ -181,10 +212,11 @@ static void notrace bf_ftrace_thunk(unsigned long ip, unsigned long parent_ip,
  * of instructions per bio.  Past the ftrace call site, the five bytes at
  * the start (after an ENDBR) that ftrace turns from a NOP into a call and
  * back, the original runs at once.  That needs an indirect call that may
- * land there: not with indirect branch tracking on (only an ENDBR may be
- * landed on) nor with clang's CFI (which checks a hash in front of the
- * target), so then the start it is.  The site is recognized by its bytes,
- * ftrace's NOP or a call, and anything else keeps the start too.
+ * land there: never in the IBT-safe mode, which is chosen where indirect
+ * branch tracking is on (only an ENDBR may be landed on) and with clang's
+ * CFI (which checks a hash in front of the target).  The site is
+ * recognized by its bytes, ftrace's NOP or a call, and anything else keeps
+ * the start.
  */
 static unsigned long bf_hook_orig(unsigned long addr)
 {
@@ -192,8 +224,6 @@ static unsigned long bf_hook_orig(unsigned long addr)
 	unsigned long site = addr;
 	u8 insn[MCOUNT_INSN_SIZE];
 
-	if (IS_ENABLED(CONFIG_CFI_CLANG) || cpu_feature_enabled(X86_FEATURE_IBT))
-		return addr;
 	if (ENDBR_INSN_SIZE && is_endbr(*(u32 *)site))
 		site += ENDBR_INSN_SIZE;
 	if (copy_from_kernel_nofault(insn, (void *)site, sizeof(insn)))
@@ -252,7 +282,6 @@ static void bf_submit_bio(struct bio *bio) __used;
 static struct bf_hook bf_submit_hook = {
 	.name = "__submit_bio",
 	.handler = bf_submit_bio,
-	.indirect = true,
 };
 
 static void bf_orig_submit_bio(struct bio *bio)
@@ -345,6 +374,147 @@ static void bf_direct_unregister(struct ftrace_ops *ops)
 #endif
 
 /*
+ * The bio hook in the IBT-safe mode.
+ *
+ * __submit_bio() is called only from the loops of __submit_bio_noacct()
+ * and __submit_bio_noacct_mq(), which take bios off current->bio_list one
+ * by one until it is empty.  The handler, bf_submit_bio_safe(), replaces
+ * the call; a bio that no filter takes goes back on that list, followed by
+ * a struct bf_pass, and the loop comes to it again: the callback sees the
+ * pass right behind it and lets __submit_bio() run, then redirects the
+ * pass itself to bf_pass_done().  The SRCU read section that the default
+ * handler holds around the original's call is held from the handler to
+ * bf_pass_done(), so attach and blkfilter_sync() still wait until such a
+ * bio is in its queue.  The bio is not submitted again: the block layer's
+ * checks and accounting see it once, as without a filter; it only goes
+ * behind the bios already on the list.
+ */
+
+/**
+ * struct bf_pass - the end of a bio's pass, behind it on the bio list
+ * @bio: the list entry; @bio.bi_bdev is the passed bio's device, which
+ *	__submit_bio_noacct() sorts by, and @bio.bi_end_io bf_pass_end_io(),
+ *	by which the callback tells a pass from a bio.  Nothing else of it is
+ *	set, and the block layer never sees it outside the list.
+ * @passed: the bio passed on, right in front of @bio on the list.
+ * @srcu_idx: of the bf_srcu read section held until the pass is done.
+ *
+ * Owned by the submitting task, from bf_pass_on() to bf_pass_done().
+ */
+struct bf_pass {
+	struct bio bio;
+	struct bio *passed;
+	int srcu_idx;
+};
+
+static struct kmem_cache *bf_pass_cache;
+
+/*
+ * While the bio hook is being taken away, no new pass is made: set and
+ * cleared under bf_submit_hook_mutex, read locklessly by the callback.
+ */
+static bool bf_pass_stop;
+
+/* Never called: marks a struct bf_pass. */
+static void bf_pass_end_io(struct bio *bio)
+{
+	WARN_ONCE(1, "blkfilter: a pass marker was ended as a bio\n");
+}
+
+static void bf_pass_done(struct bio *bio) __used;
+static void bf_submit_bio_safe(struct bio *bio) __used;
+
+/* Whether @bio is the passed bio of the pass next on the submitter's list. */
+static __always_inline bool bf_pass_is_next(struct bio *bio)
+{
+	struct bio_list *list = current->bio_list;
+	struct bio *next;
+
+	if (unlikely(!list))
+		return false;
+	/*
+	 * __submit_bio_noacct() empties list[0] before each call, the rest
+	 * being in list[1]; __submit_bio_noacct_mq() uses list[0] only.
+	 */
+	next = list[0].head ?: list[1].head;
+	return next && next->bi_end_io == bf_pass_end_io &&
+	       container_of(next, struct bf_pass, bio)->passed == bio;
+}
+
+static void notrace bf_submit_thunk_safe(unsigned long ip,
+					 unsigned long parent_ip,
+					 struct ftrace_ops *ops,
+					 struct ftrace_regs *fregs)
+{
+	struct bio *bio = (struct bio *)bf_ftrace_arg0(fregs);
+
+	if (bio->bi_end_io == bf_pass_end_io) {
+		bf_ftrace_redirect(fregs, bf_pass_done);
+		return;
+	}
+	if (bf_pass_is_next(bio) || READ_ONCE(bf_pass_stop))
+		return;
+	bf_ftrace_redirect(fregs, bf_submit_bio_safe);
+}
+
+/*
+ * Puts @bio back on the submitter's list, with a pass behind it that holds
+ * a bf_srcu read section of its own until the bio has been through
+ * __submit_bio(): without lockdep's annotation, since it ends in another
+ * call (lockdep would count every pass pending as a lock held).
+ */
+static void bf_pass_on(struct bio *bio)
+{
+	struct bio_list *list = current->bio_list;
+	gfp_t gfp = GFP_NOIO | __GFP_NOFAIL;
+	struct bf_pass *pass;
+
+	if (WARN_ON_ONCE(!list)) {
+		/* Not from the block layer's loops: start one. */
+		submit_bio_noacct(bio);
+		return;
+	}
+	/* The submitter does not want to wait, not even for memory. */
+	if (bio->bi_opf & REQ_NOWAIT)
+		gfp = GFP_NOWAIT | __GFP_NOWARN;
+	pass = kmem_cache_alloc(bf_pass_cache, gfp);
+	if (unlikely(!pass)) {
+		bio_wouldblock_error(bio);
+		return;
+	}
+	pass->bio.bi_bdev = bio->bi_bdev;
+	pass->bio.bi_end_io = bf_pass_end_io;
+	pass->passed = bio;
+	pass->srcu_idx = __srcu_read_lock(&bf_srcu);
+	/* For sparse: the section goes with the pass to bf_pass_done(). */
+	__release(&bf_srcu);
+	bio_list_add(&list[0], bio);
+	bio_list_add(&list[0], &pass->bio);
+}
+
+/* Replaces __submit_bio() in the IBT-safe mode. */
+static void bf_submit_bio_safe(struct bio *bio)
+{
+	int idx;
+
+	idx = srcu_read_lock(&bf_srcu);
+	if (!bf_filter_bio(bio))
+		bf_pass_on(bio);
+	srcu_read_unlock(&bf_srcu, idx);
+}
+
+/* Replaces __submit_bio() for a pass: the bio in front of it is through. */
+static void bf_pass_done(struct bio *bio)
+{
+	struct bf_pass *pass = container_of(bio, struct bf_pass, bio);
+	int idx = pass->srcu_idx;
+
+	kmem_cache_free(bf_pass_cache, pass);
+	__acquire(&bf_srcu);
+	__srcu_read_unlock(&bf_srcu, idx);
+}
+
+/*
  * The bio hook stays registered while any filter is attached, and is taken
  * away a little after the last detach (unregistering waits for RCU tasks,
  * which the detach path should not).
@@ -359,6 +529,13 @@ static int bf_submit_hook_register(void)
 {
 	struct ftrace_ops *ops = &bf_submit_hook.ops;
 
+	if (ibt_safe) {
+		WRITE_ONCE(bf_pass_stop, false);
+		ops->func = bf_submit_thunk_safe;
+		ops->trampoline = 0;
+		ops->flags = bf_submit_hook.flags;
+		return bf_hook_register(&bf_submit_hook);
+	}
 #ifdef BF_DIRECT
 	if (bf_direct_usable()) {
 		int ret = bf_direct_register(ops);
@@ -376,9 +553,25 @@ static int bf_submit_hook_register(void)
 	return bf_hook_register(&bf_submit_hook);
 }
 
+/*
+ * In the IBT-safe mode, the passes on the submitters' lists need the hook
+ * until their turn: first no new ones, then wait for those made.  A
+ * callback that found bf_pass_stop clear may be on its way to the handler,
+ * not yet in bf_srcu: RCU tasks waits for it, since nothing in between
+ * sleeps; then bf_srcu for the passes.
+ */
+static void bf_pass_drain(void)
+{
+	WRITE_ONCE(bf_pass_stop, true);
+	synchronize_rcu_tasks();
+	synchronize_srcu(&bf_srcu);
+}
+
 /* Caller holds bf_submit_hook_mutex, or is module exit. */
 static void bf_submit_hook_unregister(void)
 {
+	if (ibt_safe)
+		bf_pass_drain();
 #ifdef BF_DIRECT
 	if (bf_submit_direct_on) {
 		bf_direct_unregister(&bf_submit_hook.ops);
@@ -585,8 +778,19 @@ static void bf_hooks_free(void)
  */
 int bf_hooks_init(void)
 {
+	bool forced = ibt_safe;
 	int i, ret;
 
+	ibt_safe = forced || cpu_feature_enabled(X86_FEATURE_IBT) ||
+		   IS_ENABLED(CONFIG_CFI_CLANG);
+	if (ibt_safe) {
+		bf_pass_cache = KMEM_CACHE(bf_pass, 0);
+		if (!bf_pass_cache)
+			return -ENOMEM;
+		bf_submit_hook.ops.func = bf_submit_thunk_safe;
+	} else {
+		bf_submit_hook.indirect = true;
+	}
 	ret = bf_hook_resolve(&bf_submit_hook);
 	for (i = 0; !ret && i < ARRAY_SIZE(bf_static_hooks); i++)
 		ret = bf_hook_resolve(bf_static_hooks[i]);
@@ -597,12 +801,16 @@ int bf_hooks_init(void)
 		if (ret)
 			goto unhook;
 	}
+	if (ibt_safe)
+		pr_info("IBT-safe hooks%s: no kernel function is called through a pointer\n",
+			forced ? " (ibt_safe=1)" : "");
 	return 0;
 unhook:
 	while (--i >= 0)
 		unregister_ftrace_function(&bf_static_hooks[i]->ops);
 free:
 	bf_hooks_free();
+	kmem_cache_destroy(bf_pass_cache);
 	return ret;
 }
 
@@ -624,4 +832,5 @@ void bf_hooks_exit(void)
 	/* Handlers still on the way out, blocked or preempted, finish here. */
 	synchronize_srcu(&bf_srcu);
 	synchronize_rcu_tasks();
+	kmem_cache_destroy(bf_pass_cache);
 }

@@ -24,6 +24,7 @@
 #include <linux/blkdev.h>
 #include <linux/err.h>
 #include <linux/fs.h>
+#include <linux/ftrace.h>
 
 #include "compat-gen.h"
 
@@ -126,6 +127,17 @@ void rcu_unexpedite_gp(void);
 #else
 #define COMPAT_CLASS_INTF_PARAMS	struct device *dev, \
 					struct class_interface *intf
+#endif
+
+/*
+ * ftrace_regs_get_argument(), 6.2, a macro: before it, x86's struct
+ * ftrace_regs holds the pt_regs, whose argument registers the lighter
+ * trampoline (DYNAMIC_FTRACE_WITH_ARGS) saves too.
+ */
+#if defined(CONFIG_DYNAMIC_FTRACE_WITH_ARGS) && \
+	!defined(ftrace_regs_get_argument)
+#define ftrace_regs_get_argument(fregs, n) \
+	regs_get_kernel_argument(&(fregs)->regs, n)
 #endif
 
 #endif /* _BLKSNAP_COMPAT_H */
