@@ -26,7 +26,13 @@
 # come last and wait for it), BENCH_SMOKE (0 skips
 # the benchmark smoke run that follows a full run), and what
 # tests/vm/run.sh reads (MODDIR, PROGDIR, BLKSNAP_CACHE). Extra options for
-# run.sh can be given in VM_OPTS.
+# run.sh can be given in VM_OPTS. MODULE_OPTS (default
+# "blkfilter.ibt_safe=1") go on every boot's kernel command line, whence
+# the guest adds them to its insmods: the stock kernels' tests run
+# blkfilter.ko's IBT-safe hooks, those that CPUs with indirect branch
+# tracking get; its default hooks are what blkfilter/013 (beside the
+# IBT-safe ones) and the benchmark smoke run use. MODULE_OPTS= runs the
+# suite with the default hooks.
 #
 # Output ends with "N passed, N failed, N skipped"; exit status 1 if any
 # test failed or could not run.
@@ -38,6 +44,8 @@ BOOT_MAX=${BOOT_MAX:-30}
 VM_JOBS=${VM_JOBS:-1}
 LOG_DIR=${LOG_DIR:-$TOP/build/test-logs}
 read -r -a vm_opts <<<"${VM_OPTS:-}"
+MODULE_OPTS=${MODULE_OPTS-blkfilter.ibt_safe=1}
+[[ -z $MODULE_OPTS ]] || vm_opts=(--append "$MODULE_OPTS" "${vm_opts[@]}")
 
 npass=0 nfail=0 nskip=0
 summary=()
