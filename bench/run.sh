@@ -53,11 +53,12 @@
 #                       snapt, rotated with them in every round; no
 #                       blkfilter-idle boots; results in
 #                       results-ab-KVER-DATE.txt
-#   --counted yes|no    the boot that counts instructions (default yes,
+#   --counted yes|no|only  the boot that counts instructions (default yes,
 #                       except for 6.1: Debian's 6.1 kernel prints nothing
 #                       and never reaches the tests under QEMU 7.2's
 #                       -icount here, with sleep=off or on; its targets
-#                       are then MISS for want of a number)
+#                       are then MISS for want of a number); only: that
+#                       boot alone, its numbers and targets, no timed boot
 #
 # Modules and test programs are built first (make modules, make tests-bin),
 # unless MODDIR names a directory of already built modules.
@@ -73,9 +74,13 @@ GUEST=$TOP/bench/guest/blkfilter-idle.sh
 GUEST_SNAP=$TOP/bench/guest/snapshot-cost.sh
 TARGET=0.99 # B/A: a loaded blkfilter with nothing attached costs < 1 %
 TARGET_TRACK=0.98 # T/W, by instruction count: tracking costs < 2 %
+# IBT-safe mode: at most 20 % more instructions per bio than the default
+# (d/D pass-through, t/T tracking only); as ratios of IOPS, >= 1 / 1.2.
+TARGET_IBT=0.833
 TARGET_REWRITE=0.95 # S/W, by instruction count: rewrites with a snapshot
 CONFIGS=(A B C D)
-CONFIGS_COUNTED=(A B C D W T S)
+# c, d, t: C, D, T with blkfilter.ko's IBT-safe hooks (ibt_safe=1).
+CONFIGS_COUNTED=(A B C D W T S c d t)
 declare -A LABEL=(
 	[A]="blkfilter not loaded (baseline)"
 	[B]="loaded, no filter attached"
@@ -84,6 +89,9 @@ declare -A LABEL=(
 	[W]="writes: blkfilter not loaded"
 	[T]="writes: blksnap tracking only"
 	[S]="writes: snapshot held, rewrites"
+	[c]="C, IBT-safe hooks"
+	[d]="D, IBT-safe hooks"
+	[t]="T, IBT-safe hooks"
 )
 
 kernels=()
@@ -164,7 +172,7 @@ seq_region=${seq_region:-$((SEQ_RATE * ft_runtime))}
 # COW disk) and what the runs write.
 disk_gib=$(((320 + seq_region + rand_region + 256 + 1023) / 1024))
 disk_gib=$((disk_gib < 3 ? 3 : disk_gib))
-[[ -z $counted || $counted == yes || $counted == no ]] || die "--counted: yes or no, not '$counted'"
+[[ -z $counted || $counted =~ ^(yes|no|only)$ ]] || die "--counted: yes, no or only, not '$counted'"
 mode=$([[ -n $quick ]] && echo quick || echo full)
 if [[ -n $ab ]]; then
 	[[ -f $ab/kernel/blksnap/area.c ]] || die "--ab: $ab is not a blksnap tree"
@@ -319,7 +327,7 @@ idle_table() {
 		sp=$(awk -v a="$mn" -v b="$mx" -v m="${IM[$c]}" \
 			'BEGIN { printf "%.1f%%", (m > 0 ? 100 * (b - a) / m : 0) }')
 		b=A
-		[[ $c == [WTS] ]] && b=W
+		[[ $c == [WTSt] ]] && b=W
 		printf '%-2s %-34s %10s %10s %10s %7s %8s\n' "$c" "${LABEL[$c]}" \
 			"${IM[$c]}" "$mn" "$mx" "$sp" "$(ratio "${IM[$c]}" "${IM[$b]:-}")"
 	done
@@ -371,6 +379,93 @@ ab_report() {
 	((${#bad[@]} == 0))
 }
 
+# counted_boot SERIES KVER STAMP: the boot that counts instructions; sets
+# IM (its medians), idle_counted (its table), creps, cruntime and CBAD
+# (what was wrong).
+CBAD=()
+creps=
+cruntime=
+idle_counted=
+counted_boot() {
+	CBAD=()
+	idle_counted=
+	# The second boot: blkfilter-idle again, with the guest's clock
+	# counting instructions (1 ns each), so that an IOPS is 1e9 over the
+	# instructions of an I/O: no host noise, one thread of TCG.  Three
+	# repetitions are plenty (they agree to 0.1 %); 2 s runs.
+	local series=$1 kver=$2 stamp=$3
+	creps=$((reps < 3 ? reps : 3))
+	cruntime=$((runtime < 2 ? runtime : 2))
+	local clog=$out/logs/bench-counted-$kver-$stamp.log crc=0 docount=${counted:-yes}
+	[[ -z $counted && $series == 6.1 ]] && docount=no
+	IM=()
+	if [[ $docount == no ]]; then
+		echo "bench: no boot counting instructions on $kver (--counted no, the default for 6.1)"
+		idle_counted="(not run: --counted no, the default for 6.1, whose kernel does not boot under -icount here)"
+	else
+		echo "bench: blkfilter-idle by instruction count (QEMU -icount) on $kver: $creps repetitions, ${cruntime} s runs"
+		"$TOP/tests/vm/run.sh" --kernel "$series" --show-output \
+			--disks 1 --disk-size 64M --icount 0 \
+			--log-dir "$out/logs" --results "$out/logs/results-counted-$kver.txt" \
+			--timeout $((300 + creps * ${#CONFIGS_COUNTED[@]} * (cruntime * 10 + 30))) \
+			--append "bench.reps=$creps bench.runtime=$cruntime bench.track=1 bench.ibt=1" \
+			"$GUEST" >"$clog" 2>&1 || crc=$?
+		grep '^vm: ' "$clog" || true
+		if ((crc)); then
+			echo "bench: the counted VM run failed (exit $crc); its output:" >&2
+			grep -v '^vm: ' "$clog" | tail -n 40 >&2
+			CBAD+=("the counted VM run failed (exit $crc), log in $clog")
+		else
+			idle_parse "$creps" "${CONFIGS_COUNTED[@]}" \
+				< <(tr -d '\r' <"$clog" | sed -n 's/^bench: //p')
+			CBAD+=("${IBAD[@]/#/counted: }")
+			idle_counted=$(idle_table "${CONFIGS_COUNTED[@]}")
+		fi
+	fi
+}
+
+# counted_report: the counted boot's table, targets and instruction
+# counts, from IM and idle_counted.
+counted_report() {
+	local cb=${IM[B]:-} ca=${IM[A]:-}
+	local ct=${IM[T]:-} cw=${IM[W]:-} cs=${IM[S]:-}
+	echo "blkfilter-idle by instruction count: the same, and 4 KiB random writes"
+	echo "over the first GiB (W, T, S), in a boot whose guest clock advances 1 ns per instruction"
+	echo "(QEMU -icount shift=0,sleep=off, one TCG thread): IOPS = 1e9 over"
+	echo "the instructions per I/O, median of $creps x $cruntime s"
+	echo
+	if [[ -n $idle_counted ]]; then
+		echo "$idle_counted"
+	else
+		echo "(no numbers: the counted boot failed)"
+	fi
+	echo
+	target_line no-filter-loaded "$(ratio "$cb" "$ca")" "$TARGET"
+	target_line tracking-only-nullb "$(ratio "$ct" "$cw")" "$TARGET_TRACK"
+	target_line rewrite-snapshot-nullb "$(ratio "$cs" "$cw")" "$TARGET_REWRITE"
+	target_line ibt-safe-pass-through "$(ratio "${IM[d]:-}" "${IM[D]:-}")" "$TARGET_IBT"
+	target_line ibt-safe-tracking "$(ratio "${IM[t]:-}" "$ct")" "$TARGET_IBT"
+	awk -v a="$ca" -v b="$cb" -v w="$cw" -v t="$ct" -v s="$cs" \
+		-v C="${IM[C]:-}" -v D="${IM[D]:-}" -v c="${IM[c]:-}" -v d="${IM[d]:-}" \
+		-v t2="${IM[t]:-}" 'BEGIN {
+		if (a > 0 && b > 0)
+			printf "bench: info counted: %.0f instructions per read not loaded, %+.0f loaded\n", 1e9 / a, 1e9 / b - 1e9 / a
+		if (w > 0 && t > 0)
+			printf "bench: info counted: %.0f instructions per write not loaded, %+.0f tracking (null_blk: a device that costs nothing, the worst case)\n", 1e9 / w, 1e9 / t - 1e9 / w
+		if (w > 0 && s > 0)
+			printf "bench: info counted: %+.0f instructions per rewrite of a preserved chunk with a snapshot held\n", 1e9 / s - 1e9 / w
+		# The IBT-safe hooks beside the default: instructions per bio
+		# added to the baseline (A for reads, W for writes), and the
+		# whole I/O in one mode over the other.
+		if (a > 0 && C > 0 && c > 0)
+			printf "bench: info counted IBT-safe: filter elsewhere %+.0f default, %+.0f IBT-safe; per read %.3f\n", 1e9 / C - 1e9 / a, 1e9 / c - 1e9 / a, C / c
+		if (a > 0 && D > 0 && d > 0)
+			printf "bench: info counted IBT-safe: pass-through filter %+.0f default, %+.0f IBT-safe; per read %.3f\n", 1e9 / D - 1e9 / a, 1e9 / d - 1e9 / a, D / d
+		if (w > 0 && t > 0 && t2 > 0)
+			printf "bench: info counted IBT-safe: tracking only %+.0f default, %+.0f IBT-safe; per write %.3f\n", 1e9 / t - 1e9 / w, 1e9 / t2 - 1e9 / w, t / t2
+	}'
+}
+
 # bench_kernel SERIES: one boot, one results file. Returns 1 on failure.
 bench_kernel() {
 	local series=$1 kver stamp date log res
@@ -396,6 +491,22 @@ bench_kernel() {
 	date=$(date '+%Y-%m-%d %H:%M:%S %z')
 	log=$out/logs/bench-$kver-$stamp.log
 	res=$out/results-${ab:+ab-}$kver-$stamp.txt
+	if [[ $counted == only ]]; then
+		res=$out/results-counted-$kver-$stamp.txt
+		counted_boot "$series" "$kver" "$stamp"
+		{
+			echo "bench results, $date, kernel $kver, the counted boot only"
+			echo
+			counted_report
+			if ((${#CBAD[@]})); then
+				echo
+				printf 'error: %s\n' "${CBAD[@]}"
+			fi
+		} | tee "$res"
+		echo "bench: results in $res"
+		((${#CBAD[@]} == 0))
+		return
+	fi
 	echo "bench: blkfilter-idle and snapshot-cost on $kver, $mode: $reps repetitions, ${runtime} s runs, first-touch ${ft_runtime} s over ${seq_region} and ${rand_region} MiB, disks of ${disk_gib} GiB"
 
 	# Guest time: for blkfilter-idle, warm-up, then per measurement the
@@ -444,7 +555,7 @@ bench_kernel() {
 		return
 	fi
 	local -A info=()
-	local k bad=() idle idle_counted=
+	local k bad=() idle
 	idle_parse "$reps" "${CONFIGS[@]}" < <(printf '%s\n' "${lines[@]}")
 	for k in "${!II[@]}"; do
 		info[$k]=${II[$k]}
@@ -454,37 +565,8 @@ bench_kernel() {
 	local timed_hooked="${IH[B]} ${IH[C]%% *} ${IH[D]%% *}"
 	idle=$(idle_table "${CONFIGS[@]}")
 
-	# The second boot: blkfilter-idle again, with the guest's clock
-	# counting instructions (1 ns each), so that an IOPS is 1e9 over the
-	# instructions of an I/O: no host noise, one thread of TCG.  Three
-	# repetitions are plenty (they agree to 0.1 %); 2 s runs.
-	local creps=$((reps < 3 ? reps : 3)) cruntime=$((runtime < 2 ? runtime : 2))
-	local clog=$out/logs/bench-counted-$kver-$stamp.log crc=0 docount=${counted:-yes}
-	[[ -z $counted && $series == 6.1 ]] && docount=no
-	IM=()
-	if [[ $docount == no ]]; then
-		echo "bench: no boot counting instructions on $kver (--counted no, the default for 6.1)"
-		idle_counted="(not run: --counted no, the default for 6.1, whose kernel does not boot under -icount here)"
-	else
-		echo "bench: blkfilter-idle by instruction count (QEMU -icount) on $kver: $creps repetitions, ${cruntime} s runs"
-		"$TOP/tests/vm/run.sh" --kernel "$series" --show-output \
-			--disks 1 --disk-size 64M --icount 0 \
-			--log-dir "$out/logs" --results "$out/logs/results-counted-$kver.txt" \
-			--timeout $((300 + creps * ${#CONFIGS_COUNTED[@]} * (cruntime * 10 + 30))) \
-			--append "bench.reps=$creps bench.runtime=$cruntime bench.track=1" \
-			"$GUEST" >"$clog" 2>&1 || crc=$?
-		grep '^vm: ' "$clog" || true
-		if ((crc)); then
-			echo "bench: the counted VM run failed (exit $crc); its output:" >&2
-			grep -v '^vm: ' "$clog" | tail -n 40 >&2
-			bad+=("the counted VM run failed (exit $crc), log in $clog")
-		else
-			idle_parse "$creps" "${CONFIGS_COUNTED[@]}" \
-				< <(tr -d '\r' <"$clog" | sed -n 's/^bench: //p')
-			bad+=("${IBAD[@]/#/counted: }")
-			idle_counted=$(idle_table "${CONFIGS_COUNTED[@]}")
-		fi
-	fi
+	counted_boot "$series" "$kver" "$stamp"
+	bad+=("${CBAD[@]}")
 	local cb=${IM[B]:-} ca=${IM[A]:-} cc=${IM[C]:-} cd=${IM[D]:-}
 	local ct=${IM[T]:-} cw=${IM[W]:-} cs=${IM[S]:-}
 
@@ -523,28 +605,7 @@ bench_kernel() {
 			echo "bench: info no-filter-loaded: no tracefs in the guest, the bio hook not checked"
 		fi
 		echo
-		echo "blkfilter-idle by instruction count: the same, and 4 KiB random writes"
-		echo "over the first GiB (W, T, S), in a boot whose guest clock advances 1 ns per instruction"
-		echo "(QEMU -icount shift=0,sleep=off, one TCG thread): IOPS = 1e9 over"
-		echo "the instructions per I/O, median of $creps x $cruntime s"
-		echo
-		if [[ -n $idle_counted ]]; then
-			echo "$idle_counted"
-		else
-			echo "(no numbers: the counted boot failed)"
-		fi
-		echo
-		target_line no-filter-loaded "$(ratio "$cb" "$ca")" "$TARGET"
-		target_line tracking-only-nullb "$(ratio "$ct" "$cw")" "$TARGET_TRACK"
-		target_line rewrite-snapshot-nullb "$(ratio "$cs" "$cw")" "$TARGET_REWRITE"
-		awk -v a="$ca" -v b="$cb" -v w="$cw" -v t="$ct" -v s="$cs" 'BEGIN {
-			if (a > 0 && b > 0)
-				printf "bench: info counted: %.0f instructions per read not loaded, %+.0f loaded\n", 1e9 / a, 1e9 / b - 1e9 / a
-			if (w > 0 && t > 0)
-				printf "bench: info counted: %.0f instructions per write not loaded, %+.0f tracking (null_blk: a device that costs nothing, the worst case)\n", 1e9 / w, 1e9 / t - 1e9 / w
-			if (w > 0 && s > 0)
-				printf "bench: info counted: %+.0f instructions per rewrite of a preserved chunk with a snapshot held\n", 1e9 / s - 1e9 / w
-		}'
+		counted_report
 		echo
 		echo "snapshot-cost: what snapshots cost a running workload, median of $reps"
 		echo

@@ -17,9 +17,14 @@
 #   S  a blksnap snapshot of /dev/nullb0 held, difference storage on
 #      /dev/nullb1, the region preserved once before (1 MiB writes over it):
 #      rewrites of preserved chunks; nullb1 must get no write during the run
+# and with bench.ibt=1 C, D and T again with blkfilter.ko's IBT-safe hooks
+# (ibt_safe=1: what runs on CPUs with indirect branch tracking), as c, d
+# and t.  The others run with its default (the fastest where the CPU does
+# not track indirect branches; QEMU's emulation never does).
 #
 # Settings come from the kernel command line: bench.reps=N (default 5),
-# bench.runtime=SECONDS per measurement (default 5), bench.track=0|1.
+# bench.runtime=SECONDS per measurement (default 5), bench.track=0|1,
+# bench.ibt=0|1.
 # bench/run.sh also runs it in a boot whose guest clock counts instructions
 # (QEMU -icount): there each IOPS is a count of instructions per I/O.
 #
@@ -34,17 +39,20 @@
 reps=5
 runtime=5
 track=0
+ibt=0
 read -r -a cmdline </proc/cmdline
 for arg in "${cmdline[@]}"; do
 	case $arg in
 	bench.reps=*) reps=${arg#bench.reps=} ;;
 	bench.runtime=*) runtime=${arg#bench.runtime=} ;;
 	bench.track=*) track=${arg#bench.track=} ;;
+	bench.ibt=*) ibt=${arg#bench.ibt=} ;;
 	esac
 done
 [[ $reps =~ ^[1-9][0-9]*$ ]] || fail "bad bench.reps=$reps"
 [[ $runtime =~ ^[1-9][0-9]*$ ]] || fail "bad bench.runtime=$runtime"
 [[ $track == [01] ]] || fail "bad bench.track=$track"
+[[ $ibt == [01] ]] || fail "bad bench.ibt=$ibt"
 
 need_cmd fio modprobe insmod rmmod bfctl
 ((track)) && need_cmd snapctl blockdev
@@ -103,6 +111,21 @@ done
 
 # Configurations. Each set_X goes there from any other state.
 filters_loaded() { [[ -d /sys/module/blkfilter ]]; }
+# MODE: the ibt_safe parameter blkfilter.ko is loaded with, 0 or 1; the
+# mode it shows, N or Y.
+MODE=0
+blkfilter_mode() { cat /sys/module/blkfilter/parameters/ibt_safe 2>/dev/null; }
+# want_mode 0|1: the next configuration's mode; blkfilter and what uses it
+# are unloaded if loaded in the other one.
+want_mode() {
+	local was=$MODE
+	MODE=$1
+	[[ $was == "$MODE" ]] || set_A
+}
+insmod_blkfilter() {
+	insmod "$TEST_MODULES/blkfilter.ko" "ibt_safe=$MODE" ||
+		fail "insmod blkfilter ibt_safe=$MODE"
+}
 tracking() { [[ $(cat "/sys/block/${DEV#/dev/}/filter" 2>/dev/null) == blksnap ]]; }
 SNAP_ID=
 # no_blksnap: no snapshot, blksnap detached and unloaded (blkfilter may
@@ -121,7 +144,7 @@ no_blksnap() {
 attached_to() { [[ $(cat "/sys/block/${1#/dev/}/filter" 2>/dev/null) == bftest ]]; }
 load() {
 	filters_loaded && return 0
-	insmod "$TEST_MODULES/blkfilter.ko" || fail "insmod blkfilter"
+	insmod_blkfilter
 	insmod "$TEST_MODULES/bftest.ko" || fail "insmod bftest"
 }
 attach() { attached_to "$1" || bf attach "$1" bftest; }
@@ -142,14 +165,25 @@ set_A() {
 		rmmod blkfilter || fail "rmmod blkfilter"
 	fi
 }
-set_B() { no_blksnap; load; detach "$DEV"; detach "$OTHER"; }
-set_C() { no_blksnap; load; detach "$DEV"; attach "$OTHER"; }
-set_D() { no_blksnap; load; detach "$OTHER"; attach "$DEV"; }
+set_B() { want_mode 0; no_blksnap; load; detach "$DEV"; detach "$OTHER"; }
+set_C() { want_mode 0; no_blksnap; load; detach "$DEV"; attach "$OTHER"; }
+set_D() { want_mode 0; no_blksnap; load; detach "$OTHER"; attach "$DEV"; }
+set_c() { want_mode 1; no_blksnap; load; detach "$DEV"; attach "$OTHER"; }
+set_d() { want_mode 1; no_blksnap; load; detach "$OTHER"; attach "$DEV"; }
 set_W() { set_A; }
 set_T() {
+	want_mode 0
 	tracking && [[ -z $SNAP_ID ]] && return 0
 	set_A
-	insmod "$TEST_MODULES/blkfilter.ko" || fail "insmod blkfilter"
+	insmod_blkfilter
+	insmod "$TEST_MODULES/blksnap.ko" || fail "insmod blksnap"
+	snapctl attach "$DEV" || fail "attach blksnap to $DEV"
+}
+set_t() {
+	want_mode 1
+	tracking && [[ -z $SNAP_ID ]] && return 0
+	set_A
+	insmod_blkfilter
 	insmod "$TEST_MODULES/blksnap.ko" || fail "insmod blksnap"
 	snapctl attach "$DEV" || fail "attach blksnap to $DEV"
 }
@@ -188,13 +222,20 @@ state() {
 	echo "loaded $d $o $(attached_count)"
 }
 declare -A want_state=([A]="unloaded" [B]="loaded 0 0 0" [C]="loaded 0 1 1"
-	[D]="loaded 1 0 1" [W]="unloaded" [T]="tracking" [S]="snapshot")
-# check_state CONFIG: the configuration is what it should be.
+	[D]="loaded 1 0 1" [W]="unloaded" [T]="tracking" [S]="snapshot"
+	[c]="loaded 0 1 1" [d]="loaded 1 0 1" [t]="tracking")
+# check_state CONFIG: the configuration is what it should be, in its mode.
 check_state() {
-	local s
+	local s m
 	s=$(state)
 	[[ $s == "${want_state[$1]}" ]] ||
 		fail "config $1: state is '$s', expected '${want_state[$1]}'"
+	filters_loaded || return 0
+	m=$(blkfilter_mode)
+	case $1 in
+	[cdt]) [[ $m == Y ]] || fail "config $1: blkfilter's ibt_safe is $m, not Y" ;;
+	*) [[ $m == N ]] || fail "config $1: blkfilter's ibt_safe is $m, not N" ;;
+	esac
 }
 
 echo "bench: kernel $(uname -r)"
@@ -203,6 +244,7 @@ echo "bench: device $DEV null_blk ${NULLB_OPTS[*]}"
 echo "bench: scheduler $(cat "/sys/block/${DEV#/dev/}/queue/scheduler")"
 echo "bench: fio $(fio --version) ioengine=$engine direct=1 rw=randread bs=4k iodepth=32 numjobs=1 cpus_allowed=$cpu"
 echo "bench: track $track"
+echo "bench: ibt $ibt"
 echo "bench: aslr off"
 echo "bench: reps $reps"
 echo "bench: runtime $runtime"
@@ -225,6 +267,8 @@ hook_state() {
 
 configs=(A B C D)
 ((track)) && configs+=(W T S)
+((ibt)) && configs+=(c d)
+((ibt && track)) && configs+=(t)
 for ((r = 1; r <= reps; r++)); do
 	for c in "${configs[@]}"; do
 		"set_$c"
@@ -232,7 +276,7 @@ for ((r = 1; r <= reps; r++)); do
 		sleep 1 # let module load/attach work settle
 		before=$(hook_state)
 		rw=randread
-		[[ $c == [WTS] ]] && rw=randwrite
+		[[ $c == [WTSt] ]] && rw=randwrite
 		w0=$(blkstat "$OTHER" 4)
 		iops=$(fio_iops "$engine" "$runtime" "$rw") ||
 			fail "fio run, config $c rep $r"
