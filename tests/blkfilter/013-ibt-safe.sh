@@ -4,7 +4,8 @@
 # default form, one after the other in this boot: each sees every bio of
 # its device once with the data unchanged, none of another device, passes
 # and passes bios that the block layer splits.
-# The parameter shows the mode in use.
+# The parameter shows the mode in use, and the tests of a boot with
+# blkfilter.ibt_safe=1 get that mode.
 # needs: blkfilter.ko, bftest.ko, 2 disks
 . "$TEST_BIN/testlib.sh"
 need_blkfilter_module "the block layer calls filters, no hook"
@@ -15,7 +16,7 @@ PARAM=/sys/module/blkfilter/parameters/ibt_safe
 trap cleanup_filters EXIT
 mkpattern "$TEST_TMP/p" 40
 # 4 MiB at once: split by the block layer into several bios.
-mkpattern "$TEST_TMP/big" 1024
+mkpattern "$TEST_TMP/big" 4096
 
 # run MODE: the checks with blkfilter.ko loaded with ibt_safe=MODE.
 run() {
@@ -56,3 +57,11 @@ run() {
 
 run 1
 run 0
+# The suites of a boot with blkfilter.ibt_safe=1 on its command line (CI's
+# stock boots) load blkfilter.ko in that mode (tests/vm/init).
+if grep -qw blkfilter.ibt_safe=1 /proc/cmdline; then
+	load_blkfilter
+	[[ $(cat "$PARAM") == Y ]] ||
+		fail "blkfilter.ibt_safe=1 on the command line, but insmod loaded it with ibt_safe $(cat "$PARAM")"
+	unload_blkfilter
+fi
