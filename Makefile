@@ -28,6 +28,9 @@
 #                          in-tree series, with our out-of-tree modules
 #   make check-flavours    the kernel groups on Debian's rt (6.12, 6.1) and
 #                          cloud (6.12) kernels (installs them first)
+#   make deb               Debian packages (debian/) into build/deb:
+#                          blksnap-dkms, libblksnap1, libblksnap-dev,
+#                          blksnap; lintian checks them
 #   make clean
 #
 # Sub-makefiles (kernel/Makefile, tests/Makefile) get KVER, MODULES_OUT and
@@ -57,7 +60,7 @@ export KERNELS BLKSNAP_CACHE VM_JOBS
 .PHONY: all deps modules tests-bin check demo bench lint clean \
 	userspace lib tool install check-host debug-kernel series \
 	check-series check-series-quick check-debug running check-flavours \
-	check-debug-stock
+	check-debug-stock deb
 
 all: modules tests-bin
 
@@ -183,9 +186,27 @@ bench: deps
 		echo "bench: no bench/run.sh yet"; \
 	fi
 
+# Debian packages, versioned by lib/version.mk (debian/gen-changelog).
+DEB_OUT := $(BUILD)/deb
+DEB_VERSION = $(shell sed -n 's/^BLKSNAP_VERSION *:= *//p' $(TOP)/lib/version.mk)
+DEB_ARCH = $(shell dpkg --print-architecture)
+
+deb:
+	@rm -f $(DEB_OUT)/*.deb $(DEB_OUT)/*.changes $(DEB_OUT)/*.buildinfo
+	@mkdir -p $(DEB_OUT)
+	$(TOP)/debian/gen-changelog
+	cd $(TOP) && dpkg-buildpackage -b -us -uc \
+		--changes-option=-u$(DEB_OUT) --buildinfo-option=-u$(DEB_OUT) \
+		--changes-file=$(DEB_OUT)/blksnap_$(DEB_VERSION)_$(DEB_ARCH).changes \
+		--buildinfo-file=$(DEB_OUT)/blksnap_$(DEB_VERSION)_$(DEB_ARCH).buildinfo
+	lintian --fail-on error,warning $(DEB_OUT)/blksnap_$(DEB_VERSION)_$(DEB_ARCH).changes
+	@ls $(DEB_OUT)/*.deb
+
 LINT_C  = $(shell find $(TOP)/kernel $(TOP)/include $(TOP)/tests/modules -name '*.[ch]' 2>/dev/null | sort)
 LINT_SH = $(shell find $(TOP) -path $(TOP)/build -prune -o -path $(TOP)/.git -prune \
-		-o -name '*.sh' -print | sort) $(TOP)/tests/vm/init $(TOP)/.ci/run
+		-o -name '*.sh' -print | sort) $(TOP)/tests/vm/init $(TOP)/.ci/run \
+		$(TOP)/debian/gen-changelog $(TOP)/debian/blksnap-dkms.postinst \
+		$(TOP)/debian/blksnap-dkms.prerm
 
 lint:
 	@test -x $(CHECKPATCH) || $(TOP)/scripts/deps.sh
