@@ -31,6 +31,8 @@
 #   make deb               Debian packages (debian/) into build/deb:
 #                          blksnap-dkms, libblksnap1, libblksnap-dev,
 #                          blksnap; lintian checks them
+#   make check-installed   the installed-system test (tests/installed/):
+#                          the packages installed in a Debian 12 VM
 #   make clean
 #
 # Sub-makefiles (kernel/Makefile, tests/Makefile) get KVER, MODULES_OUT and
@@ -60,7 +62,7 @@ export KERNELS BLKSNAP_CACHE VM_JOBS
 .PHONY: all deps modules tests-bin check demo bench lint clean \
 	userspace lib tool install check-host debug-kernel series \
 	check-series check-series-quick check-debug running check-flavours \
-	check-debug-stock deb
+	check-debug-stock deb check-installed
 
 all: modules tests-bin
 
@@ -191,7 +193,7 @@ DEB_OUT := $(BUILD)/deb
 DEB_VERSION = $(shell sed -n 's/^BLKSNAP_VERSION *:= *//p' $(TOP)/lib/version.mk)
 DEB_ARCH = $(shell dpkg --print-architecture)
 
-deb:
+deb: deps
 	@rm -f $(DEB_OUT)/*.deb $(DEB_OUT)/*.changes $(DEB_OUT)/*.buildinfo
 	@mkdir -p $(DEB_OUT)
 	$(TOP)/debian/gen-changelog
@@ -201,6 +203,9 @@ deb:
 		--buildinfo-file=$(DEB_OUT)/blksnap_$(DEB_VERSION)_$(DEB_ARCH).buildinfo
 	lintian --fail-on error,warning $(DEB_OUT)/blksnap_$(DEB_VERSION)_$(DEB_ARCH).changes
 	@ls $(DEB_OUT)/*.deb
+
+check-installed: deb
+	$(TOP)/tests/installed/run.sh --debs $(DEB_OUT)
 
 LINT_C  = $(shell find $(TOP)/kernel $(TOP)/include $(TOP)/tests/modules -name '*.[ch]' 2>/dev/null | sort)
 LINT_SH = $(shell find $(TOP) -path $(TOP)/build -prune -o -path $(TOP)/.git -prune \

@@ -20,7 +20,7 @@ PACKAGES=(
 	libelf-dev libssl-dev perl gnuplot-nox shellcheck linux-perf
 	unifdef python3-ply python3-git python3-sphinx
 	libsmartcols-dev pkg-config
-	dpkg-dev debhelper dh-dkms dkms fakeroot lintian
+	dpkg-dev debhelper dh-dkms dkms fakeroot lintian mmdebstrap qemu-utils
 )
 
 FLAVOUR_PACKAGES=(

@@ -1,0 +1,195 @@
+#!/bin/bash
+# The guest's half of the installed-system test (see run.sh), run as root
+# by the image's blksnap-installed-test.service with the host's folder
+# mounted on /payload. One stage a boot:
+#
+#   install  (stock 6.12) apt installs the built packages (DKMS compiles
+#            the modules in the guest), checks dkms status and on-demand
+#            loading, backs up a mounted ext4 under writes and restores
+#            it, reinstalls the packages under a live snapshot (the
+#            modules must stay loaded), installs the 6.1 kernel and its
+#            headers and checks that DKMS built the modules for it
+#   reboot   (6.1, the same disks) a backup and restore again, then purges
+#            the packages and checks that nothing of them is left
+#
+# Prints "== step (N s)" lines with the time each step took and ends with
+# "RESULT PASS" or "RESULT FAIL: why".
+set -uo pipefail
+
+stage=${1:?stage}
+P=/payload
+DATA=/dev/disk/by-id/virtio-bsdata
+SCRATCH=/dev/disk/by-id/virtio-bsrestore
+BK=/srv/backups
+MNT=/mnt/data
+PKGS=(blksnap blksnap-dkms libblksnap1 libblksnap-dev)
+
+fail() {
+	echo "RESULT FAIL: $*"
+	exit 1
+}
+t_step=$(date +%s)
+step() {
+	local now
+	now=$(date +%s)
+	echo "== $* (previous step $((now - t_step)) s)"
+	t_step=$now
+}
+# Files of ours by name anywhere on the root file system.
+ours() {
+	find / -xdev \( -name '*blksnap*' -o -name '*blkfilter*' \) \
+		-not -path '/payload/*' -not -path "$BK/*" 2>/dev/null | sort
+}
+sums() { (cd "$1" && sha256sum f* | sort -k2); }
+files() { # DIR FIRST LAST: files of 1 MiB of random data
+	local i
+	for ((i = $2; i <= $3; i++)); do
+		head -c 1M /dev/urandom >"$1/f$i" || fail "write $1/f$i"
+	done
+}
+# Writes to the mounted file system all along, beside the files compared.
+busy_start() {
+	mkdir -p "$MNT/churn"
+	(
+		i=0
+		while :; do
+			dd if=/dev/urandom of="$MNT/churn/c$((i % 8))" bs=64k count=16 \
+				conv=fsync status=none 2>/dev/null
+			i=$((i + 1))
+		done
+	) &
+	busy_pid=$!
+	sleep 1
+}
+busy_stop() {
+	kill "$busy_pid" 2>/dev/null
+	wait "$busy_pid" 2>/dev/null
+}
+# backup_check FIRST_NEW LAST_NEW: new files, a backup under writes, its
+# restore to the scratch disk: fsck clean and the files as they were.
+backup_check() {
+	files "$MNT" "$1" "$2"
+	sync
+	sums "$MNT" >/tmp/sums
+	busy_start
+	blksnap backup --verify --quiet --json "$BK" "$DATA" >/tmp/backup.json ||
+		{ busy_stop; fail "blksnap backup of $DATA"; }
+	busy_stop
+	cat /tmp/backup.json
+	local name meta
+	name=${DATA#/dev/}
+	meta=$(find "$BK" -name "$name.*.meta" | sort | tail -n1)
+	[[ -n $meta ]] || fail "no backup of $name in $BK: $(ls "$BK")"
+	blksnap restore --quiet "$meta" "$SCRATCH" || fail "blksnap restore $meta"
+	e2fsck -fn "$SCRATCH" >/tmp/fsck.log 2>&1 || { cat /tmp/fsck.log; fail "fsck of the restored disk"; }
+	mkdir -p /mnt/restored
+	mount -o ro "$SCRATCH" /mnt/restored || fail "mount the restored disk"
+	sums /mnt/restored >/tmp/rsums
+	umount /mnt/restored
+	cmp -s /tmp/sums /tmp/rsums || { diff /tmp/sums /tmp/rsums | head; fail "restored files differ"; }
+	echo "restored $meta: fsck clean, $(wc -l </tmp/rsums) files as at the backup"
+}
+dkms_has() { # KERNEL: the modules built and installed for it
+	dkms status -m blksnap -k "$1" | grep -q ': installed' &&
+		modinfo -k "$1" -n blksnap | grep -q updates/dkms &&
+		modinfo -k "$1" -n blkfilter | grep -q updates/dkms
+}
+
+export DEBIAN_FRONTEND=noninteractive
+echo "installed-test: stage $stage on $(uname -r)"
+udevadm settle
+[[ -b $DATA && -b $SCRATCH ]] || fail "no data disks ($DATA, $SCRATCH)"
+# The devices' own names: backups are named after them.
+DATA=$(readlink -f "$DATA")
+SCRATCH=$(readlink -f "$SCRATCH")
+
+case $stage in
+install)
+	ours >/tmp/ours-before
+	cp /tmp/ours-before "$P/ours-before.txt"
+	step "apt install the packages (DKMS builds for $(uname -r))"
+	debs=()
+	for p in "${PKGS[@]}"; do
+		debs+=("$(ls "$P"/debs/"${p}"_*.deb)")
+	done
+	apt-get install -y "${debs[@]}" || fail "apt install"
+	step "dkms status"
+	dkms status
+	dkms_has "$(uname -r)" || fail "dkms did not install the modules for $(uname -r)"
+	[[ ! -d /sys/module/blksnap ]] || fail "blksnap loaded before anyone asked"
+
+	step "modprobe blksnap loads blkfilter"
+	modprobe blksnap || fail "modprobe blksnap"
+	[[ -d /sys/module/blkfilter ]] || fail "modprobe blksnap did not load blkfilter"
+	blksnap version || fail "blksnap version"
+	[[ -f /usr/share/bash-completion/completions/blksnap ]] || fail "no bash completion"
+	man -w blksnap >/dev/null 2>&1 || [[ -f /usr/share/man/man8/blksnap.8.gz ]] || fail "no man page"
+
+	step "backup of a mounted ext4 under writes, restore, compare"
+	mkfs.ext4 -q -F "$DATA" || fail "mkfs"
+	mkdir -p "$MNT" "$BK"
+	mount "$DATA" "$MNT" || fail "mount $DATA"
+	backup_check 1 40
+
+	step "reinstall the packages under a live snapshot"
+	id=$(blksnap snapshot-create --storage /var/tmp "$DATA") || fail "snapshot-create"
+	blksnap snapshot-take "$id" || fail "snapshot-take"
+	refs=$(cat /sys/module/blksnap/refcnt)
+	apt-get install -y --reinstall "${debs[@]}" 2>&1 | tee /tmp/reinstall.log
+	[[ ${PIPESTATUS[0]} == 0 ]] || fail "apt reinstall"
+	grep -q "blksnap is in use.*next reboot" /tmp/reinstall.log ||
+		fail "the upgrade did not say the new modules wait for the next reboot"
+	[[ -d /sys/module/blksnap && -d /sys/module/blkfilter ]] ||
+		fail "the reinstall unloaded the modules under a live snapshot"
+	[[ $(cat /sys/module/blksnap/refcnt) == "$refs" ]] || fail "blksnap's references changed"
+	blksnap snapshot-collect | grep -q "$id" || fail "the snapshot is gone"
+	blksnap snapshot-destroy "$id" || fail "snapshot-destroy"
+	dkms_has "$(uname -r)" || fail "the reinstall left no modules for $(uname -r)"
+
+	step "install the 6.1 kernel and its headers: DKMS builds for it unasked"
+	umount "$MNT" || fail "umount"
+	apt-get install -y /opt/kernel-6.1/*.deb || fail "apt install the 6.1 kernel"
+	k61=$(find /lib/modules -maxdepth 1 -name '6.1.*' -printf '%f\n' | sort -V | tail -n1)
+	[[ -n $k61 ]] || fail "no 6.1 kernel installed"
+	dkms status
+	dkms_has "$k61" || fail "dkms did not build the modules for $k61"
+	mkdir -p "$P/boot"
+	cp "/boot/vmlinuz-$k61" "/boot/initrd.img-$k61" "$P/boot/" || fail "copy the 6.1 kernel out"
+	echo "$k61" >"$P/boot/release"
+	step "stage install done"
+	;;
+reboot)
+	[[ $(uname -r) == 6.1.* ]] || fail "not booted into 6.1"
+	step "dkms status on $(uname -r)"
+	dkms status
+	dkms_has "$(uname -r)" || fail "no modules for $(uname -r)"
+	modprobe blksnap || fail "modprobe blksnap"
+	[[ -d /sys/module/blkfilter ]] || fail "modprobe blksnap did not load blkfilter"
+
+	step "backup again on 6.1, restore, compare"
+	mkdir -p "$MNT"
+	mount "$DATA" "$MNT" || fail "mount $DATA"
+	backup_check 41 60
+	umount "$MNT"
+	blksnap detach "$DATA" 2>/dev/null || true
+
+	step "purge the packages"
+	apt-get purge -y "${PKGS[@]}" || fail "apt purge"
+	step "nothing left"
+	left=$(dkms status 2>&1 | grep blksnap || true)
+	[[ -z $left ]] || fail "dkms status still lists: $left"
+	[[ ! -d /sys/module/blksnap && ! -d /sys/module/blkfilter ]] || fail "modules still loaded: $(lsmod | grep -E 'blksnap|blkfilter')"
+	ours >/tmp/ours-after
+	extra=$(comm -13 "$P/ours-before.txt" /tmp/ours-after)
+	[[ -z $extra ]] || fail "left on the disk: $extra"
+	held=$(dpkg -l "${PKGS[@]}" 2>/dev/null | grep -E '^(ii|rc)' || true)
+	[[ -z $held ]] || fail "dpkg still has: $held"
+	echo "purged: dkms status empty, modules unloaded, no file of ours left"
+	;;
+*) fail "unknown stage $stage" ;;
+esac
+if dmesg | grep -E 'BUG:|WARNING:|Oops|Call Trace' >/tmp/oops; then
+	dmesg | tail -n 60
+	fail "the kernel reported: $(head -n1 /tmp/oops)"
+fi
+echo "RESULT PASS"

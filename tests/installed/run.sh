@@ -1,0 +1,132 @@
+#!/bin/bash
+# The installed-system test: the built Debian packages on a real Debian 12
+# system, as a sysadmin installs, updates and boots it.
+#
+# Usage: tests/installed/run.sh [--debs DIR] [--timeout SECONDS] [--append ARGS]
+#
+# A root file system from Debian's packages (mkimage.sh, cached under
+# $BLKSNAP_CACHE/installed) boots in QEMU (software emulation, as
+# tests/vm/run.sh) with systemd as PID 1 and the stock 6.12 kernel, on a
+# virtio disk: a copy-on-write overlay of the cached image, so that the
+# cache stays clean. Two more virtio disks (serials bsdata, bsrestore)
+# hold the ext4 that is backed up and its restore. The host's folder
+# WORK/payload (the packages of DIR, default build/deb, and guest.sh) is
+# shared with the guest over 9p. Two boots, each running one stage of
+# guest.sh (see there) and powering off:
+#
+#   1. on 6.12: apt install, dkms status, backup and restore, a reinstall
+#      under a live snapshot, the 6.1 kernel and headers installed (DKMS
+#      builds for them unasked)
+#   2. on 6.1, the same disks: backup and restore, purge, nothing left
+#
+# The "reboot" is a power cycle: QEMU boots the kernel directly, and the
+# second boot takes the 6.1 kernel and initrd that the guest installed in
+# its own /boot (stage 1 copies them out), as a boot loader would after
+# choosing that entry. Logs: build/test-logs/installed/.
+#
+# Exit status: 0 passed, 1 failed, 2 usage or setup error.
+set -euo pipefail
+
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+HERE=$TOP/tests/installed
+debs=$TOP/build/deb
+timeout=3600
+log_dir=$TOP/build/test-logs/installed
+append=
+
+while (($#)); do
+	case $1 in
+	--debs) debs=$(cd "${2:?}" && pwd); shift 2 ;;
+	--timeout) timeout=${2:?}; shift 2 ;;
+	--append) append=${2:?}; shift 2 ;;
+	*) echo "Usage: $0 [--debs DIR] [--timeout SECONDS] [--append ARGS]" >&2; exit 2 ;;
+	esac
+done
+
+die() { echo "installed: $*" >&2; exit 2; }
+ls "$debs"/blksnap-dkms_*_all.deb >/dev/null 2>&1 || die "no packages in $debs: run 'make deb'"
+
+start=$(date +%s)
+"$HERE/mkimage.sh" || die "mkimage.sh failed"
+CACHE=$("$HERE/mkimage.sh" --print-dir)
+t_image=$(($(date +%s) - start))
+
+WORK=$(mktemp -d /tmp/blksnap-installed.XXXXXX)
+qpid=
+# shellcheck disable=SC2317 # called by the trap
+cleanup() {
+	[[ -z $qpid ]] || kill "$qpid" 2>/dev/null || true
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+mkdir -p "$WORK/payload/debs" "$log_dir"
+rm -f "$log_dir"/*
+for f in "$debs"/*.deb; do
+	[[ $f == *-dbgsym_* ]] || cp "$f" "$WORK/payload/debs/"
+done
+cp "$HERE/guest.sh" "$WORK/payload/"
+qemu-img create -q -f qcow2 -b "$CACHE/rootfs.img" -F raw "$WORK/root.qcow2"
+truncate -s 1G "$WORK/data.img" "$WORK/restore.img"
+
+# boot STAGE KERNEL INITRD: one boot running one stage; 0 if it passed.
+boot() {
+	local stage=$1 kernel=$2 initrd=$3 t0 deadline rc=1
+	echo "$stage" >"$WORK/payload/stage"
+	t0=$(date +%s)
+	deadline=$((t0 + timeout))
+	echo "installed: boot $((++nboot)): stage $stage on $(basename "$kernel")"
+	qemu-system-x86_64 -accel tcg,thread=single -machine pc -cpu max -smp 2 -m 2G \
+		-nodefaults -display none -no-reboot \
+		-kernel "$kernel" -initrd "$initrd" \
+		-append "root=/dev/vda rw console=ttyS0 panic=-1 loglevel=6 rootdelay=120 $append" \
+		-serial "file:$log_dir/console-$stage.log" \
+		-drive "file=$WORK/root.qcow2,format=qcow2,if=virtio" \
+		-drive "file=$WORK/data.img,format=raw,if=none,id=bsdata" \
+		-device virtio-blk-pci,drive=bsdata,serial=bsdata \
+		-drive "file=$WORK/restore.img,format=raw,if=none,id=bsrestore" \
+		-device virtio-blk-pci,drive=bsrestore,serial=bsrestore \
+		-virtfs "local,path=$WORK/payload,mount_tag=payload,security_model=none,id=payload" \
+		-nic none &
+	qpid=$!
+	while kill -0 "$qpid" 2>/dev/null; do
+		if (($(date +%s) > deadline)); then
+			echo "installed: stage $stage: no power-off after ${timeout}s, killing QEMU"
+			kill "$qpid"
+			break
+		fi
+		sleep 5
+	done
+	wait "$qpid" || true
+	qpid=
+	cp "$WORK/payload/log-$stage.txt" "$log_dir/" 2>/dev/null || true
+	local result
+	result=$(grep -a '^RESULT' "$log_dir/log-$stage.txt" 2>/dev/null | tail -n1 || true)
+	if [[ $result == "RESULT PASS" ]]; then
+		rc=0
+	else
+		echo "installed: stage $stage failed: ${result:-no result (see $log_dir/console-$stage.log)}"
+		tail -n 40 "$log_dir/log-$stage.txt" 2>/dev/null || tail -n 40 "$log_dir/console-$stage.log"
+	fi
+	grep -a '^== ' "$log_dir/log-$stage.txt" 2>/dev/null | sed 's/^/    /' || true
+	echo "installed: stage $stage: $(($(date +%s) - t0)) s"
+	return $rc
+}
+
+nboot=0
+k612=$(find "$CACHE" -maxdepth 1 -name 'vmlinuz-6.12*' | sort -V | tail -n1)
+rel612=${k612##*/vmlinuz-}
+status=passed
+if boot install "$k612" "$CACHE/initrd.img-$rel612"; then
+	rel61=$(cat "$WORK/payload/boot/release")
+	boot reboot "$WORK/payload/boot/vmlinuz-$rel61" "$WORK/payload/boot/initrd.img-$rel61" ||
+		status=failed
+else
+	status=failed
+fi
+echo "installed: image ${t_image} s, whole test $(($(date +%s) - start)) s"
+if [[ $status == passed ]]; then
+	echo "1 passed, 0 failed"
+	exit 0
+fi
+echo "0 passed, 1 failed"
+exit 1
