@@ -21,6 +21,7 @@ PACKAGES=(
 	unifdef python3-ply python3-git python3-sphinx
 	libsmartcols-dev pkg-config
 	dpkg-dev debhelper dh-dkms dkms fakeroot lintian mmdebstrap qemu-utils
+	libsmartcols-dev pkg-config
 )
 
 FLAVOUR_PACKAGES=(
