@@ -235,8 +235,15 @@ start_vm() {
 
 declare -A status=() reason=()
 report_new() {
-	local line n st rs lines now took
-	mapfile -t lines < <(tr -d '\r' <"$reslog")
+	local line n st rs lines=() now took data
+	# Whole lines only: QEMU may be in the middle of writing the last one,
+	# which is then read again, whole, next time.
+	data=$(tr -d '\r' <"$reslog"; echo .)
+	data=${data%.}
+	if [[ $data != *$'\n' ]]; then
+		[[ $data == *$'\n'* ]] && data=${data%$'\n'*}$'\n' || data=
+	fi
+	[[ -z $data ]] || mapfile -t lines <<<"${data%$'\n'}"
 	for line in "${lines[@]:shown}"; do
 		case $line in
 		"blksnap-test: ready"*)
