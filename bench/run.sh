@@ -347,18 +347,38 @@ target_line() {
 	}'
 }
 
+# report_errors REPORT: the "error: " lines of report.awk's REPORT added to
+# the caller's bad[].
+report_errors() {
+	local l
+	while read -r l; do
+		bad+=("${l#error: }")
+	done < <(grep '^error: ' <<<"$1" || true)
+}
+
+# report_body REPORT LINES: report.awk's tables and targets, the guest's
+# raw numbers (LINES) and the caller's bad[] as error lines.
+report_body() {
+	grep -v '^error: ' <<<"$1"
+	echo
+	echo "raw numbers, in run order (bench: lines of the guest):"
+	grep -E '^(m|il|wa|diag|ftfill|dmexc|latrun|lat|take|big|prof|phase|note) ' <<<"$2" | sed 's/^/  /'
+	if ((${#bad[@]})); then
+		echo
+		printf 'error: %s\n' "${bad[@]}"
+	fi
+}
+
 # ab_report KVER DATE RESULTS LOAD0 LOAD1 LINES: the results of an A/B run
 # (--ab): the first-touch tables of report.awk, the two builds named.
 # Returns 1 if a number is missing.
 ab_report() {
-	local kver=$1 date=$2 res=$3 load0=$4 load1=$5 lines=$6 report l
+	local kver=$1 date=$2 res=$3 load0=$4 load1=$5 lines=$6 report
 	local -a bad=()
 	local ka=${MODDIR:-$TOP/build/$kver/modules-out}/blksnap.ko kb=$MODDIR_B/blksnap.ko
 	report=$(awk -v reps="$reps" -v ab=1 -v only=ft -f "$TOP/bench/report.awk" <<<"$lines") ||
 		bad+=("bench/report.awk failed")
-	while read -r l; do
-		bad+=("${l#error: }")
-	done < <(grep '^error: ' <<<"$report" || true)
+	report_errors "$report"
 	{
 		echo "bench results, $date, kernel $kver, $mode"
 		echo
@@ -366,14 +386,7 @@ ab_report() {
 		echo "B:         $ab, $(git -C "$ab" describe --always --dirty 2>/dev/null || echo '?'), blksnap.ko sha256 $(sha256sum "$kb" | cut -c1-16)"
 		grep -E '^snap(regions_mib|disks|fio|cpus) ' <<<"$lines" | sed 's/^snap\([a-z_]*\) /\1: /'
 		echo "host:      $(nproc) CPUs, load $load0 -> $load1"
-		grep -v '^error: ' <<<"$report"
-		echo
-		echo "raw numbers, in run order (bench: lines of the guest):"
-		grep -E '^(m|wa|diag|ftfill|dmexc|latrun|lat|phase|note) ' <<<"$lines" | sed 's/^/  /'
-		if ((${#bad[@]})); then
-			echo
-			printf 'error: %s\n' "${bad[@]}"
-		fi
+		report_body "$report" "$lines"
 	} | tee "$res"
 	echo "bench: results in $res"
 	((${#bad[@]} == 0))
@@ -577,9 +590,7 @@ bench_kernel() {
 		-v cidle_a="$ca" -v cidle_b="$cb" -v cidle_c="$cc" -v cidle_d="$cd" \
 		-f "$TOP/bench/report.awk" <<<"$snaplines") ||
 		bad+=("bench/report.awk failed")
-	while read -r l; do
-		bad+=("${l#error: }")
-	done < <(grep '^error: ' <<<"$report" || true)
+	report_errors "$report"
 
 	{
 		echo "bench results, $date, kernel ${info[kernel]:-$kver}, $mode"
@@ -615,14 +626,7 @@ bench_kernel() {
 		echo "guest:     ${info[snapcpus]:-?} vCPUs, 3 GiB, QEMU TCG; host $(nproc) CPUs, load $load0 -> $load1"
 		echo "order:     per repetition the first-touch runs (per queue depth every configuration,"
 		echo "           rotated; then the sequential ones), the rewrites (rotated), then reads"
-		grep -v '^error: ' <<<"$report"
-		echo
-		echo "raw numbers, in run order (bench: lines of the guest):"
-		grep -E '^(m|il|wa|diag|ftfill|dmexc|latrun|lat|take|big|prof|phase|note) ' <<<"$snaplines" | sed 's/^/  /'
-		if ((${#bad[@]})); then
-			echo
-			printf 'error: %s\n' "${bad[@]}"
-		fi
+		report_body "$report" "$snaplines"
 	} | tee "$res"
 	chart_png "$chart" "${res%.txt}.png" "${info[kernel]:-$kver}" "$date"
 	rm -f "$chart".*
