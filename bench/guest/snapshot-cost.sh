@@ -251,11 +251,16 @@ diag() {
 # device's end is an error (fio would do nothing and succeed).
 fio_job() {
 	local dev=$1 rw=$2 bs=$3 off=$4 size=$5 timed=$6 io=${7:-} out err
-	if [[ -b $dev ]] && (((off + size) * 2048 > $(sectors_of "$dev"))); then
+	if [[ ! -b $dev ]]; then
+		echo "fio_job: $dev is not a block device" >&2
+		return 1
+	fi
+	if (((off + size) * 2048 > $(sectors_of "$dev"))); then
 		echo "fio_job: $dev ends before ${off} + ${size} MiB" >&2
 		return 1
 	fi
-	local -a opt=(--name=b --filename="$dev" --direct=1 --ioengine=libaio
+	local -a opt=(--name=b --filename="$(fio_file "$dev")"
+		--allow_file_create=0 --direct=1 --ioengine=libaio
 		--iodepth="$QD" --rw="$rw" --bs="$bs" --offset="${off}M"
 		--size="${size}M" --cpus_allowed="$cpu" --randrepeat=1
 		--output-format=terse --terse-version=3)

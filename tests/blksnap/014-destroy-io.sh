@@ -30,17 +30,23 @@ while ((rounds < 5)); do
 		oflag=direct conv=notrunc,nocreat status=none; do :; done) &
 	pids+=($!)
 	# Never create a file where the image was (fio would, once it is gone).
-	fio --name=img --filename="$img" --allow_file_create=0 --direct=1 \
-		--ioengine=libaio --iodepth=4 --rw=randrw --bs=16k --size=32m \
-		--time_based --runtime=30 --output=/dev/null >/dev/null 2>&1 &
+	fio --name=img --filename="$(fio_file "$img")" --allow_file_create=0 \
+		--direct=1 --ioengine=libaio --iodepth=4 --rw=randrw --bs=16k \
+		--size=32m --time_based --runtime=30 --output-format=terse \
+		--terse-version=3 --output="$TEST_TMP/fio-img.log" \
+		>/dev/null 2>&1 &
 	pids+=($!)
-	sleep 3
+	# fio takes seconds to start under emulation: destroy once it reads.
+	wait_open "$img" 30 fio || fail "fio never opened $img (round $rounds)"
+	sleep 2
 	snap destroy "$id"
 	[[ ! -e $img ]] || fail "$img left after destroy"
 	for p in "${pids[@]}"; do
 		wait_gone "$p" 20 || fail "image I/O hangs after destroy (round $rounds)"
 	done
 	wait "${pids[@]}" 2>/dev/null
+	kib=$(awk -F';' '/^3;/ { print $6 + $47 }' "$TEST_TMP/fio-img.log")
+	((${kib:-0} > 0)) || { cat "$TEST_TMP/fio-img.log"; fail "fio did no I/O on $img (round $rounds)"; }
 	rm -f "$TEST_TMP/storage"
 	rounds=$((rounds + 1))
 	kill -0 "$fio_pid" 2>/dev/null || break

@@ -297,6 +297,14 @@ snap_image() {
 	echo "/dev/$name"
 }
 
+# fio_file PATH: PATH as fio's --filename wants it.  fio reads a ':' as
+# the end of one file's name and the start of another's, and image names
+# have one (blksnap-image_MAJOR:MINOR): unescaped, fio would create and
+# use regular files "blksnap-image_254" and "0" instead of the image.
+fio_file() {
+	echo "${1//:/\\:}"
+}
+
 # cbt DEV KEY: a key of "snapctl cbtinfo DEV".
 cbt() {
 	local out
@@ -363,6 +371,23 @@ wait_gone() {
 	for ((i = 0; i < $2 * 10; i++)); do
 		kill -0 "$1" 2>/dev/null || return 0
 		sleep 0.1
+	done
+	return 1
+}
+
+# wait_open PATH SECONDS COMM: true once a process named COMM has PATH
+# open, within SECONDS.
+wait_open() {
+	local end=$((SECONDS + $2)) f p comm
+	while ((SECONDS < end)); do
+		for p in /proc/[0-9]*; do
+			{ comm=$(<"$p/comm"); } 2>/dev/null || continue
+			[[ $comm == "$3" ]] || continue
+			for f in "$p"/fd/*; do
+				[[ $(readlink "$f" 2>/dev/null) == "$1" ]] && return 0
+			done
+		done
+		sleep 0.2
 	done
 	return 1
 }
