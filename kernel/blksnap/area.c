@@ -821,6 +821,9 @@ static void bs_unblock(struct bs_area *area)
 			list_add_tail(&copy->blocked_link, &put);
 	}
 	spin_unlock(&area->lock);
+	/* Image writes wait in bs_area_preserve() for copies to settle. */
+	if (!list_empty(&put))
+		wake_up_all(&area->wait);
 	bs_resubmit(area, &go);
 	/* The map's references of the copies now stored. */
 	list_for_each_entry_safe(copy, tmp, &put, blocked_link) {
