@@ -768,6 +768,9 @@ bool bs_area_write(struct bs_area *area, struct bio *bio)
 
 	if (!bs_map_range(&area->map, sector, bio_sectors(bio), &first, &last))
 		return false;
+	/* Rewrites of preserved chunks, the common case, take no lock. */
+	if (bs_map_all_stored(&area->map, first, last))
+		return false;
 	spin_lock(&area->lock);
 	if (area->error) {
 		spin_unlock(&area->lock);

@@ -189,6 +189,8 @@ unsigned long bs_map_empty_run(struct bs_map *map, unsigned long first,
 unsigned long bs_map_next_empty(struct bs_map *map, unsigned long first,
 				unsigned long last, unsigned long max,
 				unsigned long *start);
+bool bs_map_all_stored(struct bs_map *map, unsigned long first,
+		       unsigned long last);
 unsigned long bs_map_scan(struct bs_map *map, unsigned long first,
 			  unsigned long last,
 			  void (*visit)(struct bs_copy *copy, void *data),

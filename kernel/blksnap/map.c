@@ -244,6 +244,41 @@ unsigned long bs_map_next_empty(struct bs_map *map, unsigned long first,
 }
 
 /**
+ * bs_map_all_stored() - whether every chunk of a range is in the storage
+ * @map: the map.
+ * @first: first chunk.
+ * @last: last chunk.
+ *
+ * A chunk once stored stays so for the life of the map, so a true answer
+ * holds without the owner's lock; a false one may be out of date.
+ *
+ * Context: any.
+ * Return: true if each chunk of [@first, @last] holds a place in the
+ * storage.
+ */
+bool bs_map_all_stored(struct bs_map *map, unsigned long first,
+		       unsigned long last)
+{
+	XA_STATE(xas, &map->chunks, first);
+	bool stored = true;
+	void *e;
+
+	if (first == last)
+		return xa_is_value(xa_load(&map->chunks, first));
+	rcu_read_lock();
+	for (e = xas_load(&xas);; e = xas_next(&xas)) {
+		if (!xa_is_value(bs_map_entry(&xas, e))) {
+			stored = false;
+			break;
+		}
+		if (xas.xa_index >= last)
+			break;
+	}
+	rcu_read_unlock();
+	return stored;
+}
+
+/**
  * bs_map_scan() - the entries of a range of chunks
  * @map: the map.
  * @first: first chunk.
