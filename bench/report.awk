@@ -280,7 +280,7 @@ END {
 	lab["snaptb"] = "B build: snapshot, storage on tmpfs"
 	lab["dmsnap"] = "dm-snapshot, persistent, 4 KiB chunks"
 	lab["dmthin"] = "dm-thin, 64 KiB blocks, one snapshot"
-	lab["cowio"] = "no snapshot, a 1 MiB read per write"
+	lab["cowio"] = "no snapshot, a read per write, same size"
 	lab["tmpcp"] = "no I/O: 1 MiB writes into a tmpfs file"
 	tl["seqw"] = "first-touch sequential writes, 1 MiB QD 8 (MiB/s)"
 	tl["randw-qd1"] = "first-touch 4 KiB random writes, QD 1 (IOPS)"
@@ -313,9 +313,9 @@ END {
 			row(t, c, lab[c], "base", (c ~ /^snap/ ? "dmsnap" : ""))
 			need(t, c)
 		}
+		row(t, "cowio", lab["cowio"], "base", "")
+		need(t, "cowio")
 		if (t == "seqw") {
-			row(t, "cowio", lab["cowio"], "base", "")
-			need(t, "cowio")
 			row(t, "tmpcp", lab["tmpcp"], "base", "")
 			need(t, "tmpcp")
 		}
@@ -364,9 +364,9 @@ END {
 				rounds(t, "snapdb", "base")
 		}
 	}
-	if (mr("seqw", "cowio", "base") != "")
-		printf "  %-24s %8s (the device alone doing copy-on-write's I/O: cowio)\n",
-			"1 MiB sequential, bound", pair("seqw", "cowio", "base")
+	print "  the device alone doing copy-on-write's I/O (cowio), the bound:"
+	for (i = 1; i <= nft; i++)
+		printf "  %-24s %8s\n", ftl[FT[i]], dash(pair(FT[i], "cowio", "base"))
 	for (i = 1; i <= nft; i++)
 		if (fill[FT[i]] != "")
 			fills = fills sprintf("%s%s %.0f %% (%s)", (fills == "" ? "" : ", "),
@@ -614,9 +614,10 @@ END {
 		target("rewrite tmpfs", v, ">=", "0.95", "ratio")
 	}
 	target("first-touch seq tmpfs", pair("seqw", "snapt", "base"), ">=", "0.60", "ratio")
-	if (mr("seqw", "cowio", "base") != "")
-		printf "bench: info first-touch seq, the device's bound (cowio) ratio=%s\n",
-			mr("seqw", "cowio", "base")
+	for (i = 1; i <= nft; i++)
+		if (mr(FT[i], "cowio", "base") != "")
+			printf "bench: info first-touch %s, the device's bound (cowio) ratio=%s\n",
+				ftn[FT[i]], pair(FT[i], "cowio", "base")
 	# A write that waits for the read of its old data takes a read's and a
 	# write's latency; at the same queue depth that bounds the ratio by
 	# R / (R + W) (R, W: the original's sequential read and write rates).

@@ -32,7 +32,8 @@
 #              what its tmpfs holds (not time-based); and in the base
 #              set-up cowio (the device alone doing copy-on-write's I/O: a
 #              1 MiB read per 1 MiB write, time-based) and tmpcp (1 MiB
-#              writes into a tmpfs file, no I/O)
+#              writes into a tmpfs file, no I/O); randw-qdN's cowio the
+#              same with 4 KiB random reads and writes at queue depth N
 # Rewrites (all six configurations), time-based (bench.runtime s):
 #   rew     4 KiB random writes, QD 8, over a region written (preserved)
 #           once after the set-up, IOPS
@@ -516,7 +517,8 @@ FTCONFIGS=(base snapd snapt dmsnap)
 
 # ft_run TEST CONFIG REP OFF_MIB SIZE_MIB: one first-touch run on CONFIG,
 # set up (cowio: base), time-based: randw-qdN, 4 KiB random writes at
-# queue depth N (fio's random map: each block at most once); seqw, 1 MiB
+# queue depth N (fio's random map: each block at most once; cowio: read
+# and written half and half); seqw, 1 MiB
 # sequential writes at QD 8 (cowio: read and written half and half; snapt:
 # once through the region, what its tmpfs holds).  A run that needs every
 # write to be a first touch (all random runs, the baseline's too, which
@@ -528,7 +530,10 @@ ft_run() {
 	local t=$1 c=$2 r=$3 off=$4 size=$5 cfg=$2 q=$QD rw=write bs=1m bsk=1024
 	local timed=1 first=1 v kps iops kib n nb e0 e d dg=0 w0 w1 o0 s0
 	case $t in
-	randw-qd*) q=${t#randw-qd} rw=randwrite bs=4k bsk=4 ;;
+	randw-qd*)
+		q=${t#randw-qd} rw=randwrite bs=4k bsk=4
+		[[ $c == cowio ]] && cfg=base rw=randrw first=0
+		;;
 	seqw)
 		case $c in
 		base) first=0 ;;
@@ -609,10 +614,12 @@ measure_first_touch() {
 			teardown
 		done
 	else
+		local -a randc=("${FTCONFIGS[@]}" cowio)
+		n=${#randc[@]}
 		for q in "${FT_QDS[@]}"; do
 			for ((i = 0; i < n; i++)); do
-				c=${FTCONFIGS[$(((i + r - 1) % n))]}
-				setup "$c"
+				c=${randc[$(((i + r - 1) % n))]}
+				setup "$([[ $c == cowio ]] && echo base || echo "$c")"
 				ft_run "randw-qd$q" "$c" "$r" "$OFF_RND" "$RND"
 				teardown
 			done
