@@ -24,15 +24,19 @@
  * removal handlers call del_gendisk() and device_del(), both exported, by
  * their names; the callback lets calls from this module through.
  *
- * The bio hook has two forms.  Where the CPU does not track indirect
- * branches, the handler calls __submit_bio() through a pointer, past its
- * ftrace call site (bf_hook_orig()): GCC disables IPA-RA for code built
- * with -pg, so static functions keep the standard calling convention.
- * With indirect branch tracking that call would fault (__submit_bio() has
- * no ENDBR), so there, or with the module parameter ibt_safe, the bio that
- * the filter lets pass goes back on the submitter's bio list with a marker
- * behind it (struct bf_pass), and the callback lets it through when its
- * turn comes: no kernel function is then called through a pointer.
+ * The bio hook's handler calls __submit_bio() past its ftrace call site
+ * (bf_hook_orig()): GCC disables IPA-RA for code built with -pg, so static
+ * functions keep the standard calling convention.  It calls it by a static
+ * call (bf_orig_submit_bio), a direct call instruction that the kernel
+ * patches into our text at load, not through a pointer: with indirect
+ * branch tracking only an indirect call or jump has to land on an ENDBR,
+ * and __submit_bio() has none (nor would the kernel leave it one).  So the
+ * handler is the same with IBT as without, a direct call of ftrace's and a
+ * direct call of ours, and holds the SRCU read section that attach and
+ * blkfilter_sync() wait for across the whole submission, as the in-tree
+ * series' queue usage section does.  Only where the kernel counts call
+ * depth for RSB stuffing and nothing asks for IBT safety does it call
+ * through a pointer instead (bf_orig_by_pointer()).
  * Addresses come from kprobes, never from calling kallsyms_lookup_name().
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -45,9 +49,8 @@
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/objtool.h>
-#include <linux/sched.h>
-#include <linux/slab.h>
 #include <linux/srcu.h>
+#include <linux/static_call.h>
 #include <linux/workqueue.h>
 #include <asm/ibt.h>
 #include <asm/orc_types.h>
@@ -57,13 +60,14 @@
 #include "compat.h"
 
 /*
- * ibt_safe: off by default, since the bio hook's default form, a direct
- * call and a call of __submit_bio() past its ftrace site, costs fewer
- * instructions per bio; on by itself where the CPU tracks indirect
- * branches.  Forcing it lets the IBT-safe paths run where they are not
- * needed (QEMU's emulation has no CET: the tests force it).  Set at load
- * to the mode in use, which /sys/module/blkfilter/parameters/ibt_safe
- * then shows; read-only afterwards.
+ * ibt_safe: call no kernel function through a pointer, as indirect branch
+ * tracking requires; on by itself where the CPU tracks indirect branches
+ * (and with clang's CFI).  The hooks are the same either way, but where
+ * the kernel counts call depth (bf_submit_mode_init()); forcing it lets
+ * the tests check that the module loads and works so (QEMU's emulation
+ * has no CET).  Set at load to the mode in use, which
+ * /sys/module/blkfilter/parameters/ibt_safe then shows; read-only
+ * afterwards.
  */
 static bool ibt_safe;
 module_param(ibt_safe, bool, 0444);
@@ -78,11 +82,11 @@ MODULE_PARM_DESC(ibt_safe,
  *	Called in the ftrace callback: must not sleep.
  * @reenter: the handler calls the function by its name: the callback lets
  *	calls from this module through.
- * @indirect: the handler calls the original function through a pointer,
- *	@orig.
+ * @past_site: the handler calls the original function past its ftrace
+ *	call site, @orig.
  * @addr: the function's address, found at load time.
- * @orig: where the handler calls the original function, if @indirect: see
- *	bf_hook_orig().
+ * @orig: where the handler calls the original function, if @past_site:
+ *	see bf_hook_orig().
  * @flags: @ops' flags as resolved, for a callback (a direct call changes
  *	them).
  * @ops: the ftrace registration.
@@ -92,7 +96,7 @@ struct bf_hook {
 	void *handler;
 	bool (*want)(struct pt_regs *regs);
 	bool reenter;
-	bool indirect;
+	bool past_site;
 	unsigned long addr;
 	unsigned long orig;
 	unsigned long flags;
@@ -178,16 +182,6 @@ static __always_inline void bf_ftrace_redirect(struct ftrace_regs *fregs,
 #endif
 }
 
-/* The first argument of the traced call. */
-static __always_inline unsigned long bf_ftrace_arg0(struct ftrace_regs *fregs)
-{
-#ifdef CONFIG_DYNAMIC_FTRACE_WITH_ARGS
-	return ftrace_regs_get_argument(fregs, 0);
-#else
-	return regs_get_kernel_argument(bf_ftrace_regs(fregs), 0);
-#endif
-}
-
 static void notrace bf_ftrace_thunk(unsigned long ip, unsigned long parent_ip,
 				    struct ftrace_ops *ops,
 				    struct ftrace_regs *fregs)
@@ -211,10 +205,10 @@ static void notrace bf_ftrace_thunk(unsigned long ip, unsigned long parent_ip,
  * only to find that the call comes from us (bf_called_by_us()), some tens
  * of instructions per bio.  Past the ftrace call site, the five bytes at
  * the start (after an ENDBR) that ftrace turns from a NOP into a call and
- * back, the original runs at once.  That needs an indirect call that may
- * land there: never in the IBT-safe mode, which is chosen where indirect
- * branch tracking is on (only an ENDBR may be landed on) and with clang's
- * CFI (which checks a hash in front of the target).  The site is
+ * back, the original runs at once.  A direct call may land there, which
+ * is what the static call makes; an indirect one only where the CPU does
+ * not track indirect branches (which land on an ENDBR only) and without
+ * clang's CFI (which checks a hash in front of the target).  The site is
  * recognized by its bytes, ftrace's NOP or a call, and anything else keeps
  * the start.
  */
@@ -240,13 +234,10 @@ static int bf_hook_resolve(struct bf_hook *hook)
 	hook->addr = bf_find_addr(hook->name);
 	if (!hook->addr)
 		return -ENOENT;
-	if (hook->indirect) {
+	if (hook->past_site) {
 		hook->orig = bf_hook_orig(hook->addr);
 		/* At the start, the callback lets our call through. */
 		hook->reenter = hook->orig == hook->addr;
-		ret = bf_check_callable(hook->name, hook->orig);
-		if (ret)
-			return ret;
 	}
 	if (!hook->ops.func)
 		hook->ops.func = bf_ftrace_thunk;
@@ -282,12 +273,35 @@ static void bf_submit_bio(struct bio *bio) __used;
 static struct bf_hook bf_submit_hook = {
 	.name = "__submit_bio",
 	.handler = bf_submit_bio,
+	.past_site = true,
 };
 
-static void bf_orig_submit_bio(struct bio *bio)
+/*
+ * Whether the kernel counts call depth for RSB stuffing (retbleed=stuff):
+ * it counts a call in a thunk in front of the function called, which the
+ * middle of __submit_bio() does not have.
+ */
+static bool bf_call_depth_counted(void)
+{
+#ifdef X86_FEATURE_CALL_DEPTH
+	return cpu_feature_enabled(X86_FEATURE_CALL_DEPTH);
+#else
+	return false;
+#endif
+}
+
+/* The original called through a pointer: see bf_submit_mode_init(). */
+static void bf_orig_by_pointer(struct bio *bio)
 {
 	((void (*)(struct bio *))bf_submit_hook.orig)(bio);
 }
+
+/*
+ * Where bf_submit_bio() calls the original: __submit_bio() past its ftrace
+ * site, set by bf_submit_mode_init() before the hook is first registered
+ * and not changed afterwards.
+ */
+DEFINE_STATIC_CALL(bf_orig_submit_bio, bf_orig_by_pointer);
 
 /*
  * Replaces __submit_bio().  The SRCU read section covers the call of the
@@ -300,8 +314,31 @@ static void bf_submit_bio(struct bio *bio)
 
 	idx = srcu_read_lock(&bf_srcu);
 	if (!bf_filter_bio(bio))
-		bf_orig_submit_bio(bio);
+		static_call(bf_orig_submit_bio)(bio);
 	srcu_read_unlock(&bf_srcu, idx);
+}
+
+/*
+ * How bf_submit_bio() calls the original.  A static call wherever it can:
+ * a direct call, which indirect branch tracking does not check, and which
+ * costs less than an indirect one (a retpoline or a thunk where the CPU
+ * needs them).  Where the kernel counts call depth, it would find no thunk
+ * to count the call of a function's middle in: it warns once and counts
+ * the call's return alone, which errs towards stuffing the RSB more often;
+ * so there, unless IBT safety is asked for, a call through a pointer, which
+ * goes through the kernel's counting thunk for indirect calls.  No CPU
+ * both counts call depth (those affected by retbleed) and tracks indirect
+ * branches, so the pointer is never needed with IBT: it is checked all the
+ * same.
+ */
+static int bf_submit_mode_init(void)
+{
+	if (ibt_safe || !bf_call_depth_counted()) {
+		static_call_update(bf_orig_submit_bio,
+				   (void (*)(struct bio *))bf_submit_hook.orig);
+		return 0;
+	}
+	return bf_check_callable(bf_submit_hook.name, bf_submit_hook.orig);
 }
 
 #if defined(CONFIG_DYNAMIC_FTRACE_WITH_DIRECT_CALLS) && \
@@ -340,11 +377,8 @@ asm(".pushsection .text, \"ax\", @progbits\n"
 
 static bool bf_direct_usable(void)
 {
-#ifdef X86_FEATURE_CALL_DEPTH
-	if (cpu_feature_enabled(X86_FEATURE_CALL_DEPTH))
-		return false;
-#endif
-	return bf_submit_hook.orig != bf_submit_hook.addr;
+	return !bf_call_depth_counted() &&
+	       bf_submit_hook.orig != bf_submit_hook.addr;
 }
 
 static int bf_direct_register(struct ftrace_ops *ops)
@@ -374,147 +408,6 @@ static void bf_direct_unregister(struct ftrace_ops *ops)
 #endif
 
 /*
- * The bio hook in the IBT-safe mode.
- *
- * __submit_bio() is called only from the loops of __submit_bio_noacct()
- * and __submit_bio_noacct_mq(), which take bios off current->bio_list one
- * by one until it is empty.  The handler, bf_submit_bio_safe(), replaces
- * the call; a bio that no filter takes goes back on that list, followed by
- * a struct bf_pass, and the loop comes to it again: the callback sees the
- * pass right behind it and lets __submit_bio() run, then redirects the
- * pass itself to bf_pass_done().  The SRCU read section that the default
- * handler holds around the original's call is held from the handler to
- * bf_pass_done(), so attach and blkfilter_sync() still wait until such a
- * bio is in its queue.  The bio is not submitted again: the block layer's
- * checks and accounting see it once, as without a filter; it only goes
- * behind the bios already on the list.
- */
-
-/**
- * struct bf_pass - the end of a bio's pass, behind it on the bio list
- * @bio: the list entry; @bio.bi_bdev is the passed bio's device, which
- *	__submit_bio_noacct() sorts by, and @bio.bi_end_io bf_pass_end_io(),
- *	by which the callback tells a pass from a bio.  Nothing else of it is
- *	set, and the block layer never sees it outside the list.
- * @passed: the bio passed on, right in front of @bio on the list.
- * @srcu_idx: of the bf_srcu read section held until the pass is done.
- *
- * Owned by the submitting task, from bf_pass_on() to bf_pass_done().
- */
-struct bf_pass {
-	struct bio bio;
-	struct bio *passed;
-	int srcu_idx;
-};
-
-static struct kmem_cache *bf_pass_cache;
-
-/*
- * While the bio hook is being taken away, no new pass is made: set and
- * cleared under bf_submit_hook_mutex, read locklessly by the callback.
- */
-static bool bf_pass_stop;
-
-/* Never called: marks a struct bf_pass. */
-static void bf_pass_end_io(struct bio *bio)
-{
-	WARN_ONCE(1, "blkfilter: a pass marker was ended as a bio\n");
-}
-
-static void bf_pass_done(struct bio *bio) __used;
-static void bf_submit_bio_safe(struct bio *bio) __used;
-
-/* Whether @bio is the passed bio of the pass next on the submitter's list. */
-static __always_inline bool bf_pass_is_next(struct bio *bio)
-{
-	struct bio_list *list = current->bio_list;
-	struct bio *next;
-
-	if (unlikely(!list))
-		return false;
-	/*
-	 * __submit_bio_noacct() empties list[0] before each call, the rest
-	 * being in list[1]; __submit_bio_noacct_mq() uses list[0] only.
-	 */
-	next = list[0].head ?: list[1].head;
-	return next && next->bi_end_io == bf_pass_end_io &&
-	       container_of(next, struct bf_pass, bio)->passed == bio;
-}
-
-static void notrace bf_submit_thunk_safe(unsigned long ip,
-					 unsigned long parent_ip,
-					 struct ftrace_ops *ops,
-					 struct ftrace_regs *fregs)
-{
-	struct bio *bio = (struct bio *)bf_ftrace_arg0(fregs);
-
-	if (bio->bi_end_io == bf_pass_end_io) {
-		bf_ftrace_redirect(fregs, bf_pass_done);
-		return;
-	}
-	if (bf_pass_is_next(bio) || READ_ONCE(bf_pass_stop))
-		return;
-	bf_ftrace_redirect(fregs, bf_submit_bio_safe);
-}
-
-/*
- * Puts @bio back on the submitter's list, with a pass behind it that holds
- * a bf_srcu read section of its own until the bio has been through
- * __submit_bio(): without lockdep's annotation, since it ends in another
- * call (lockdep would count every pass pending as a lock held).
- */
-static void bf_pass_on(struct bio *bio)
-{
-	struct bio_list *list = current->bio_list;
-	gfp_t gfp = GFP_NOIO | __GFP_NOFAIL;
-	struct bf_pass *pass;
-
-	if (WARN_ON_ONCE(!list)) {
-		/* Not from the block layer's loops: start one. */
-		submit_bio_noacct(bio);
-		return;
-	}
-	/* The submitter does not want to wait, not even for memory. */
-	if (bio->bi_opf & REQ_NOWAIT)
-		gfp = GFP_NOWAIT | __GFP_NOWARN;
-	pass = kmem_cache_alloc(bf_pass_cache, gfp);
-	if (unlikely(!pass)) {
-		bio_wouldblock_error(bio);
-		return;
-	}
-	pass->bio.bi_bdev = bio->bi_bdev;
-	pass->bio.bi_end_io = bf_pass_end_io;
-	pass->passed = bio;
-	pass->srcu_idx = __srcu_read_lock(&bf_srcu);
-	/* For sparse: the section goes with the pass to bf_pass_done(). */
-	__release(&bf_srcu);
-	bio_list_add(&list[0], bio);
-	bio_list_add(&list[0], &pass->bio);
-}
-
-/* Replaces __submit_bio() in the IBT-safe mode. */
-static void bf_submit_bio_safe(struct bio *bio)
-{
-	int idx;
-
-	idx = srcu_read_lock(&bf_srcu);
-	if (!bf_filter_bio(bio))
-		bf_pass_on(bio);
-	srcu_read_unlock(&bf_srcu, idx);
-}
-
-/* Replaces __submit_bio() for a pass: the bio in front of it is through. */
-static void bf_pass_done(struct bio *bio)
-{
-	struct bf_pass *pass = container_of(bio, struct bf_pass, bio);
-	int idx = pass->srcu_idx;
-
-	kmem_cache_free(bf_pass_cache, pass);
-	__acquire(&bf_srcu);
-	__srcu_read_unlock(&bf_srcu, idx);
-}
-
-/*
  * The bio hook stays registered while any filter is attached, and is taken
  * away a little after the last detach (unregistering waits for RCU tasks,
  * which the detach path should not).
@@ -529,13 +422,6 @@ static int bf_submit_hook_register(void)
 {
 	struct ftrace_ops *ops = &bf_submit_hook.ops;
 
-	if (ibt_safe) {
-		WRITE_ONCE(bf_pass_stop, false);
-		ops->func = bf_submit_thunk_safe;
-		ops->trampoline = 0;
-		ops->flags = bf_submit_hook.flags;
-		return bf_hook_register(&bf_submit_hook);
-	}
 #ifdef BF_DIRECT
 	if (bf_direct_usable()) {
 		int ret = bf_direct_register(ops);
@@ -553,25 +439,9 @@ static int bf_submit_hook_register(void)
 	return bf_hook_register(&bf_submit_hook);
 }
 
-/*
- * In the IBT-safe mode, the passes on the submitters' lists need the hook
- * until their turn: first no new ones, then wait for those made.  A
- * callback that found bf_pass_stop clear may be on its way to the handler,
- * not yet in bf_srcu: RCU tasks waits for it, since nothing in between
- * sleeps; then bf_srcu for the passes.
- */
-static void bf_pass_drain(void)
-{
-	WRITE_ONCE(bf_pass_stop, true);
-	synchronize_rcu_tasks();
-	synchronize_srcu(&bf_srcu);
-}
-
 /* Caller holds bf_submit_hook_mutex, or is module exit. */
 static void bf_submit_hook_unregister(void)
 {
-	if (ibt_safe)
-		bf_pass_drain();
 #ifdef BF_DIRECT
 	if (bf_submit_direct_on) {
 		bf_direct_unregister(&bf_submit_hook.ops);
@@ -783,15 +653,9 @@ int bf_hooks_init(void)
 
 	ibt_safe = forced || cpu_feature_enabled(X86_FEATURE_IBT) ||
 		   IS_ENABLED(CONFIG_CFI_CLANG);
-	if (ibt_safe) {
-		bf_pass_cache = KMEM_CACHE(bf_pass, 0);
-		if (!bf_pass_cache)
-			return -ENOMEM;
-		bf_submit_hook.ops.func = bf_submit_thunk_safe;
-	} else {
-		bf_submit_hook.indirect = true;
-	}
 	ret = bf_hook_resolve(&bf_submit_hook);
+	if (!ret)
+		ret = bf_submit_mode_init();
 	for (i = 0; !ret && i < ARRAY_SIZE(bf_static_hooks); i++)
 		ret = bf_hook_resolve(bf_static_hooks[i]);
 	if (ret)
@@ -810,7 +674,6 @@ unhook:
 		unregister_ftrace_function(&bf_static_hooks[i]->ops);
 free:
 	bf_hooks_free();
-	kmem_cache_destroy(bf_pass_cache);
 	return ret;
 }
 
@@ -832,5 +695,4 @@ void bf_hooks_exit(void)
 	/* Handlers still on the way out, blocked or preempted, finish here. */
 	synchronize_srcu(&bf_srcu);
 	synchronize_rcu_tasks();
-	kmem_cache_destroy(bf_pass_cache);
 }

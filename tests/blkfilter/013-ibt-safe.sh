@@ -1,9 +1,9 @@
 #!/bin/bash
-# The bio hook's IBT-safe form (blkfilter.ko's ibt_safe=1: the form used
-# where the CPU tracks indirect branches, and in CI's stock boots) and its
-# default form, one after the other in this boot: each sees every bio of
-# its device once with the data unchanged, none of another device, passes
-# and passes bios that the block layer splits.
+# blkfilter.ko loaded with ibt_safe=1 (what it chooses where the CPU tracks
+# indirect branches, and CI's stock boots force) and with the default, one
+# after the other in this boot: the bio hook sees every bio of its device
+# once with the data unchanged, none of another device, and passes bios
+# that the block layer splits.
 # The parameter shows the mode in use, and the tests of a boot with
 # blkfilter.ibt_safe=1 get that mode.
 # needs: blkfilter.ko, bftest.ko, 2 disks

@@ -16,6 +16,8 @@
  *   pointer (the list below is empty; hook.c's header says why), and
  *   every kernel function it names (its undefined symbols: exported
  *   functions, called directly) would be callable through a pointer too;
+ *   it calls __submit_bio() by a static call, a direct call patched in at
+ *   load (it has a static call site);
  * - the functions it hooks are listed with their state.
  *
  * The vmlinux: $IBT_VMLINUX, else /usr/lib/debug/boot/vmlinux-6.12*, else
@@ -195,6 +197,23 @@ static char *find_vmlinux(void)
 	return ret;
 }
 
+/* Whether the ELF file at @path has a section named @name. */
+static int has_section(const char *path, const char *name)
+{
+	char cmd[8500], line[512];
+	int found = 0;
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd), "readelf -SW '%s' 2>/dev/null", path);
+	p = popen(cmd, "r");
+	while (p && fgets(line, sizeof(line), p))
+		if (strstr(line, name))
+			found = 1;
+	if (p)
+		pclose(p);
+	return found;
+}
+
 int main(void)
 {
 	/* Kernel functions blkfilter.ko calls through a pointer, IBT-safe. */
@@ -286,5 +305,9 @@ int main(void)
 		       fail ? "" : ", all callable through a pointer too");
 	else
 		printf("no %s: its references not checked\n", path);
+	if (n && !has_section(path, ".static_call_sites")) {
+		printf("FAIL: %s has no static call site: how does it call __submit_bio?\n", path);
+		fail = 1;
+	}
 	return fail;
 }
