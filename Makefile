@@ -204,8 +204,10 @@ deb: deps
 	lintian --fail-on error,warning $(DEB_OUT)/blksnap_$(DEB_VERSION)_$(DEB_ARCH).changes
 	@ls $(DEB_OUT)/*.deb
 
+# INSTALLED_ARGS: more options of tests/installed/run.sh, e.g. "--lock
+# /tmp/blksnap-vm.lock" on a machine whose VMs take turns.
 check-installed: deb
-	$(TOP)/tests/installed/run.sh --debs $(DEB_OUT)
+	$(TOP)/tests/installed/run.sh --debs $(DEB_OUT) $(INSTALLED_ARGS)
 
 LINT_C  = $(shell find $(TOP)/kernel $(TOP)/include $(TOP)/tests/modules -name '*.[ch]' 2>/dev/null | sort)
 LINT_SH = $(shell find $(TOP) -path $(TOP)/build -prune -o -path $(TOP)/.git -prune \

@@ -6,9 +6,12 @@
 #   install  (stock 6.12) apt installs the built packages (DKMS compiles
 #            the modules in the guest), checks dkms status and on-demand
 #            loading, backs up a mounted ext4 under writes and restores
-#            it, reinstalls the packages under a live snapshot (the
-#            modules must stay loaded), installs the 6.1 kernel and its
-#            headers and checks that DKMS built the modules for it
+#            it, upgrades the packages to a higher version (payload/
+#            debs-up) under a live snapshot (the modules must stay loaded
+#            and the upgrade say so)
+#   kernel   (6.12 again) installs the 6.1 kernel without its headers (the
+#            package to install must be named), then its headers, and
+#            checks that DKMS built the modules for it unasked
 #   reboot   (6.1, the same disks) a backup and restore again, then purges
 #            the packages and checks that nothing of them is left
 #
@@ -131,32 +134,52 @@ install)
 	mount "$DATA" "$MNT" || fail "mount $DATA"
 	backup_check 1 40
 
-	step "reinstall the packages under a live snapshot"
+	step "upgrade the packages under a live snapshot"
+	up=()
+	for p in "${PKGS[@]}"; do
+		up+=("$(ls "$P"/debs-up/"${p}"_*.deb)")
+	done
+	v1=$(dpkg-query -W -f='${Version}' blksnap-dkms)
+	v2=$(dpkg-deb -f "${up[0]}" Version)
+	dpkg --compare-versions "$v2" gt "$v1" || fail "no higher version to upgrade to ($v2 after $v1)"
 	id=$(blksnap snapshot-create --storage /var/tmp "$DATA") || fail "snapshot-create"
 	blksnap snapshot-take "$id" || fail "snapshot-take"
 	refs=$(cat /sys/module/blksnap/refcnt)
-	apt-get install -y --reinstall "${debs[@]}" 2>&1 | tee /tmp/reinstall.log
-	[[ ${PIPESTATUS[0]} == 0 ]] || fail "apt reinstall"
-	grep -q "blksnap is in use.*next reboot" /tmp/reinstall.log ||
+	apt-get install -y "${up[@]}" 2>&1 | tee /tmp/upgrade.log
+	[[ ${PIPESTATUS[0]} == 0 ]] || fail "apt upgrade to $v2"
+	grep -q "blksnap is in use.*version $v2 takes effect at the next reboot" /tmp/upgrade.log ||
 		fail "the upgrade did not say the new modules wait for the next reboot"
 	[[ -d /sys/module/blksnap && -d /sys/module/blkfilter ]] ||
-		fail "the reinstall unloaded the modules under a live snapshot"
+		fail "the upgrade unloaded the modules under a live snapshot"
 	[[ $(cat /sys/module/blksnap/refcnt) == "$refs" ]] || fail "blksnap's references changed"
 	blksnap snapshot-collect | grep -q "$id" || fail "the snapshot is gone"
 	blksnap snapshot-destroy "$id" || fail "snapshot-destroy"
-	dkms_has "$(uname -r)" || fail "the reinstall left no modules for $(uname -r)"
+	dkms status
+	dkms status -m blksnap -v "$v2" -k "$(uname -r)" | grep -q ': installed' ||
+		fail "the upgrade left no modules of $v2 for $(uname -r)"
+	[[ -z $(dkms status -m blksnap -v "$v1") ]] || fail "dkms still has $v1"
+	dkms_has "$(uname -r)" || fail "the upgrade left no modules for $(uname -r)"
 
-	step "install the 6.1 kernel and its headers: DKMS builds for it unasked"
 	umount "$MNT" || fail "umount"
-	apt-get install -y /opt/kernel-6.1/*.deb || fail "apt install the 6.1 kernel"
+	;;
+kernel)
+	step "install the 6.1 kernel without its headers: the package to install is named"
+	apt-get install -y /opt/kernel-6.1/linux-image-*.deb 2>&1 | tee /tmp/k61.log
+	[[ ${PIPESTATUS[0]} == 0 ]] || fail "apt install the 6.1 kernel"
 	k61=$(find /lib/modules -maxdepth 1 -name '6.1.*' -printf '%f\n' | sort -V | tail -n1)
 	[[ -n $k61 ]] || fail "no 6.1 kernel installed"
+	grep -q "blksnap-dkms: kernel $k61 has no headers.*apt install linux-headers-$k61" /tmp/k61.log ||
+		fail "installing $k61 without headers did not name linux-headers-$k61"
+	! dkms_has "$k61" || fail "modules for $k61 without its headers?"
+
+	step "install its headers: DKMS builds for $k61 unasked"
+	apt-get install -y /opt/kernel-6.1/*.deb || fail "apt install the 6.1 headers"
 	dkms status
 	dkms_has "$k61" || fail "dkms did not build the modules for $k61"
 	mkdir -p "$P/boot"
 	cp "/boot/vmlinuz-$k61" "/boot/initrd.img-$k61" "$P/boot/" || fail "copy the 6.1 kernel out"
 	echo "$k61" >"$P/boot/release"
-	step "stage install done"
+	step "stage kernel done"
 	;;
 reboot)
 	[[ $(uname -r) == 6.1.* ]] || fail "not booted into 6.1"

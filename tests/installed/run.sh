@@ -2,27 +2,37 @@
 # The installed-system test: the built Debian packages on a real Debian 12
 # system, as a sysadmin installs, updates and boots it.
 #
-# Usage: tests/installed/run.sh [--debs DIR] [--timeout SECONDS] [--append ARGS]
+# Usage: tests/installed/run.sh [--debs DIR] [--lock FILE] [--timeout SECONDS]
+#                               [--append ARGS]
 #
 # A root file system from Debian's packages (mkimage.sh, cached under
 # $BLKSNAP_CACHE/installed) boots in QEMU (software emulation, as
 # tests/vm/run.sh) with systemd as PID 1 and the stock 6.12 kernel, on a
-# virtio disk: a copy-on-write overlay of the cached image, so that the
+# virtio disk (the first one, found by its label: a drive given with
+# if=virtio would come after the -device ones, and /dev/vda would be a
+# data disk): a copy-on-write overlay of the cached image, so that the
 # cache stays clean. Two more virtio disks (serials bsdata, bsrestore)
 # hold the ext4 that is backed up and its restore. The host's folder
-# WORK/payload (the packages of DIR, default build/deb, and guest.sh) is
-# shared with the guest over 9p. Two boots, each running one stage of
-# guest.sh (see there) and powering off:
+# WORK/payload (the packages of DIR, default build/deb, those of a higher
+# version built from the tree by mkupgrade.sh, and guest.sh) is shared
+# with the guest over 9p. Three boots, each running one stage of guest.sh
+# (see there) and powering off:
 #
-#   1. on 6.12: apt install, dkms status, backup and restore, a reinstall
-#      under a live snapshot, the 6.1 kernel and headers installed (DKMS
-#      builds for them unasked)
-#   2. on 6.1, the same disks: backup and restore, purge, nothing left
+#   1. on 6.12: apt install (DKMS compiles in the guest), dkms status,
+#      backup and restore, the upgrade under a live snapshot
+#   2. on 6.12: the 6.1 kernel, without then with its headers (DKMS
+#      builds for it unasked)
+#   3. on 6.1, the same disks: backup and restore, purge, nothing left
 #
 # The "reboot" is a power cycle: QEMU boots the kernel directly, and the
-# second boot takes the 6.1 kernel and initrd that the guest installed in
-# its own /boot (stage 1 copies them out), as a boot loader would after
+# last boot takes the 6.1 kernel and initrd that the guest installed in
+# its own /boot (stage 2 copies them out), as a boot loader would after
 # choosing that entry. Logs: build/test-logs/installed/.
+#
+# --lock FILE: each boot holds FILE (flock) while QEMU runs, so that the
+# test shares the machine's VM slot boot by boot (each under 15 minutes)
+# rather than for the whole test; the image and the packages are built
+# outside it. Do not also run the whole script under flock on FILE.
 #
 # Exit status: 0 passed, 1 failed, 2 usage or setup error.
 set -euo pipefail
@@ -31,6 +41,7 @@ TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 HERE=$TOP/tests/installed
 debs=$TOP/build/deb
 timeout=3600
+lock=
 log_dir=$TOP/build/test-logs/installed
 append=
 
@@ -38,8 +49,9 @@ while (($#)); do
 	case $1 in
 	--debs) debs=$(cd "${2:?}" && pwd); shift 2 ;;
 	--timeout) timeout=${2:?}; shift 2 ;;
+	--lock) lock=${2:?}; shift 2 ;;
 	--append) append=${2:?}; shift 2 ;;
-	*) echo "Usage: $0 [--debs DIR] [--timeout SECONDS] [--append ARGS]" >&2; exit 2 ;;
+	*) echo "Usage: $0 [--debs DIR] [--lock FILE] [--timeout SECONDS] [--append ARGS]" >&2; exit 2 ;;
 	esac
 done
 
@@ -65,6 +77,9 @@ for f in "$debs"/*.deb; do
 	[[ $f == *-dbgsym_* ]] || cp "$f" "$WORK/payload/debs/"
 done
 cp "$HERE/guest.sh" "$WORK/payload/"
+t0=$(date +%s)
+"$HERE/mkupgrade.sh" "$WORK/payload/debs-up" || die "mkupgrade.sh failed"
+t_upgrade=$(($(date +%s) - t0))
 qemu-img create -q -f qcow2 -b "$CACHE/rootfs.img" -F raw "$WORK/root.qcow2"
 truncate -s 1G "$WORK/data.img" "$WORK/restore.img"
 
@@ -72,15 +87,17 @@ truncate -s 1G "$WORK/data.img" "$WORK/restore.img"
 boot() {
 	local stage=$1 kernel=$2 initrd=$3 t0 deadline rc=1
 	echo "$stage" >"$WORK/payload/stage"
+	[[ -z $lock ]] || { exec 8>"$lock" && flock 8; }
 	t0=$(date +%s)
 	deadline=$((t0 + timeout))
 	echo "installed: boot $((++nboot)): stage $stage on $(basename "$kernel")"
 	qemu-system-x86_64 -accel tcg,thread=single -machine pc -cpu max -smp 2 -m 2G \
 		-nodefaults -display none -no-reboot \
 		-kernel "$kernel" -initrd "$initrd" \
-		-append "root=/dev/vda rw console=ttyS0 panic=-1 loglevel=6 rootdelay=120 $append" \
+		-append "root=LABEL=root rw console=ttyS0 panic=-1 loglevel=6 $append" \
 		-serial "file:$log_dir/console-$stage.log" \
-		-drive "file=$WORK/root.qcow2,format=qcow2,if=virtio" \
+		-drive "file=$WORK/root.qcow2,format=qcow2,if=none,id=root" \
+		-device virtio-blk-pci,drive=root,serial=root \
 		-drive "file=$WORK/data.img,format=raw,if=none,id=bsdata" \
 		-device virtio-blk-pci,drive=bsdata,serial=bsdata \
 		-drive "file=$WORK/restore.img,format=raw,if=none,id=bsrestore" \
@@ -98,6 +115,7 @@ boot() {
 	done
 	wait "$qpid" || true
 	qpid=
+	[[ -z $lock ]] || exec 8>&-
 	cp "$WORK/payload/log-$stage.txt" "$log_dir/" 2>/dev/null || true
 	local result
 	result=$(grep -a '^RESULT' "$log_dir/log-$stage.txt" 2>/dev/null | tail -n1 || true)
@@ -115,15 +133,14 @@ boot() {
 nboot=0
 k612=$(find "$CACHE" -maxdepth 1 -name 'vmlinuz-6.12*' | sort -V | tail -n1)
 rel612=${k612##*/vmlinuz-}
-status=passed
-if boot install "$k612" "$CACHE/initrd.img-$rel612"; then
+status=failed
+if boot install "$k612" "$CACHE/initrd.img-$rel612" &&
+	boot kernel "$k612" "$CACHE/initrd.img-$rel612"; then
 	rel61=$(cat "$WORK/payload/boot/release")
-	boot reboot "$WORK/payload/boot/vmlinuz-$rel61" "$WORK/payload/boot/initrd.img-$rel61" ||
-		status=failed
-else
-	status=failed
+	boot reboot "$WORK/payload/boot/vmlinuz-$rel61" "$WORK/payload/boot/initrd.img-$rel61" &&
+		status=passed
 fi
-echo "installed: image ${t_image} s, whole test $(($(date +%s) - start)) s"
+echo "installed: image ${t_image} s, packages of the upgrade ${t_upgrade} s, whole test $(($(date +%s) - start)) s"
 if [[ $status == passed ]]; then
 	echo "1 passed, 0 failed"
 	exit 0
