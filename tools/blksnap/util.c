@@ -20,16 +20,22 @@
 
 const char *prog_name = "blksnap";
 
+/* "blksnap: OBJ: message", without the end of the line. */
+static void vmsg(const char *obj, const char *fmt, va_list ap)
+{
+	fprintf(stderr, "%s: ", prog_name);
+	if (obj)
+		fprintf(stderr, "%s: ", obj);
+	vfprintf(stderr, fmt, ap);
+}
+
 /* "blksnap: OBJ: message: strerror(err)"; err 0 leaves the reason out. */
 void errmsg(const char *obj, int err, const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "%s: ", prog_name);
-	if (obj)
-		fprintf(stderr, "%s: ", obj);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vmsg(obj, fmt, ap);
 	va_end(ap);
 	if (err)
 		fprintf(stderr, ": %s", strerror(err < 0 ? -err : err));
@@ -40,11 +46,8 @@ void warnmsg(const char *obj, const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "%s: ", prog_name);
-	if (obj)
-		fprintf(stderr, "%s: ", obj);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vmsg(obj, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
 }
@@ -53,11 +56,8 @@ int usage_error(const char *cmd, const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "%s: ", prog_name);
-	if (cmd)
-		fprintf(stderr, "%s: ", cmd);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vmsg(cmd, fmt, ap);
 	va_end(ap);
 	fprintf(stderr, "\nTry '%s %s%s--help' for more information.\n",
 		prog_name, cmd ? cmd : "", cmd ? " " : "");
@@ -149,12 +149,15 @@ bool all_zero(const void *buf, size_t len)
 	return p[0] == 0 && memcmp(p, p + 1, len - 1) == 0;
 }
 
-int write_all(int fd, const void *buf, size_t len, uint64_t off)
+/* Exactly len bytes at off: pwrite() from wbuf if given, else pread() into
+ * rbuf.  At an early end (0 bytes done) -EIO writing, -ENODATA reading. */
+static int pio_all(int fd, const void *wbuf, void *rbuf, size_t len, uint64_t off)
 {
-	const char *p = buf;
+	size_t done = 0;
 
-	while (len) {
-		ssize_t n = pwrite(fd, p, len, (off_t)off);
+	while (done < len) {
+		ssize_t n = wbuf ? pwrite(fd, (const char *)wbuf + done, len - done, (off_t)off) :
+				   pread(fd, (char *)rbuf + done, len - done, (off_t)off);
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -162,34 +165,22 @@ int write_all(int fd, const void *buf, size_t len, uint64_t off)
 			return -errno;
 		}
 		if (n == 0)
-			return -EIO;
-		p += n;
-		len -= (size_t)n;
+			return wbuf ? -EIO : -ENODATA;
+		done += (size_t)n;
 		off += (uint64_t)n;
 	}
 	return 0;
 }
 
+int write_all(int fd, const void *buf, size_t len, uint64_t off)
+{
+	return pio_all(fd, buf, NULL, len, off);
+}
+
 /* Read exactly len bytes; -ENODATA at an early end of file. */
 int read_all(int fd, void *buf, size_t len, uint64_t off)
 {
-	char *p = buf;
-
-	while (len) {
-		ssize_t n = pread(fd, p, len, (off_t)off);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (n == 0)
-			return -ENODATA;
-		p += n;
-		len -= (size_t)n;
-		off += (uint64_t)n;
-	}
-	return 0;
+	return pio_all(fd, NULL, buf, len, off);
 }
 
 int fsync_dir(const char *dir)
