@@ -30,6 +30,7 @@ int usage_error(const char *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 int parse_size(const char *s, uint64_t *out);
 int parse_u32(const char *s, uint32_t *out);
+int parse_limit(const char *cmd, const char *s, uint64_t *limit);
 const char *human_size(uint64_t bytes, char *buf, size_t len);
 bool all_zero(const void *buf, size_t len);
 int write_all(int fd, const void *buf, size_t len, uint64_t off);

@@ -453,8 +453,8 @@ int cmd_snapshot_create(int argc, char **argv)
 		case 'j': json = true; break;
 		case 's': storage = optarg; break;
 		case 'l':
-			if (parse_size(optarg, &limit) < 0 || limit < 512)
-				return usage_error(argv[0], "invalid limit '%s' (a size of at least 512 bytes: N, NK, NM, NG, NT)", optarg);
+			if (parse_limit(argv[0], optarg, &limit))
+				return EXIT_USAGE;
 			break;
 		default: return usage_error(argv[0], "invalid option");
 		}

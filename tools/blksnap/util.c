@@ -123,6 +123,15 @@ int parse_u32(const char *s, uint32_t *out)
 	return 0;
 }
 
+/* The argument of --limit: a size of at least 512 bytes.  0, or
+ * EXIT_USAGE after saying why. */
+int parse_limit(const char *cmd, const char *s, uint64_t *limit)
+{
+	if (parse_size(s, limit) < 0 || *limit < 512)
+		return usage_error(cmd, "invalid limit '%s' (a size of at least 512 bytes: N, NK, NM, NG, NT)", s);
+	return 0;
+}
+
 const char *human_size(uint64_t bytes, char *buf, size_t len)
 {
 	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB" };
