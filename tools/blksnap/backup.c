@@ -274,42 +274,46 @@ static int write_sparse(int fd, const unsigned char *buf, size_t len, uint64_t o
 	return 0;
 }
 
-/* Copy bytes [src, src + len) of the image to [dst, ...) of the data file.
- * This and the walks below: 0 done, 1 d's image failed, -1 the run
- * failed (reported). */
-static int copy_range(struct backup *b, struct bdev *d, uint64_t src, uint64_t len,
-		      uint64_t dst)
+/* The n bytes of the image in b->buf go to the data file at dst.  0, or
+ * -1 after reporting an error. */
+static int copy_chunk(struct backup *b, struct bdev *d, size_t n, uint64_t dst)
 {
-	int ret;
+	int ret = write_sparse(d->img_fd, b->buf, n, dst, &d->m.bytes_copied);
 
-	while (len) {
-		size_t n = len < BUF_SIZE ? (size_t)len : BUF_SIZE;
-
-		if (stopped(b) || check_snapshot(b, false, 0) < 0)
-			return -1;
-		if (d->failed)
-			return 1;
-		ret = read_all(d->image_fd, b->buf, n, src);
-		if (ret < 0)
-			return read_failed(b, d, "cannot read", ret == -ENODATA ? -EIO : ret);
-		ret = write_sparse(d->img_fd, b->buf, n, dst, &d->m.bytes_copied);
-		if (ret < 0) {
-			progress_end(b);
-			errmsg(d->img_final, ret, "cannot write");
-			return -1;
-		}
-		b->done += n;
-		d->done += n;
-		progress_show(b, false);
-		src += n;
-		dst += n;
-		len -= n;
+	if (ret < 0) {
+		progress_end(b);
+		errmsg(d->img_final, ret, "cannot write");
+		return -1;
 	}
 	return 0;
 }
 
-static int compare_range(struct backup *b, struct bdev *d, uint64_t src, uint64_t len,
+/* The n bytes of the image in b->buf, read at src, are what the data
+ * file holds at dst.  0, or -1 after reporting an error or a difference. */
+static int compare_chunk(struct backup *b, struct bdev *d, size_t n, uint64_t src,
 			 uint64_t dst)
+{
+	int ret = read_all(d->img_fd, b->buf2, n, dst);
+
+	if (ret < 0) {
+		progress_end(b);
+		errmsg(d->img_final, ret == -ENODATA ? -EIO : ret, "cannot read back");
+		return -1;
+	}
+	if (memcmp(b->buf, b->buf2, n) != 0) {
+		progress_end(b);
+		errmsg(d->img_final, 0, "verification failed: differs from %s near byte %llu",
+		       d->image, (unsigned long long)src);
+		return -1;
+	}
+	return 0;
+}
+
+/* Copy bytes [src, src + len) of the image to [dst, ...) of the data file,
+ * or with compare check that the data file holds them there.  This and
+ * walk_device(): 0 done, 1 d's image failed, -1 the run failed (reported). */
+static int walk_range(struct backup *b, struct bdev *d, uint64_t src, uint64_t len,
+		      uint64_t dst, bool compare)
 {
 	int ret;
 
@@ -323,18 +327,9 @@ static int compare_range(struct backup *b, struct bdev *d, uint64_t src, uint64_
 		ret = read_all(d->image_fd, b->buf, n, src);
 		if (ret < 0)
 			return read_failed(b, d, "cannot read", ret == -ENODATA ? -EIO : ret);
-		ret = read_all(d->img_fd, b->buf2, n, dst);
-		if (ret < 0) {
-			progress_end(b);
-			errmsg(d->img_final, ret == -ENODATA ? -EIO : ret, "cannot read back");
+		ret = compare ? compare_chunk(b, d, n, src, dst) : copy_chunk(b, d, n, dst);
+		if (ret < 0)
 			return -1;
-		}
-		if (memcmp(b->buf, b->buf2, n) != 0) {
-			progress_end(b);
-			errmsg(d->img_final, 0, "verification failed: differs from %s near byte %llu",
-			       d->image, (unsigned long long)src);
-			return -1;
-		}
 		b->done += n;
 		d->done += n;
 		progress_show(b, false);
@@ -353,8 +348,7 @@ static int walk_device(struct backup *b, struct bdev *d, bool compare)
 
 	b->current = d->path;
 	if (!d->m.incremental)
-		return compare ? compare_range(b, d, 0, d->m.device_size, 0) :
-				 copy_range(b, d, 0, d->m.device_size, 0);
+		return walk_range(b, d, 0, d->m.device_size, 0, compare);
 	for (i = 0; i < d->nranges; i++) {
 		uint64_t s = (uint64_t)d->ranges[i].start * d->m.block_size;
 		uint64_t e = ((uint64_t)d->ranges[i].start + d->ranges[i].count) *
@@ -363,8 +357,7 @@ static int walk_device(struct backup *b, struct bdev *d, bool compare)
 
 		if (e > d->m.device_size)
 			e = d->m.device_size;
-		ret = compare ? compare_range(b, d, s, e - s, dst) :
-				copy_range(b, d, s, e - s, dst);
+		ret = walk_range(b, d, s, e - s, dst, compare);
 		if (ret)
 			return ret;
 		dst += e - s;
