@@ -168,6 +168,20 @@ static void ctl_error(const char *dev, int ret, const char *what)
 		errmsg(dev, ret, "%s", what);
 }
 
+/* After a BLKFILTER_CTL call on dev (opened from path) that returned ret:
+ * dev closed, an error reported (what: the message).  0, or -1 after an
+ * error. */
+static int ctl_call_end(struct blksnap_dev *dev, const char *path, int ret,
+			const char *what)
+{
+	blksnap_dev_close(dev);
+	if (ret < 0) {
+		ctl_error(path, ret, what);
+		return -1;
+	}
+	return 0;
+}
+
 int cmd_cbtinfo(int argc, char **argv)
 {
 	static const struct out_col cols[] = {
@@ -190,11 +204,8 @@ int cmd_cbtinfo(int argc, char **argv)
 	if (open_dev(argv[optind], &dev) < 0)
 		return EXIT_FAIL;
 	ret = blksnap_cbt_info(dev, &ci);
-	blksnap_dev_close(dev);
-	if (ret < 0) {
-		ctl_error(argv[optind], ret, "cannot read the change tracker");
+	if (ctl_call_end(dev, argv[optind], ret, "cannot read the change tracker") < 0)
 		return EXIT_FAIL;
-	}
 	blksnap_id_format(&ci.generation, gen);
 	if (json) {
 		if (out_new(&o, "cbtinfo", cols, ARRAY_SIZE(cols), OUT_JSON) < 0)
@@ -258,11 +269,8 @@ int cmd_cbtmap(int argc, char **argv)
 	if (open_dev(argv[optind], &dev) < 0)
 		return EXIT_FAIL;
 	ret = blksnap_cbt_map(dev, &ci, &map);
-	blksnap_dev_close(dev);
-	if (ret < 0) {
-		ctl_error(argv[optind], ret, "cannot read the change map");
+	if (ctl_call_end(dev, argv[optind], ret, "cannot read the change map") < 0)
 		return EXIT_FAIL;
-	}
 	if (output) {
 		int fd = strcmp(output, "-") == 0 ? STDOUT_FILENO :
 			 open(output, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -423,6 +431,46 @@ void add_error(const char *dev, int ret)
 		errmsg(dev, ret, "cannot add to the snapshot");
 }
 
+/* Add the devices at paths[0..n) to snap, in order, up to the first that
+ * fails.  EXIT_OK, or EXIT_FAIL after reporting the error. */
+static int add_devices(struct blksnap_snapshot *snap, char **paths, int n)
+{
+	struct blksnap_dev *dev;
+	int i, ret;
+
+	for (i = 0; i < n; i++) {
+		if (open_dev(paths[i], &dev) < 0)
+			return EXIT_FAIL;
+		ret = blksnap_snapshot_add(snap, dev);
+		blksnap_dev_close(dev);
+		if (ret < 0) {
+			add_error(paths[i], ret);
+			return EXIT_FAIL;
+		}
+	}
+	return EXIT_OK;
+}
+
+/* The control device and the snapshot that idstr names.  0, or -1 after
+ * reporting the error, nothing left open. */
+static int open_snapshot(const char *idstr, struct blksnap_ctl **ctl,
+			 struct blksnap_snapshot **snap)
+{
+	if (open_ctl(ctl) < 0)
+		return -1;
+	if (get_snapshot(*ctl, idstr, snap) < 0) {
+		blksnap_ctl_close(*ctl);
+		return -1;
+	}
+	return 0;
+}
+
+static void close_snapshot(struct blksnap_ctl *ctl, struct blksnap_snapshot *snap)
+{
+	blksnap_snapshot_free(snap);
+	blksnap_ctl_close(ctl);
+}
+
 int cmd_snapshot_create(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -471,21 +519,7 @@ int cmd_snapshot_create(int argc, char **argv)
 	}
 	blksnap_snapshot_id(snap, &id);
 	blksnap_id_format(&id, idstr);
-	for (i = optind; i < argc; i++) {
-		struct blksnap_dev *dev;
-
-		if (open_dev(argv[i], &dev) < 0) {
-			rc = EXIT_FAIL;
-			break;
-		}
-		ret = blksnap_snapshot_add(snap, dev);
-		blksnap_dev_close(dev);
-		if (ret < 0) {
-			add_error(argv[i], ret);
-			rc = EXIT_FAIL;
-			break;
-		}
-	}
+	rc = add_devices(snap, argv + optind, argc - optind);
 	if (rc != EXIT_OK) {
 		/* Leave nothing behind. */
 		ret = blksnap_snapshot_destroy(snap);
@@ -508,8 +542,7 @@ int cmd_snapshot_create(int argc, char **argv)
 	} else {
 		printf("%s\n", idstr);
 	}
-	blksnap_snapshot_free(snap);
-	blksnap_ctl_close(ctl);
+	close_snapshot(ctl, snap);
 	return rc;
 }
 
@@ -517,33 +550,14 @@ int cmd_snapshot_add(int argc, char **argv)
 {
 	struct blksnap_snapshot *snap;
 	struct blksnap_ctl *ctl;
-	int i, ret, rc = EXIT_OK;
+	int rc;
 
 	SIMPLE_OPTS(NULL);
 	NEED_ARGS(2, -1, "snapshot id or device");
-	if (open_ctl(&ctl) < 0)
+	if (open_snapshot(argv[optind], &ctl, &snap) < 0)
 		return EXIT_FAIL;
-	if (get_snapshot(ctl, argv[optind], &snap) < 0) {
-		blksnap_ctl_close(ctl);
-		return EXIT_FAIL;
-	}
-	for (i = optind + 1; i < argc; i++) {
-		struct blksnap_dev *dev;
-
-		if (open_dev(argv[i], &dev) < 0) {
-			rc = EXIT_FAIL;
-			break;
-		}
-		ret = blksnap_snapshot_add(snap, dev);
-		blksnap_dev_close(dev);
-		if (ret < 0) {
-			add_error(argv[i], ret);
-			rc = EXIT_FAIL;
-			break;
-		}
-	}
-	blksnap_snapshot_free(snap);
-	blksnap_ctl_close(ctl);
+	rc = add_devices(snap, argv + optind + 1, argc - optind - 1);
+	close_snapshot(ctl, snap);
 	return rc;
 }
 
@@ -555,15 +569,10 @@ int cmd_snapshot_take(int argc, char **argv)
 
 	SIMPLE_OPTS(NULL);
 	NEED_ARGS(1, 1, "snapshot id");
-	if (open_ctl(&ctl) < 0)
+	if (open_snapshot(argv[optind], &ctl, &snap) < 0)
 		return EXIT_FAIL;
-	if (get_snapshot(ctl, argv[optind], &snap) < 0) {
-		blksnap_ctl_close(ctl);
-		return EXIT_FAIL;
-	}
 	ret = blksnap_snapshot_take(snap);
-	blksnap_snapshot_free(snap);
-	blksnap_ctl_close(ctl);
+	close_snapshot(ctl, snap);
 	if (ret == -ESRCH)
 		errmsg(argv[optind], 0, "cannot take: no such snapshot");
 	else if (ret == -EALREADY)
@@ -594,11 +603,8 @@ int cmd_snapshot_info(int argc, char **argv)
 	if (open_dev(argv[optind], &dev) < 0)
 		return EXIT_FAIL;
 	ret = blksnap_image_info(dev, &ii);
-	blksnap_dev_close(dev);
-	if (ret < 0) {
-		ctl_error(argv[optind], ret, "cannot read the snapshot state");
+	if (ctl_call_end(dev, argv[optind], ret, "cannot read the snapshot state") < 0)
 		return EXIT_FAIL;
-	}
 	if (json) {
 		if (out_new(&o, "snapshotinfo", cols, ARRAY_SIZE(cols), OUT_JSON) < 0)
 			return EXIT_FAIL;
@@ -694,15 +700,10 @@ int cmd_snapshot_wait_event(int argc, char **argv)
 		}
 	}
 	NEED_ARGS(1, 1, "snapshot id");
-	if (open_ctl(&ctl) < 0)
+	if (open_snapshot(argv[optind], &ctl, &snap) < 0)
 		return EXIT_FAIL;
-	if (get_snapshot(ctl, argv[optind], &snap) < 0) {
-		blksnap_ctl_close(ctl);
-		return EXIT_FAIL;
-	}
 	ret = blksnap_snapshot_wait_event(snap, timeout, &ev);
-	blksnap_snapshot_free(snap);
-	blksnap_ctl_close(ctl);
+	close_snapshot(ctl, snap);
 	if (ret == -ENOENT) {		/* none before the timeout */
 		if (json) {
 			if (out_new(&o, "event", cols, ARRAY_SIZE(cols), OUT_JSON) < 0)
