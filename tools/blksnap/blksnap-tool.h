@@ -67,6 +67,8 @@ struct out {
 int out_new(struct out *o, const char *name, const struct out_col *cols,
 	    size_t ncols, unsigned int flags);
 void out_row(struct out *o);
+int out_json_row(struct out *o, const char *name, const struct out_col *cols,
+		 size_t ncols);
 void out_str(struct out *o, const char *col, const char *val);
 void out_u64(struct out *o, const char *col, uint64_t val);
 void out_i64(struct out *o, const char *col, int64_t val);

@@ -90,9 +90,8 @@ int cmd_version(int argc, char **argv)
 	if (json) {
 		char mv[32];
 
-		if (out_new(&o, "version", cols, ARRAY_SIZE(cols), OUT_JSON) < 0)
+		if (out_json_row(&o, "version", cols, ARRAY_SIZE(cols)) < 0)
 			return EXIT_FAIL;
-		out_row(&o);
 		out_str(&o, "tool", BLKSNAP_VERSION);
 		out_str(&o, "library", blksnap_lib_version());
 		if (ret == 0) {
@@ -208,9 +207,8 @@ int cmd_cbtinfo(int argc, char **argv)
 		return EXIT_FAIL;
 	blksnap_id_format(&ci.generation, gen);
 	if (json) {
-		if (out_new(&o, "cbtinfo", cols, ARRAY_SIZE(cols), OUT_JSON) < 0)
+		if (out_json_row(&o, "cbtinfo", cols, ARRAY_SIZE(cols)) < 0)
 			return EXIT_FAIL;
-		out_row(&o);
 		out_str(&o, "device", argv[optind]);
 		out_u64(&o, "device_size", ci.device_size);
 		out_u64(&o, "block_size", ci.block_size);
@@ -528,8 +526,7 @@ int cmd_snapshot_create(int argc, char **argv)
 	} else if (json) {
 		/* The snapshot is made: a failed report leaves it, with
 		 * exit status 1, as any error after the creation. */
-		if (out_new(&o, "snapshot", cols, ARRAY_SIZE(cols), OUT_JSON) == 0) {
-			out_row(&o);
+		if (out_json_row(&o, "snapshot", cols, ARRAY_SIZE(cols)) == 0) {
 			out_str(&o, "id", idstr);
 			out_str(&o, "storage", storage);
 			for (i = optind; i < argc; i++)
@@ -606,9 +603,8 @@ int cmd_snapshot_info(int argc, char **argv)
 	if (ctl_call_end(dev, argv[optind], ret, "cannot read the snapshot state") < 0)
 		return EXIT_FAIL;
 	if (json) {
-		if (out_new(&o, "snapshotinfo", cols, ARRAY_SIZE(cols), OUT_JSON) < 0)
+		if (out_json_row(&o, "snapshotinfo", cols, ARRAY_SIZE(cols)) < 0)
 			return EXIT_FAIL;
-		out_row(&o);
 		out_str(&o, "device", argv[optind]);
 		out_i64(&o, "error", ii.error);
 		if (ii.error)
@@ -704,43 +700,33 @@ int cmd_snapshot_wait_event(int argc, char **argv)
 		return EXIT_FAIL;
 	ret = blksnap_snapshot_wait_event(snap, timeout, &ev);
 	close_snapshot(ctl, snap);
-	if (ret == -ENOENT) {		/* none before the timeout */
-		if (json) {
-			if (out_new(&o, "event", cols, ARRAY_SIZE(cols), OUT_JSON) < 0)
-				return EXIT_FAIL;
-			out_row(&o);
-			out_str(&o, "id", argv[optind]);
-			if (out_print(&o) < 0)
-				return EXIT_FAIL;
-		} else {
-			printf("no event\n");
-		}
-		return EXIT_TIMEOUT;
-	}
 	if (ret == -ESRCH) {
 		errmsg(argv[optind], 0, "no such snapshot");
 		return EXIT_FAIL;
 	}
-	if (ret < 0) {
+	if (ret < 0 && ret != -ENOENT) {	/* -ENOENT: none before the timeout */
 		errmsg(argv[optind], ret, "cannot wait for an event");
 		return EXIT_FAIL;
 	}
 	if (json) {
-		if (out_new(&o, "event", cols, ARRAY_SIZE(cols), OUT_JSON) < 0)
+		if (out_json_row(&o, "event", cols, ARRAY_SIZE(cols)) < 0)
 			return EXIT_FAIL;
-		out_row(&o);
 		out_str(&o, "id", argv[optind]);
-		out_str(&o, "event", ev.code == BLKSNAP_EVENT_CORRUPTED ? "corrupted" : "unknown");
-		out_u64(&o, "code", ev.code);
-		out_i64(&o, "time_ns", ev.time_ns);
-		if (ev.code == BLKSNAP_EVENT_CORRUPTED) {
-			out_u64(&o, "dev_major", ev.dev_major);
-			out_u64(&o, "dev_minor", ev.dev_minor);
-			out_i64(&o, "error", ev.error);
-			out_str(&o, "error_text", strerror(ev.error));
+		if (ret == 0) {
+			out_str(&o, "event", ev.code == BLKSNAP_EVENT_CORRUPTED ? "corrupted" : "unknown");
+			out_u64(&o, "code", ev.code);
+			out_i64(&o, "time_ns", ev.time_ns);
+			if (ev.code == BLKSNAP_EVENT_CORRUPTED) {
+				out_u64(&o, "dev_major", ev.dev_major);
+				out_u64(&o, "dev_minor", ev.dev_minor);
+				out_i64(&o, "error", ev.error);
+				out_str(&o, "error_text", strerror(ev.error));
+			}
 		}
 		if (out_print(&o) < 0)
 			return EXIT_FAIL;
+	} else if (ret == -ENOENT) {
+		printf("no event\n");
 	} else if (ev.code == BLKSNAP_EVENT_CORRUPTED) {
 		printf("event=corrupted\ntime_ns=%lld\ndevice=%u:%u\nerror=%d (%s)\n",
 		       (long long)ev.time_ns, ev.dev_major, ev.dev_minor, ev.error,
@@ -748,7 +734,7 @@ int cmd_snapshot_wait_event(int argc, char **argv)
 	} else {
 		printf("event=%u\ntime_ns=%lld\n", ev.code, (long long)ev.time_ns);
 	}
-	return EXIT_OK;
+	return ret == -ENOENT ? EXIT_TIMEOUT : EXIT_OK;
 }
 
 int cmd_snapshot_destroy(int argc, char **argv)

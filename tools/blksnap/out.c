@@ -91,6 +91,18 @@ void out_row(struct out *o)
 		out_err(o, -ENOMEM);
 }
 
+/* A report of one row, as JSON: the table made and its row begun.
+ * Returns as out_new(). */
+int out_json_row(struct out *o, const char *name, const struct out_col *cols,
+		 size_t ncols)
+{
+	int ret = out_new(o, name, cols, ncols, OUT_JSON);
+
+	if (ret == 0)
+		out_row(o);
+	return ret;
+}
+
 void out_str(struct out *o, const char *col, const char *val)
 {
 	struct libscols_column *cl = NULL;
