@@ -22,6 +22,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -171,6 +172,55 @@ enum {
 	K_CHANGED = 1 << 11, K_DSIZE = 1 << 12,
 };
 
+/* The numeric keys: the largest value, the field of struct meta it goes
+ * to (32 or 64 bits), the key's bit (0: none). */
+static const struct num_key {
+	const char *key;
+	uint64_t max;
+	size_t off, size;
+	unsigned int bit;
+} num_keys[] = {
+#define NUM_KEY(key, max, field, bit) \
+	{ key, max, offsetof(struct meta, field), sizeof(((struct meta *)0)->field), bit }
+	NUM_KEY("format", UINT32_MAX, format, K_FORMAT),
+	NUM_KEY("sequence", META_SEQ_MAX, seq, K_SEQ),
+	NUM_KEY("base", META_SEQ_MAX, base_seq, K_BASE),
+	NUM_KEY("base_changes_number", 255, base_changes_number, K_BASECN),
+	NUM_KEY("device_size", UINT64_MAX, device_size, K_DEVSIZE),
+	NUM_KEY("block_size", UINT32_MAX, block_size, K_BSIZE),
+	NUM_KEY("block_count", UINT32_MAX, block_count, K_BCOUNT),
+	NUM_KEY("changes_number", 255, changes_number, K_CN),
+	NUM_KEY("changed_blocks", UINT32_MAX, changed_blocks, K_CHANGED),
+	NUM_KEY("data_size", UINT64_MAX, data_size, K_DSIZE),
+	NUM_KEY("bytes_copied", UINT64_MAX, bytes_copied, 0),
+	NUM_KEY("time", INT64_MAX, time, 0),
+#undef NUM_KEY
+};
+
+_Static_assert(sizeof(unsigned int) == sizeof(uint32_t), "32-bit fields");
+
+static const struct num_key *num_key(const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(num_keys); i++)
+		if (strcmp(num_keys[i].key, key) == 0)
+			return &num_keys[i];
+	return NULL;
+}
+
+/* v, at most k->max, into its field of m. */
+static void num_store(struct meta *m, const struct num_key *k, uint64_t v)
+{
+	char *p = (char *)m + k->off;
+	uint32_t v32 = (uint32_t)v;
+
+	if (k->size == sizeof(v))
+		memcpy(p, &v, sizeof(v));
+	else
+		memcpy(p, &v32, sizeof(v32));
+}
+
 /*
  * Read and check one metadata file.  Returns 0, -errno for an I/O error,
  * or -EBADMSG with the reason in why.  An incomplete file (no final
@@ -193,6 +243,7 @@ int meta_read(const char *path, struct meta *m, char *why, size_t whylen)
 		return err;
 	}
 	while (fgets(line, sizeof(line), f)) {
+		const struct num_key *k;
 		char *eq, *key, *val;
 		size_t n = strlen(line);
 
@@ -213,21 +264,19 @@ int meta_read(const char *path, struct meta *m, char *why, size_t whylen)
 		*eq = '\0';
 		key = line;
 		val = eq + 1;
-#define NUM(max) do {							\
-			if (num(val, (max), &v) < 0) {			\
-				why_set(why, whylen, "line %u: bad %s '%s'", lineno, key, val); \
-				goto bad;				\
-			}						\
-		} while (0)
-		if (strcmp(key, "format") == 0) {
-			NUM(UINT32_MAX);
-			if (v != META_FORMAT) {
+		k = num_key(key);
+		if (k) {
+			if (num(val, k->max, &v) < 0) {
+				why_set(why, whylen, "line %u: bad %s '%s'", lineno, key, val);
+				goto bad;
+			}
+			if (k->bit == K_FORMAT && v != META_FORMAT) {
 				why_set(why, whylen, "format %llu not supported (this tool reads format %u)",
 					(unsigned long long)v, META_FORMAT);
 				goto bad;
 			}
-			m->format = (unsigned int)v;
-			seen |= K_FORMAT;
+			num_store(m, k, v);
+			seen |= k->bit;
 		} else if (strcmp(key, "name") == 0) {
 			if (!*val || strlen(val) > META_NAME_MAX || strchr(val, '/') || val[0] == '.') {
 				why_set(why, whylen, "line %u: bad name", lineno);
@@ -237,10 +286,6 @@ int meta_read(const char *path, struct meta *m, char *why, size_t whylen)
 			seen |= K_NAME;
 		} else if (strcmp(key, "device") == 0) {
 			snprintf(m->device, sizeof(m->device), "%s", val);
-		} else if (strcmp(key, "sequence") == 0) {
-			NUM(META_SEQ_MAX);
-			m->seq = (unsigned int)v;
-			seen |= K_SEQ;
 		} else if (strcmp(key, "type") == 0) {
 			if (strcmp(val, "full") == 0) {
 				m->incremental = false;
@@ -251,52 +296,14 @@ int meta_read(const char *path, struct meta *m, char *why, size_t whylen)
 				goto bad;
 			}
 			seen |= K_TYPE;
-		} else if (strcmp(key, "base") == 0) {
-			NUM(META_SEQ_MAX);
-			m->base_seq = (unsigned int)v;
-			seen |= K_BASE;
-		} else if (strcmp(key, "base_changes_number") == 0) {
-			NUM(255);
-			m->base_changes_number = (unsigned int)v;
-			seen |= K_BASECN;
-		} else if (strcmp(key, "device_size") == 0) {
-			NUM(UINT64_MAX);
-			m->device_size = v;
-			seen |= K_DEVSIZE;
-		} else if (strcmp(key, "block_size") == 0) {
-			NUM(UINT32_MAX);
-			m->block_size = (uint32_t)v;
-			seen |= K_BSIZE;
-		} else if (strcmp(key, "block_count") == 0) {
-			NUM(UINT32_MAX);
-			m->block_count = (uint32_t)v;
-			seen |= K_BCOUNT;
 		} else if (strcmp(key, "generation") == 0) {
 			if (blksnap_id_parse(val, &m->generation) < 0) {
 				why_set(why, whylen, "line %u: bad generation", lineno);
 				goto bad;
 			}
 			seen |= K_GEN;
-		} else if (strcmp(key, "changes_number") == 0) {
-			NUM(255);
-			m->changes_number = (unsigned int)v;
-			seen |= K_CN;
-		} else if (strcmp(key, "changed_blocks") == 0) {
-			NUM(UINT32_MAX);
-			m->changed_blocks = v;
-			seen |= K_CHANGED;
-		} else if (strcmp(key, "data_size") == 0) {
-			NUM(UINT64_MAX);
-			m->data_size = v;
-			seen |= K_DSIZE;
-		} else if (strcmp(key, "bytes_copied") == 0) {
-			NUM(UINT64_MAX);
-			m->bytes_copied = v;
 		} else if (strcmp(key, "snapshot") == 0) {
 			snprintf(m->snapshot, sizeof(m->snapshot), "%s", val);
-		} else if (strcmp(key, "time") == 0) {
-			NUM(INT64_MAX);
-			m->time = (int64_t)v;
 		} else if (strcmp(key, "verified") == 0) {
 			m->verified = strcmp(val, "1") == 0;
 		} else if (strcmp(key, "complete") == 0) {
@@ -307,7 +314,6 @@ int meta_read(const char *path, struct meta *m, char *why, size_t whylen)
 			last_complete = true;
 		}
 		/* Other keys: ignored, for later versions of format 1. */
-#undef NUM
 	}
 	if (ferror(f)) {
 		int err = -errno;
