@@ -10,20 +10,18 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-#include <sys/ioctl.h>
-#include <sys/syscall.h>
 
 #include <linux/blksnap.h>
 #include <blksnap/blksnap.h>
 
 #include "expect.h"
+#include "fake-ctl.h"
+#include "fake-event.h"
 
 #define OFF(t, f, n) _Static_assert(offsetof(t, f) == (n), #t "." #f)
 #define SIZE(t, n) _Static_assert(sizeof(t) == (n), #t " size")
@@ -53,22 +51,12 @@ OFF(struct blksnap_event, dev_major, 16);
 OFF(struct blksnap_event, dev_minor, 20);
 OFF(struct blksnap_event, error, 24);
 
-static int ctl_fd = -1;			/* the "control device" */
 static unsigned int ioctls;		/* calls that reached the fake */
 
-int ioctl(int fd, unsigned long req, ...)
+static int fake_ctl_ioctl(unsigned long req, void *arg)
 {
-	struct blksnap_snapshot_event *e;
-	struct blksnap_event_corrupted c;
 	struct blksnap_version *v;
-	va_list ap;
-	void *arg;
 
-	va_start(ap, req);
-	arg = va_arg(ap, void *);
-	va_end(ap);
-	if (fd != ctl_fd)
-		return (int)syscall(SYS_ioctl, fd, req, arg);
 	ioctls++;
 	switch (req) {
 	case IOCTL_BLKSNAP_VERSION:
@@ -79,13 +67,7 @@ int ioctl(int fd, unsigned long req, ...)
 		v->build = 4;
 		return 0;
 	case IOCTL_BLKSNAP_SNAPSHOT_WAIT_EVENT:
-		e = arg;
-		e->code = blksnap_event_code_corrupted;
-		e->time_label = 77;
-		c.dev_id_mj = 8;
-		c.dev_id_mn = 16;
-		c.err_code = ENOSPC;
-		memcpy(e->data, &c, sizeof(c));
+		fake_event_corrupted(arg, 8, 16, ENOSPC, 77);
 		return 0;
 	default:
 		errno = ENOTTY;
@@ -204,12 +186,8 @@ int main(void)
 {
 	struct blksnap_ctl *ctl;
 
-	/* The library's descriptor will be the lowest free one. */
-	ctl_fd = dup(2);
-	if (ctl_fd < 0 || close(ctl_fd) < 0 || blksnap_ctl_open("/dev/null", &ctl) < 0) {
-		fprintf(stderr, "cannot open /dev/null\n");
+	if (fake_ctl_open(&ctl) < 0)
 		return 1;
-	}
 	test_version(ctl);
 	test_event(ctl);
 	test_dev_sizes();

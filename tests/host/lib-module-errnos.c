@@ -10,23 +10,20 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-#include <sys/ioctl.h>
-#include <sys/syscall.h>
 
 #include <linux/blksnap.h>
 #include <blksnap/blksnap.h>
 
 #include "expect.h"
 #include "fake-collect.h"
+#include "fake-ctl.h"
+#include "fake-event.h"
 
 /* The fake module's state, set by each test. */
-static int ctl_fd = -1;			/* the "control device" */
 static const unsigned int *collect_n;	/* snapshots at each COLLECT call */
 static unsigned int collect_len;	/* entries; the last one repeats */
 static unsigned int collect_calls;
@@ -46,27 +43,16 @@ static int fake_collect(struct blksnap_snapshot_collect *arg)
 	return fake_collect_answer(arg, n, 1);
 }
 
-int ioctl(int fd, unsigned long req, ...)
+static int fake_ctl_ioctl(unsigned long req, void *arg)
 {
-	struct blksnap_snapshot_event *e;
-	va_list ap;
-	void *arg;
-
-	va_start(ap, req);
-	arg = va_arg(ap, void *);
-	va_end(ap);
-	if (fd != ctl_fd)
-		return (int)syscall(SYS_ioctl, fd, req, arg);
 	switch (req) {
 	case IOCTL_BLKSNAP_SNAPSHOT_COLLECT:
 		return fake_collect(arg);
 	case IOCTL_BLKSNAP_SNAPSHOT_WAIT_EVENT:
 		if (answer)
 			break;
-		e = arg;
-		e->code = blksnap_event_code_corrupted;
-		e->time_label = event_time;
-		memcpy(e->data, &event, sizeof(event));
+		fake_event_corrupted(arg, event.dev_id_mj, event.dev_id_mn,
+				     event.err_code, event_time);
 		return 0;
 	case IOCTL_BLKSNAP_SNAPSHOT_TAKE:
 	case IOCTL_BLKSNAP_SNAPSHOT_DESTROY:
@@ -126,12 +112,8 @@ int main(void)
 	struct blksnap_event ev = { .size = sizeof(ev) };
 	struct blksnap_id id;
 
-	/* The library's descriptor will be the lowest free one. */
-	ctl_fd = dup(2);
-	if (ctl_fd < 0 || close(ctl_fd) < 0 || blksnap_ctl_open("/dev/null", &ctl) < 0) {
-		fprintf(stderr, "cannot open /dev/null\n");
+	if (fake_ctl_open(&ctl) < 0)
 		return 1;
-	}
 
 	/* COLLECT: a size query (0 and the count), then the array; again
 	 * with more room while the set grows; the answer if it shrank. */

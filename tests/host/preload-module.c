@@ -30,6 +30,7 @@
 #include <linux/blksnap.h>
 
 #include "fake-collect.h"
+#include "fake-event.h"
 
 static const struct {
 	const char *name;
@@ -57,20 +58,13 @@ static int fail_as(const char *name)
 
 static int fake_wait(const char *how, struct blksnap_snapshot_event *e)
 {
-	struct blksnap_event_corrupted c;
 	unsigned int mj, mn;
 	long long t;
 	int err;
 
 	if (sscanf(how, "%u:%u:%d:%lld", &mj, &mn, &err, &t) != 4)
 		return fail_as(how);
-	memset(&c, 0, sizeof(c));
-	c.dev_id_mj = mj;
-	c.dev_id_mn = mn;
-	c.err_code = err;
-	e->code = blksnap_event_code_corrupted;
-	e->time_label = t;
-	memcpy(e->data, &c, sizeof(c));
+	fake_event_corrupted(e, mj, mn, err, t);
 	return 0;
 }
 
