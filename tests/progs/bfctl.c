@@ -83,21 +83,12 @@ int main(int argc, char **argv)
 	struct blkfilter_name bn;
 	struct bftest_stats st;
 	const char *cmd, *dev;
-	int unpriv = 0, opt, fd, ret;
+	int opt, fd, ret;
 	__u32 val;
 
-	while ((opt = getopt(argc, argv, "e:uh")) != -1) {
-		switch (opt) {
-		case 'e':
-			parse_expected(optarg);
-			break;
-		case 'u':
-			unpriv = 1;
-			break;
-		default:
+	while ((opt = getopt(argc, argv, "e:uh")) != -1)
+		if (!common_opt(opt, optarg))
 			usage();
-		}
-	}
 	if (argc - optind < 2)
 		usage();
 	cmd = argv[optind];

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * The helpers bfctl and snapctl share: errno names, the -e LIST of
- * expected outcomes, dropping privileges, an unmapped pointer, a device
+ * The helpers bfctl and snapctl share: errno names, the options -e LIST
+ * of expected outcomes and -u, dropping privileges, an unmapped pointer, a device
  * given as a path or as fd:N.  Header only (each test program is one
  * .c file, built static); the includer defines usage(), which exits.
  * Messages begin with the program's name.  tests/host/progs.c checks
@@ -96,6 +96,24 @@ static inline int is_expected(int err)
 	for (i = 0; i < nexpected; i++)
 		if (expected[i] == err)
 			return 1;
+	return 0;
+}
+
+/* -u: drop root privileges (drop_privileges()) once the device is open. */
+static int unpriv;
+
+/* The options both programs take, -e LIST and -u: 1 if opt is one of
+ * them (taken), 0 if not. */
+static inline int common_opt(int opt, char *arg)
+{
+	switch (opt) {
+	case 'e':
+		parse_expected(arg);
+		return 1;
+	case 'u':
+		unpriv = 1;
+		return 1;
+	}
 	return 0;
 }
 

@@ -105,8 +105,6 @@ static void usage(void)
 	exit(2);
 }
 
-
-static int unpriv;
 static int bad_arg;
 static int bad_buf;
 static long long optlen_override = -1;
@@ -1157,13 +1155,9 @@ int main(int argc, char **argv)
 	int opt;
 
 	while ((opt = getopt(argc, argv, "+e:uFBL:h")) != -1) {
+		if (common_opt(opt, optarg))
+			continue;
 		switch (opt) {
-		case 'e':
-			parse_expected(optarg);
-			break;
-		case 'u':
-			unpriv = 1;
-			break;
 		case 'F':
 			bad_arg = 1;
 			break;
