@@ -95,8 +95,7 @@ function row(t, c, label, base, dm,    s, m, mn, mx, sp, r, rd, pr) {
 	pr = base != "" ? pair(t, c, base) : ""
 	rd = dm != "" ? ratio(m, median(vals[t, dm])) : ""
 	printf "  %-8s %-38s %8s %8s %8s %6s %6s %6s %6s\n", c, label, fmt(m),
-		fmt(mn), fmt(mx), sp, (r == "" ? "-" : r), (pr == "" ? "-" : pr),
-		(rd == "" ? "-" : rd)
+		fmt(mn), fmt(mx), sp, dash(r), dash(pr), dash(rd)
 }
 
 function header(title) {
@@ -343,8 +342,7 @@ END {
 		pd = pair(t, "snapd", "base")
 		pt = pair(t, "snapt", "base")
 		pm = pair(t, "dmsnap", "base")
-		printf "  %-24s %8s %8s %8s %8s %8s  %s\n", ftl[t], (pd == "" ? "-" : pd),
-			(pt == "" ? "-" : pt), (pm == "" ? "-" : pm),
+		printf "  %-24s %8s %8s %8s %8s %8s  %s\n", ftl[t], dash(pd), dash(pt), dash(pm),
 			(pd == "" || pm == "" || pm + 0 == 0 ? "-" : sprintf("%.2f", pd / pm)),
 			">= " ftg[t], rounds(t, "snapd", "base")
 	}
@@ -579,10 +577,9 @@ END {
 			fmt(att_ms), fmt(take_ms), big["tracker_block_size"],
 			big["tracker_block_count"]
 		printf "  kernel memory (Slab + VmallocUsed + Percpu): +%s KiB at attach (bound from\n",
-			(mem_att == "" ? "-" : mem_att)
+			dash(mem_att)
 		printf "  the parameters: 2 maps x %s blocks = %s KiB), +%s KiB more at create, add and take\n",
-			(cnt == "" ? "-" : cnt), (bound_kib == "" ? "-" : bound_kib),
-			(mem_take == "" ? "-" : mem_take)
+			dash(cnt), dash(bound_kib), dash(mem_take)
 		printf "  /proc/meminfo before: %s\n", big["mem_before_kib"]
 		printf "  attached:             %s\n", big["mem_attached_kib"]
 		printf "  taken:                %s\n", big["mem_taken_kib"]
@@ -695,7 +692,7 @@ END {
 		line = t
 		for (j = 2; j <= 6; j++) {
 			r = mr(t, W[j], "base")
-			line = line " " (r == "" ? "-" : r)
+			line = line " " dash(r)
 		}
 		print line " " (t == "rew" ? 0.95 : ftg[t]) >f
 	}
@@ -708,7 +705,7 @@ END {
 		line = t
 		for (j = 1; j <= 4; j++) {
 			r = mr(t, CR[j], "orig")
-			line = line " " (r == "" ? "-" : r)
+			line = line " " dash(r)
 		}
 		print line " 0.90" >f
 	}
@@ -718,12 +715,10 @@ END {
 	rb = ratio(idle_b, idle_a)
 	rc = ratio(idle_c, idle_a)
 	rd = ratio(idle_d, idle_a)
-	print "timed " (rb == "" ? "-" : rb) " " (rc == "" ? "-" : rc) " " \
-		(rd == "" ? "-" : rd) " 0.99" >f
+	print "timed " dash(rb) " " dash(rc) " " dash(rd) " 0.99" >f
 	rb = ratio(cidle_b, cidle_a)
 	rc = ratio(cidle_c, cidle_a)
 	rd = ratio(cidle_d, cidle_a)
-	print "counted " (rb == "" ? "-" : rb) " " (rc == "" ? "-" : rc) " " \
-		(rd == "" ? "-" : rd) " 0.99" >f
+	print "counted " dash(rb) " " dash(rc) " " dash(rd) " 0.99" >f
 	close(f)
 }
