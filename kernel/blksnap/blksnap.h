@@ -110,6 +110,9 @@ struct bs_cbt {
  * @area: copy-on-write state while a taken snapshot holds the device.
  * @snap_area: the device's part of a snapshot it was added to, taken or
  *	not; protected by bs_mutex.
+ * @used: the tracker was added to a snapshot or restored since the
+ *	attach: a saved map can no longer be restored into it; protected by
+ *	bs_mutex.
  */
 struct bs_tracker {
 	struct blkfilter filter;
@@ -126,6 +129,7 @@ struct bs_tracker {
 	struct bio_list held;
 	struct bs_area *area;
 	struct bs_area *snap_area;
+	bool used;
 };
 
 /* tracker.c */

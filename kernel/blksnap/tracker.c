@@ -11,6 +11,7 @@
 #include <linux/bio-integrity.h>
 #include <linux/blk-crypto.h>
 #include <linux/blkdev.h>
+#include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/vmalloc.h>
@@ -20,6 +21,8 @@
 
 /* The most ranges one cbtdirty command may carry. */
 #define BS_DIRTY_MAX_COUNT	BIT(20)
+/* The largest cbtrestore structure a newer caller may pass (zero beyond). */
+#define BS_RESTORE_MAX_SIZE	PAGE_SIZE
 
 static inline struct bs_tracker *bs_tracker(struct blkfilter *flt)
 {
@@ -173,6 +176,7 @@ void bs_tracker_join(struct bs_tracker *t, struct bs_area *area)
 {
 	lockdep_assert_held(&bs_mutex);
 	t->snap_area = area;
+	t->used = true;
 }
 
 /**
@@ -264,6 +268,26 @@ void bs_tracker_finish(struct bs_tracker *t)
 	mutex_unlock(&t->map_lock);
 }
 
+/*
+ * Let the writes of @t go again, with its lock held; unlocks it.  The
+ * writes held back meanwhile are sent on, in their order.
+ */
+static void __bs_tracker_resume(struct bs_tracker *t)
+	__releases(&t->lock)
+{
+	struct bio_list held;
+	struct bio *bio;
+
+	held = t->held;
+	bio_list_init(&t->held);
+	/* Writes that see @hold clear see the maps and @area as set before. */
+	smp_store_release(&t->hold, false);
+	spin_unlock(&t->lock);
+
+	while ((bio = bio_list_pop(&held)))
+		submit_bio_noacct(bio);
+}
+
 /**
  * bs_tracker_switch() - the switch point of a take
  * @t: the tracker, whose writes are held back.
@@ -279,8 +303,6 @@ void bs_tracker_finish(struct bs_tracker *t)
 void bs_tracker_switch(struct bs_tracker *t, struct bs_area *area)
 {
 	struct bs_cbt *cbt = &t->cbt;
-	struct bio_list held;
-	struct bio *bio;
 
 	spin_lock(&t->lock);
 	if (t->next.active) {
@@ -298,14 +320,7 @@ void bs_tracker_switch(struct bs_tracker *t, struct bs_area *area)
 		cbt->readable_nr = cbt->active_nr++;
 	}
 	WRITE_ONCE(t->area, area);
-	held = t->held;
-	bio_list_init(&t->held);
-	/* Writes that see @hold clear see the maps and @area above too. */
-	smp_store_release(&t->hold, false);
-	spin_unlock(&t->lock);
-
-	while ((bio = bio_list_pop(&held)))
-		submit_bio_noacct(bio);
+	__bs_tracker_resume(t);
 }
 
 /* The filter. */
@@ -517,6 +532,139 @@ out:
 	return ret;
 }
 
+/*
+ * Whether a saved map may go into @t: -EBUSY if the tracker was added to a
+ * snapshot or restored since the attach (its numbers moved on from the
+ * attach's), -ERANGE if the map was saved for another size of the device
+ * or another block size, or if the device was resized since the attach.
+ */
+static int __bs_restore_check(struct bs_tracker *t,
+			      const struct blksnap_cbtrestore *arg)
+{
+	lockdep_assert_held(&bs_mutex);
+	if (t->used || t->snap_area)
+		return -EBUSY;
+	if (arg->device_capacity != (u64)t->capacity << SECTOR_SHIFT ||
+	    arg->block_size != 1U << t->cbt.block_shift ||
+	    arg->block_count != t->cbt.block_count ||
+	    bdev_nr_sectors(t->bdev) != t->capacity)
+		return -ERANGE;
+	return 0;
+}
+
+/*
+ * The saved state into the maps of @t, with its writes held back and its
+ * lock held: the saved generation and number, the saved map readable;
+ * in the active map, the saved map's byte where nothing was written since
+ * the attach and the next number where something was, so that the next
+ * take counts those writes as changes after the saved number.
+ */
+static void __bs_cbt_restore(struct bs_cbt *cbt, const u8 *map, u8 nr,
+			     const uuid_t *generation)
+{
+	u8 next = nr + 1;
+	u32 i;
+
+	for (i = 0; i < cbt->block_count; i++)
+		cbt->active[i] = cbt->active[i] ? next : map[i];
+	memcpy(cbt->readable, map, cbt->block_count);
+	cbt->readable_nr = nr;
+	cbt->active_nr = next;
+	uuid_copy(&cbt->generation, generation);
+}
+
+/**
+ * bs_tracker_restore() - load a saved change tracker into a fresh one
+ * @t: the tracker.
+ * @arg: the saved tracker, its fields checked by the caller.
+ * @map: its readable map, @arg->block_count bytes, none greater than
+ *	@arg->changes_number.
+ *
+ * Writes are held back while the maps change, as at a take, so that none
+ * is marked with the attach's number after the active map was rebuilt.
+ * Nothing is allocated meanwhile: reclaim might write to the device.
+ *
+ * Context: process; may sleep.
+ * Return: 0, or -EBUSY or -ERANGE (see __bs_restore_check()) with the
+ * tracker unchanged.
+ */
+static int bs_tracker_restore(struct bs_tracker *t,
+			      const struct blksnap_cbtrestore *arg,
+			      const u8 *map)
+{
+	unsigned int noio;
+	uuid_t generation;
+	int ret;
+
+	import_uuid(&generation, arg->generation_id.b);
+	mutex_lock(&bs_mutex);
+	ret = __bs_restore_check(t, arg);
+	if (ret)
+		goto out;
+	noio = memalloc_noio_save();
+	bs_tracker_hold(t);
+	bs_tracker_sync(t);
+	spin_lock(&t->lock);
+	__bs_cbt_restore(&t->cbt, map, arg->changes_number, &generation);
+	__bs_tracker_resume(t);
+	memalloc_noio_restore(noio);
+	t->used = true;
+	pr_info("%pg: change tracker restored, generation %pUb, number %u\n",
+		t->bdev, &generation, arg->changes_number);
+out:
+	mutex_unlock(&bs_mutex);
+	return ret;
+}
+
+/*
+ * cbtrestore, an extension: the structure is checked whole, then the
+ * tracker's state (__bs_restore_check()), then the map, before anything
+ * changes.
+ */
+static int bs_ctl_cbtrestore(struct bs_tracker *t, __u8 __user *buf,
+			     __u32 *plen)
+{
+	struct blksnap_cbtrestore arg;
+	u8 *map;
+	u32 i;
+	int ret;
+
+	if (*plen < sizeof(arg))
+		return -EINVAL;
+	if (*plen > BS_RESTORE_MAX_SIZE)
+		return -E2BIG;
+	/* -E2BIG for non-zero bytes beyond the structure we know. */
+	ret = copy_struct_from_user(&arg, sizeof(arg), buf, *plen);
+	if (ret)
+		return ret;
+	if (arg.flags || memchr_inv(arg.reserved, 0, sizeof(arg.reserved)) ||
+	    arg.changes_number == U8_MAX || !arg.block_count)
+		return -EINVAL;
+	/* Checked here too, so that the map's size is bounded. */
+	mutex_lock(&bs_mutex);
+	ret = __bs_restore_check(t, &arg);
+	mutex_unlock(&bs_mutex);
+	if (ret)
+		return ret;
+	map = kvmalloc(arg.block_count, GFP_KERNEL);
+	if (!map)
+		return -ENOMEM;
+	if (copy_from_user(map, u64_to_user_ptr(arg.map), arg.block_count)) {
+		ret = -EFAULT;
+		goto out;
+	}
+	for (i = 0; i < arg.block_count; i++) {
+		if (map[i] > arg.changes_number) {
+			ret = -EINVAL;
+			goto out;
+		}
+	}
+	ret = bs_tracker_restore(t, &arg, map);
+out:
+	kvfree(map);
+	return ret;
+}
+
 static int bs_ctl_snapshotadd(struct bs_tracker *t, __u8 __user *buf,
 			      __u32 *plen)
 {
@@ -569,6 +717,8 @@ static int bs_ctl(struct blkfilter *flt, const unsigned int cmd,
 		return bs_ctl_snapshotadd(t, buf, plen);
 	case blkfilter_ctl_blksnap_snapshotinfo:
 		return bs_ctl_snapshotinfo(t, buf, plen);
+	case blkfilter_ctl_blksnap_cbtrestore:
+		return bs_ctl_cbtrestore(t, buf, plen);
 	}
 	return -ENOTTY;
 }

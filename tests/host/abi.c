@@ -39,6 +39,13 @@ OFF(struct blksnap_snapshot_event, time_label, 24);
 OFF(struct blksnap_snapshot_event, data, 32);
 SIZE(struct blksnap_event_corrupted, 12);
 NUM(blkfilter_ctl_blksnap_snapshotinfo, 4);
+/* Extensions: new numbers after the series', fixed layouts, no padding. */
+NUM(blkfilter_ctl_blksnap_cbtrestore, 5);
+SIZE(struct blksnap_cbtrestore, 48);
+OFF(struct blksnap_cbtrestore, generation_id, 16);
+OFF(struct blksnap_cbtrestore, changes_number, 32);
+OFF(struct blksnap_cbtrestore, flags, 36);
+OFF(struct blksnap_cbtrestore, map, 40);
 NUM(IOCTL_BLKSNAP_VERSION, 0x80085600u);
 NUM(IOCTL_BLKSNAP_SNAPSHOT_DESTROY, 0x40105602u);
 NUM(IOCTL_BLKSNAP_SNAPSHOT_TAKE, 0x40105603u);

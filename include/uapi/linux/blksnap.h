@@ -30,6 +30,10 @@
  * @blkfilter_ctl_blksnap_snapshotadd: add the device to the snapshot named
  *	by a &struct blksnap_snapshotadd.
  * @blkfilter_ctl_blksnap_snapshotinfo: fill a &struct blksnap_snapshotinfo.
+ * @blkfilter_ctl_blksnap_cbtrestore: an extension, not in the v6 series:
+ *	load a saved change map, its generation id and changes number into
+ *	the tracker of a device just attached, as described by a &struct
+ *	blksnap_cbtrestore.
  */
 enum blkfilter_ctl_blksnap {
 	blkfilter_ctl_blksnap_cbtinfo,
@@ -37,6 +41,7 @@ enum blkfilter_ctl_blksnap {
 	blkfilter_ctl_blksnap_cbtdirty,
 	blkfilter_ctl_blksnap_snapshotadd,
 	blkfilter_ctl_blksnap_snapshotinfo,
+	blkfilter_ctl_blksnap_cbtrestore,
 };
 
 #ifndef UUID_SIZE
@@ -97,6 +102,34 @@ struct blksnap_sectors {
 struct blksnap_cbtdirty {
 	__u32 count;
 	__u64 dirty_sectors;
+};
+
+/**
+ * struct blksnap_cbtrestore - a saved change tracker to restore (extension)
+ * @device_capacity: device size in bytes when the map was saved; must be
+ *	the tracker's.
+ * @block_size: tracking block size of the map, bytes; must be the
+ *	tracker's.
+ * @block_count: number of bytes at @map; must be the tracker's.
+ * @generation_id: the saved tracker's generation id.
+ * @changes_number: the saved tracker's changes number, at most 254; no
+ *	byte of the map may be greater.
+ * @reserved: zero.
+ * @flags: zero.
+ * @map: userspace address of the saved readable map.
+ *
+ * Extensible: optlen may be larger than this structure if the bytes
+ * beyond it are zero.
+ */
+struct blksnap_cbtrestore {
+	__u64 device_capacity;
+	__u32 block_size;
+	__u32 block_count;
+	struct blksnap_uuid generation_id;
+	__u8 changes_number;
+	__u8 reserved[3];
+	__u32 flags;
+	__u64 map;
 };
 
 /**
