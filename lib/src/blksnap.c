@@ -462,6 +462,25 @@ fail:
 	return ret;
 }
 
+EXPORT int blksnap_cbt_restore(struct blksnap_dev *dev,
+			       const struct blksnap_cbt_info *info,
+			       const uint8_t *map)
+{
+	struct blksnap_cbtrestore r;
+
+	if (ext_check(info, BLKSNAP_CBT_INFO_SIZE_VER0) < 0 || !map ||
+	    !info->block_count || info->changes_number > UINT8_MAX - 1)
+		return -EINVAL;
+	memset(&r, 0, sizeof(r));
+	r.device_capacity = info->device_size;
+	r.block_size = info->block_size;
+	r.block_count = info->block_count;
+	memcpy(r.generation_id.b, info->generation.b, 16);
+	r.changes_number = (uint8_t)info->changes_number;
+	r.map = (uintptr_t)map;
+	return filter_ctl(dev, blkfilter_ctl_blksnap_cbtrestore, &r, sizeof(r));
+}
+
 EXPORT int blksnap_cbt_mark_dirty(struct blksnap_dev *dev,
 				  const struct blksnap_range *ranges,
 				  uint32_t count)

@@ -128,6 +128,18 @@ static void test_dev(void)
 	EXPECT_RET(blksnap_cbt_map_read(NULL, 0, buf, sizeof(buf)), -EINVAL);
 	EXPECT_RET(blksnap_cbt_mark_dirty(NULL, NULL, 0), -EINVAL);
 	EXPECT_RET(blksnap_image_info(NULL, &ii), -EINVAL);
+	/* cbt_restore: info checked whole before the device is used. */
+	memset(&ci, 0, sizeof(ci));
+	ci.size = sizeof(ci);
+	ci.block_count = sizeof(buf);
+	ci.changes_number = 254;
+	memset(buf, 0, sizeof(buf));
+	EXPECT_RET(blksnap_cbt_restore(NULL, &ci, (uint8_t *)buf), -EINVAL);
+	EXPECT_RET(blksnap_cbt_restore(NULL, NULL, (uint8_t *)buf), -EINVAL);
+	ci.changes_number = 255;	/* would wrap the module's u8 */
+	EXPECT_RET(blksnap_cbt_restore(NULL, &ci, (uint8_t *)buf), -EINVAL);
+	ci.changes_number = 256;
+	EXPECT_RET(blksnap_cbt_restore(NULL, &ci, (uint8_t *)buf), -EINVAL);
 	blksnap_dev_close(NULL);
 }
 

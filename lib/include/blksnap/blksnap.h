@@ -219,6 +219,22 @@ int blksnap_cbt_map_read(struct blksnap_dev *dev, uint32_t offset,
 int blksnap_cbt_map(struct blksnap_dev *dev, struct blksnap_cbt_info *info,
 		    uint8_t **mapp);
 
+/* Load a saved change tracker into the device's tracker (the module's
+ * cbtrestore, an extension of the v6 series): info and map as
+ * blksnap_cbt_map() gave them when the tracker was saved (info->size from
+ * BLKSNAP_CBT_INFO_SIZE_VER0 up; fields this library does not know are
+ * ignored).  The tracker must be fresh: attached and neither added to a
+ * snapshot nor restored since; the writes since the attach are kept, as
+ * changes after the saved changes_number.  -EINVAL a malformed info or map
+ * (changes_number above 254, block_count 0, map NULL, a map byte above
+ * changes_number), -EBUSY the tracker is not fresh, -ERANGE the device's
+ * size or the tracker's block size or count is not the saved one,
+ * -ENOTTY the module lacks the extension, -ENOENT the filter is not
+ * attached.  On any error the tracker is unchanged.  Since 1.1. */
+int blksnap_cbt_restore(struct blksnap_dev *dev,
+			const struct blksnap_cbt_info *info,
+			const uint8_t *map);
+
 /* Mark count ranges as changed in both maps (blkfilter_ctl_blksnap_cbtdirty).
  * -EINVAL for a range of 0 sectors or past the end of the device. */
 int blksnap_cbt_mark_dirty(struct blksnap_dev *dev,
