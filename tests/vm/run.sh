@@ -204,9 +204,12 @@ fi
 rm -f "$WORK/odirect"
 echo "vm: $ndisks disks of $disk_size, cache=$cache, tcg thread=$tcg_thread${icount:+, icount shift=$icount}"
 drives=()
+# Each disk has a serial number, as real disks do: its stable identity in
+# the guest (/sys/block/vdX/serial), which blksnap's tracking state names.
 for ((i = 0; i < ndisks; i++)); do
 	truncate -s "$disk_size" "$WORK/disk$i.img"
-	drives+=(-drive "file=$WORK/disk$i.img,format=raw,if=virtio,cache=$cache,aio=threads,discard=unmap")
+	drives+=(-drive "file=$WORK/disk$i.img,format=raw,if=none,id=disk$i,cache=$cache,aio=threads,discard=unmap"
+		-device "virtio-blk-pci,drive=disk$i,serial=blksnap-disk$i")
 done
 
 console=$WORK/console.log
