@@ -16,7 +16,7 @@ expect_err "no command given"
 expect 2 --bogus
 expect 2 frobnicate
 expect_err "unknown command 'frobnicate'"
-cmds=(version attach detach cbtinfo cbtmap markdirty snapshot-create
+cmds=(version attach detach cbtinfo cbtmap markdirty cbt-save cbt-restore snapshot-create
 	snapshot-add snapshot-take snapshot-info snapshot-collect
 	snapshot-wait-event snapshot-destroy backup restore list)
 for c in "${cmds[@]}"; do
@@ -43,6 +43,16 @@ expect_err "missing device"
 expect 2 restore "$TEST_TMP"
 expect_err "missing target"
 expect 2 markdirty /dev/null
+expect 2 cbt-save
+expect_err "missing device"
+expect 2 cbt-restore /dev/a f extra
+expect_err "too many arguments"
+expect 2 cbt-save --limit 1 /dev/null
+expect_err "invalid limit"
+expect 1 cbt-restore /dev/null "$TEST_TMP/state"
+expect_err "^blksnap: /dev/null: cannot find the device's identity: Block device required"
+expect 1 cbt-restore --identity x /dev/null "$TEST_TMP/nostate"
+expect_err "^blksnap: /dev/null: cannot read the device's size"
 expect 2 version extra
 
 # Sizes: binary suffixes, strict.  A valid limit gets as far as the

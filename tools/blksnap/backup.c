@@ -473,19 +473,22 @@ static int prepare_device(struct backup *b, struct bdev *d)
 	d->m.time = (int64_t)time(NULL);
 	if (b->incremental) {
 		const char *why = NULL;
+		char state[2048] = "";
 
-		if (!d->have_prev)
+		if (!d->have_prev) {
 			why = "no previous complete backup";
-		else if (memcmp(&d->prev.generation, &ci.generation, sizeof(ci.generation)))
+		} else if (memcmp(&d->prev.generation, &ci.generation, sizeof(ci.generation))) {
 			why = "the change tracker was reset since the previous backup (generation changed)";
-		else if (d->prev.device_size != ci.device_size ||
+			/* Why no saved state carried it over, if one could. */
+			state_explain(d->path, &ci, &d->prev.generation, state, sizeof(state));
+		} else if (d->prev.device_size != ci.device_size ||
 			 d->prev.block_size != ci.block_size ||
 			 d->prev.block_count != ci.block_count)
 			why = "the device size or tracker block size changed";
 		else if (d->prev.changes_number >= ci.changes_number)
 			why = "the change tracker is behind the previous backup";
 		if (why && !b->quiet)
-			warnmsg(d->path, "full copy: %s", why);
+			warnmsg(d->path, "full copy: %s%s", why, state);
 		incr = !why;
 	}
 	d->m.incremental = incr;

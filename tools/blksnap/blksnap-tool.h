@@ -33,6 +33,7 @@ int parse_u32(const char *s, uint32_t *out);
 int parse_limit(const char *cmd, const char *s, uint64_t *limit);
 const char *human_size(uint64_t bytes, char *buf, size_t len);
 bool all_zero(const void *buf, size_t len);
+uint32_t crc32_buf(uint32_t crc, const void *buf, size_t len);
 int write_all(int fd, const void *buf, size_t len, uint64_t off);
 int read_all(int fd, void *buf, size_t len, uint64_t off);
 int fsync_dir(const char *dir);
@@ -115,6 +116,32 @@ int cmd_snapshot_destroy(int argc, char **argv);
 int cmd_backup(int argc, char **argv);
 int cmd_restore(int argc, char **argv);
 int cmd_list(int argc, char **argv);
+int cmd_cbt_save(int argc, char **argv);
+int cmd_cbt_restore(int argc, char **argv);
+
+/* cbtstate.c: the tracking state file, see blksnap(8) "TRACKING STATE". */
+#define STATE_ID_MAX	255
+
+struct cbt_state {
+	uint32_t flags;
+	uint64_t device_size;
+	uint32_t block_size;
+	uint32_t block_count;
+	struct blksnap_id generation;
+	uint32_t changes_number;
+	int64_t time;
+	char identity[STATE_ID_MAX + 1];
+	uint8_t *map;			/* block_count bytes, malloc()ed */
+};
+
+int device_identity(const char *path, char *id, size_t len);
+void state_default_path(const char *identity, char *buf, size_t len);
+int state_read(const char *path, struct cbt_state *s, char *why, size_t len);
+void state_free(struct cbt_state *s);
+int state_belongs(const struct cbt_state *s, const char *identity,
+		  uint64_t size, char *why, size_t len);
+void state_explain(const char *devpath, const struct blksnap_cbt_info *ci,
+		   const struct blksnap_id *prev_gen, char *why, size_t len);
 
 /* meta.c: the backup format, see blksnap(8) "BACKUP FORMAT". */
 #define META_FORMAT	1

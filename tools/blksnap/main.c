@@ -40,6 +40,31 @@ static const struct command commands[] = {
 	  " blksnap markdirty DEVICE OFFSET:LENGTH...\n"
 	  "\nOFFSET and LENGTH are in bytes, multiples of 512, with an optional\n"
 	  "K, M, G or T suffix (binary).\n" },
+	{ "cbt-save", cmd_cbt_save, "save the change tracker of a device to a state file",
+	  " blksnap cbt-save [options] DEVICE [FILE]\n"
+	  "\nTakes a snapshot of DEVICE for a moment (so that every write so far\n"
+	  "is in the change map), writes the tracker to FILE and destroys the\n"
+	  "snapshot.  The device must not be written between the save and the\n"
+	  "detach (unmount it or remount it read-only first): such writes would\n"
+	  "be missed.  FILE defaults to $BLKSNAP_STATE_DIR (/var/lib/blksnap)/\n"
+	  "IDENTITY.cbt, IDENTITY the device's WWN, serial or the like.\n"
+	  "\nOptions:\n"
+	  " -d, --detach        detach the filter right after the save\n"
+	  " -I, --identity ID   the device's identity, for a device without one\n"
+	  " -s, --storage PATH  difference storage (see snapshot-create)\n"
+	  " -l, --limit SIZE    most the storage may grow to\n"
+	  " -q, --quiet         no note\n" },
+	{ "cbt-restore", cmd_cbt_restore, "restore the change tracker of a device from a state file",
+	  " blksnap cbt-restore [options] DEVICE [FILE]\n"
+	  "\nAttaches the filter if needed and loads the state saved by cbt-save\n"
+	  "into the new tracker, keeping the writes since the attach.  Refused\n"
+	  "when FILE belongs to another device, the device's size changed, the\n"
+	  "tracker was used by a snapshot, or FILE was restored once already\n"
+	  "(after a crash its state misses the writes since): backup\n"
+	  "--incremental then makes a full copy.  FILE as for cbt-save.\n"
+	  "\nOptions:\n"
+	  " -I, --identity ID   the device's identity, as given to cbt-save\n"
+	  " -q, --quiet         no note\n" },
 	{ "snapshot-create", cmd_snapshot_create, "create a snapshot, print its id",
 	  " blksnap snapshot-create [--storage PATH] [--limit SIZE] [--json] [DEVICE...]\n"
 	  "\nThe DEVICEs, if any, are added to the new snapshot.\n"

@@ -1,0 +1,672 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * blksnap(8) cbt-save and cbt-restore: the change tracker of a device kept
+ * across module reloads and reboots in a state file (format in blksnap(8),
+ * "TRACKING STATE"; the protocol in the module's blksnap.rst, Extensions).
+ *
+ * A state file names its device by a stable identity (the WWN or serial of
+ * its disk from sysfs, a device-mapper uuid, a loop device's backing file,
+ * or a /dev/disk/by-id name; a partition adds its number and start), never
+ * by a name like sdb.  It is used once: cbt-restore marks it consumed on
+ * disk before it loads it, so that after a crash the state of the previous
+ * boot, whose later writes nobody knows, is refused.
+ */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include "blksnap-tool.h"
+
+#define STATE_MAGIC		"BLKSNCBT"
+#define STATE_VERSION		1
+#define STATE_HDR_SIZE		328
+#define STATE_ID_OFF		64
+#define STATE_HCRC_OFF		320
+#define STATE_FL_CONSUMED	1u
+#define STATE_DIR_DEFAULT	"/var/lib/blksnap"
+
+/* Little-endian fields of the header. */
+static void put32(uint8_t *p, uint32_t v)
+{
+	int i;
+
+	for (i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void put64(uint8_t *p, uint64_t v)
+{
+	put32(p, (uint32_t)v);
+	put32(p + 4, (uint32_t)(v >> 32));
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	       (uint32_t)p[3] << 24;
+}
+
+static uint64_t get64(const uint8_t *p)
+{
+	return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
+}
+
+static void state_encode(const struct cbt_state *s, uint8_t *h)
+{
+	memset(h, 0, STATE_HDR_SIZE);
+	memcpy(h, STATE_MAGIC, 8);
+	put32(h + 8, STATE_VERSION);
+	put32(h + 12, s->flags);
+	put64(h + 16, s->device_size);
+	put32(h + 24, s->block_size);
+	put32(h + 28, s->block_count);
+	memcpy(h + 32, s->generation.b, 16);
+	put32(h + 48, s->changes_number);
+	put32(h + 52, crc32_buf(0, s->map, s->block_count));
+	put64(h + 56, (uint64_t)s->time);
+	memcpy(h + STATE_ID_OFF, s->identity, strlen(s->identity));
+	put32(h + STATE_HCRC_OFF, crc32_buf(0, h, STATE_HCRC_OFF));
+}
+
+/* sysfs attribute dir/file into buf, trailing blanks cut; -ENOENT for an
+ * empty one. */
+static int sysfs_read(const char *dir, const char *file, char *buf, size_t len)
+{
+	char path[PATH_MAX + 64];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' ' || buf[n - 1] == '\0'))
+		n--;
+	buf[n] = '\0';
+	return n ? 0 : -ENOENT;
+}
+
+/* A /dev/disk/by-id name of the device numbered rdev, the first in
+ * alphabetical order (udev's links; absent without udev). */
+static int by_id(dev_t rdev, char *buf, size_t len)
+{
+	struct dirent **names;
+	char path[PATH_MAX];
+	struct stat st;
+	int i, n, ret = -ENOENT;
+
+	n = scandir("/dev/disk/by-id", &names, NULL, alphasort);
+	if (n < 0)
+		return -ENOENT;
+	for (i = 0; i < n; i++) {
+		snprintf(path, sizeof(path), "/dev/disk/by-id/%s", names[i]->d_name);
+		if (ret && names[i]->d_name[0] != '.' && stat(path, &st) == 0 &&
+		    S_ISBLK(st.st_mode) && st.st_rdev == rdev) {
+			snprintf(buf, len, "by-id:%s", names[i]->d_name);
+			ret = 0;
+		}
+		free(names[i]);
+	}
+	free(names);
+	return ret;
+}
+
+int device_identity(const char *path, char *id, size_t len)
+{
+	static const struct {
+		const char *file, *kind;
+	} keys[] = {
+		{ "wwid", "wwid" }, { "device/wwid", "wwid" },
+		{ "serial", "serial" }, { "device/serial", "serial" },
+		{ "dm/uuid", "dm" }, { "loop/backing_file", "loop" },
+	};
+	char sys[PATH_MAX], dev[PATH_MAX], disk[PATH_MAX], val[512];
+	char part[64] = "", start[64], off[64];
+	struct stat st;
+	size_t i;
+
+	if (stat(path, &st) < 0)
+		return -errno;
+	if (!S_ISBLK(st.st_mode))
+		return -ENOTBLK;
+	snprintf(sys, sizeof(sys), "/sys/dev/block/%u:%u", major(st.st_rdev),
+		 minor(st.st_rdev));
+	if (!realpath(sys, dev))
+		return -errno;
+	snprintf(disk, sizeof(disk), "%s", dev);
+	if (sysfs_read(dev, "partition", part, sizeof(part)) == 0) {
+		if (sysfs_read(dev, "start", start, sizeof(start)) < 0)
+			return -ENODEV;
+		dirname(disk);
+	}
+	for (i = 0; i < ARRAY_SIZE(keys); i++) {
+		if (sysfs_read(disk, keys[i].file, val, sizeof(val)) < 0)
+			continue;
+		if (!strcmp(keys[i].kind, "loop") &&
+		    sysfs_read(disk, "loop/offset", off, sizeof(off)) == 0)
+			snprintf(id, len, "loop:%s@%s", val, off);
+		else
+			snprintf(id, len, "%s:%s", keys[i].kind, val);
+		break;
+	}
+	if (i == ARRAY_SIZE(keys)) {
+		/* A by-id link names the partition itself. */
+		return by_id(st.st_rdev, id, len) < 0 ? -ENODEV : 0;
+	}
+	if (part[0]) {
+		size_t n = strlen(id);
+
+		snprintf(id + n, len - n, ";part=%s;start=%s", part, start);
+	}
+	return strlen(id) >= len - 1 ? -ENAMETOOLONG : 0;
+}
+
+void state_default_path(const char *identity, char *buf, size_t len)
+{
+	const char *dir = getenv("BLKSNAP_STATE_DIR");
+	size_t n, i;
+
+	if (!dir || !*dir)
+		dir = STATE_DIR_DEFAULT;
+	n = (size_t)snprintf(buf, len, "%s/", dir);
+	for (i = 0; identity[i] && n + 5 < len; i++) {
+		char c = identity[i];
+
+		buf[n++] = isalnum((unsigned char)c) || strchr(".+-@", c) ? c : '_';
+	}
+	snprintf(buf + n, len - n, ".cbt");
+}
+
+int state_read(const char *path, struct cbt_state *s, char *why, size_t len)
+{
+	uint8_t h[STATE_HDR_SIZE];
+	struct stat st;
+	int fd, ret;
+
+	memset(s, 0, sizeof(*s));
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		ret = -errno;
+		snprintf(why, len, "%s", strerror(-ret));
+		return ret;
+	}
+	ret = fstat(fd, &st) < 0 ? -errno : read_all(fd, h, sizeof(h), 0);
+	if (ret == -ENODATA || (!ret && (memcmp(h, STATE_MAGIC, 8) ||
+					 get32(h + 8) != STATE_VERSION))) {
+		snprintf(why, len, "not a tracking state file of version %d",
+			 STATE_VERSION);
+		ret = -EINVAL;
+	} else if (!ret && get32(h + STATE_HCRC_OFF) != crc32_buf(0, h, STATE_HCRC_OFF)) {
+		snprintf(why, len, "its header is corrupt (CRC)");
+		ret = -EINVAL;
+	} else if (ret) {
+		snprintf(why, len, "%s", strerror(-ret));
+	}
+	if (ret)
+		goto out;
+	s->flags = get32(h + 12);
+	s->device_size = get64(h + 16);
+	s->block_size = get32(h + 24);
+	s->block_count = get32(h + 28);
+	memcpy(s->generation.b, h + 32, 16);
+	s->changes_number = get32(h + 48);
+	s->time = (int64_t)get64(h + 56);
+	memcpy(s->identity, h + STATE_ID_OFF, STATE_ID_MAX);
+	s->identity[STATE_ID_MAX] = '\0';
+	if (!s->block_count || s->changes_number > 254 ||
+	    (uint64_t)st.st_size != STATE_HDR_SIZE + (uint64_t)s->block_count) {
+		snprintf(why, len, "its header is inconsistent with its size");
+		ret = -EINVAL;
+		goto out;
+	}
+	s->map = malloc(s->block_count);
+	if (!s->map) {
+		snprintf(why, len, "%s", strerror(ENOMEM));
+		ret = -ENOMEM;
+		goto out;
+	}
+	ret = read_all(fd, s->map, s->block_count, STATE_HDR_SIZE);
+	if (ret) {
+		snprintf(why, len, "%s", strerror(ret == -ENODATA ? EIO : -ret));
+	} else if (crc32_buf(0, s->map, s->block_count) != get32(h + 52)) {
+		snprintf(why, len, "its change map is corrupt (CRC)");
+		ret = -EINVAL;
+	}
+out:
+	close(fd);
+	if (ret)
+		state_free(s);
+	return ret;
+}
+
+void state_free(struct cbt_state *s)
+{
+	free(s->map);
+	s->map = NULL;
+}
+
+/* Write s to path whole: a temporary file, fsync, rename, fsync dir. */
+static int state_write(const char *path, const struct cbt_state *s)
+{
+	char tmp[PATH_MAX + 32], dir[PATH_MAX];
+	uint8_t h[STATE_HDR_SIZE];
+	int fd, ret;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid());
+	snprintf(dir, sizeof(dir), "%s", path);
+	dirname(dir);
+	state_encode(s, h);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	ret = write_all(fd, h, sizeof(h), 0);
+	if (!ret)
+		ret = write_all(fd, s->map, s->block_count, STATE_HDR_SIZE);
+	if (!ret && fsync(fd) < 0)
+		ret = -errno;
+	if (close(fd) < 0 && !ret)
+		ret = -errno;
+	if (!ret && rename(tmp, path) < 0)
+		ret = -errno;
+	if (ret) {
+		unlink(tmp);
+		return ret;
+	}
+	return fsync_dir(dir);
+}
+
+/* Mark the state file consumed, durably, before its state is loaded: a
+ * torn header fails its CRC, which refuses the state too. */
+static int state_consume(const char *path, struct cbt_state *s)
+{
+	uint8_t h[STATE_HDR_SIZE];
+	int fd, ret;
+
+	s->flags |= STATE_FL_CONSUMED;
+	state_encode(s, h);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ret = write_all(fd, h, sizeof(h), 0);
+	if (!ret && fsync(fd) < 0)
+		ret = -errno;
+	if (close(fd) < 0 && !ret)
+		ret = -errno;
+	return ret;
+}
+
+static int device_bytes(const char *path, uint64_t *size)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (ioctl(fd, BLKGETSIZE64, size) < 0)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+int state_belongs(const struct cbt_state *s, const char *identity,
+		  uint64_t size, char *why, size_t len)
+{
+	char date[64];
+	time_t t = (time_t)s->time;
+	struct tm tm;
+
+	if (strcmp(s->identity, identity)) {
+		snprintf(why, len, "it belongs to another device (%s, this one is %s)",
+			 s->identity, identity);
+		return 1;
+	}
+	if (s->device_size != size) {
+		snprintf(why, len, "the device's size changed since it was saved (%llu bytes then, %llu now)",
+			 (unsigned long long)s->device_size, (unsigned long long)size);
+		return 1;
+	}
+	if (s->flags & STATE_FL_CONSUMED) {
+		gmtime_r(&t, &tm);
+		strftime(date, sizeof(date), "%Y-%m-%d %H:%M:%S UTC", &tm);
+		snprintf(why, len, "it was restored once already and not saved again since %s (a crash, or a shutdown without cbt-save): the writes since are unknown",
+			 date);
+		return 1;
+	}
+	return 0;
+}
+
+void state_explain(const char *devpath, const struct blksnap_cbt_info *ci,
+		   const struct blksnap_id *prev_gen, char *why, size_t len)
+{
+	char identity[STATE_ID_MAX + 1], path[PATH_MAX], reason[1024];
+	struct cbt_state s;
+	uint64_t size;
+	int ret;
+
+	if (device_identity(devpath, identity, sizeof(identity)) < 0) {
+		snprintf(why, len, "; the device has no stable identity for a saved tracking state");
+		return;
+	}
+	state_default_path(identity, path, sizeof(path));
+	ret = state_read(path, &s, reason, sizeof(reason));
+	if (ret == -ENOENT) {
+		snprintf(why, len, "; no saved tracking state (%s)", path);
+		return;
+	}
+	if (ret < 0) {
+		snprintf(why, len, "; saved tracking state %s unusable: %s", path, reason);
+		return;
+	}
+	if (device_bytes(devpath, &size) < 0)
+		size = ci->device_size;
+	if (state_belongs(&s, identity, size, reason, sizeof(reason)))
+		snprintf(why, len, "; saved tracking state %s refused: %s", path, reason);
+	else if (s.block_size != ci->block_size || s.block_count != ci->block_count)
+		snprintf(why, len, "; saved tracking state %s has another tracker block size (%u bytes, the tracker's %u: module parameters changed?)",
+			 path, s.block_size, ci->block_size);
+	else if (!memcmp(&s.generation, &ci->generation, sizeof(s.generation)))
+		snprintf(why, len, "; the tracker holds the state of %s", path);
+	else if (memcmp(&s.generation, prev_gen, sizeof(s.generation)))
+		snprintf(why, len, "; saved tracking state %s is of another generation than the previous backup",
+			 path);
+	else
+		snprintf(why, len, "; saved tracking state %s was not restored (blksnap cbt-restore after attach)",
+			 path);
+	state_free(&s);
+}
+
+/* The state file: FILE, or the default one of the device's identity. */
+static int state_path(const char *dev, const char *file, const char *given_id,
+		      char *identity, char *path, size_t len)
+{
+	int ret = 0;
+
+	if (given_id)
+		snprintf(identity, STATE_ID_MAX + 1, "%s", given_id);
+	else
+		ret = device_identity(dev, identity, STATE_ID_MAX + 1);
+	if (ret == -ENODEV)
+		errmsg(dev, 0, "no stable identity (no WWN, serial, device-mapper uuid, loop backing file or /dev/disk/by-id link): give one with --identity");
+	else if (ret < 0)
+		errmsg(dev, ret, "cannot find the device's identity");
+	if (ret < 0)
+		return ret;
+	if (strlen(identity) > STATE_ID_MAX) {
+		errmsg(dev, 0, "identity longer than %d bytes", STATE_ID_MAX);
+		return -ENAMETOOLONG;
+	}
+	if (file)
+		snprintf(path, len, "%s", file);
+	else
+		state_default_path(identity, path, len);
+	return 0;
+}
+
+/* Options and arguments of cbt-save and cbt-restore. */
+struct state_opts {
+	const char *storage;
+	uint64_t limit;
+	const char *given_id;
+	bool detach, quiet;
+	const char *dev;
+	char identity[STATE_ID_MAX + 1];
+	char path[PATH_MAX];
+};
+
+/* Parse them and find the state file.  Returns 0 to go on, else the exit
+ * status (EXIT_OK after --help). */
+static int state_args(int argc, char **argv, struct state_opts *o, bool save)
+{
+	static const struct option opts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "identity", required_argument, NULL, 'I' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "storage", required_argument, NULL, 's' },
+		{ "limit", required_argument, NULL, 'l' },
+		{ "detach", no_argument, NULL, 'd' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int opt;
+
+	memset(o, 0, sizeof(*o));
+	while ((opt = getopt_long(argc, argv, save ? "hI:qs:l:d" : "hI:q", opts,
+				  NULL)) != -1) {
+		switch (opt) {
+		case 'h':
+			command_help(argv[0]);
+			return EXIT_OK;
+		case 'I': o->given_id = optarg; break;
+		case 'q': o->quiet = true; break;
+		case 's': o->storage = optarg; break;
+		case 'd': o->detach = true; break;
+		case 'l':
+			if (parse_size(optarg, &o->limit) < 0 || o->limit < 512)
+				return usage_error(argv[0], "invalid limit '%s'", optarg);
+			break;
+		default: return usage_error(argv[0], "invalid option");
+		}
+	}
+	if (argc - optind < 1)
+		return usage_error(argv[0], "missing device");
+	if (argc - optind > 2)
+		return usage_error(argv[0], "too many arguments");
+	o->dev = argv[optind];
+	if (state_path(o->dev, argv[optind + 1], o->given_id, o->identity,
+		       o->path, sizeof(o->path)) < 0)
+		return EXIT_FAIL;
+	return -1;
+}
+
+/* A snapshot of dev alone, taken and destroyed: the readable map then
+ * holds every write so far.  Returns 0 or -1 (reported). */
+static int state_take(const char *path, struct blksnap_dev *dev,
+		      const struct state_opts *o)
+{
+	const char *storage = o->storage ? o->storage : default_storage();
+	struct blksnap_snapshot *snap;
+	struct blksnap_ctl *ctl;
+	char id[BLKSNAP_ID_STR_LEN];
+	struct blksnap_id sid;
+	int ret;
+
+	if (open_ctl(&ctl) < 0)
+		return -1;
+	ret = blksnap_snapshot_create(ctl, storage, o->limit, &snap);
+	if (ret < 0) {
+		create_error(storage, ret);
+		blksnap_ctl_close(ctl);
+		return -1;
+	}
+	blksnap_snapshot_id(snap, &sid);
+	blksnap_id_format(&sid, id);
+	ret = blksnap_snapshot_add(snap, dev);
+	if (ret < 0)
+		add_error(path, ret);
+	else if ((ret = blksnap_snapshot_take(snap)) < 0)
+		errmsg(id, ret, "cannot take the snapshot");
+	if (blksnap_snapshot_destroy(snap) < 0 && ret >= 0) {
+		errmsg(id, 0, "cannot destroy the snapshot");
+		ret = -1;
+	}
+	if (blksnap_snapshot_storage_created(snap))
+		unlink(storage);
+	blksnap_snapshot_free(snap);
+	blksnap_ctl_close(ctl);
+	return ret < 0 ? -1 : 0;
+}
+
+int cmd_cbt_save(int argc, char **argv)
+{
+	struct blksnap_cbt_info ci = { .size = sizeof(ci) };
+	struct blksnap_dev *dev;
+	struct state_opts o;
+	struct cbt_state s;
+	const char *devpath;
+	int ret, rc = EXIT_FAIL;
+
+	ret = state_args(argc, argv, &o, true);
+	if (ret >= 0)
+		return ret;
+	devpath = o.dev;
+	if (open_dev(devpath, &dev) < 0)
+		return EXIT_FAIL;
+	memset(&s, 0, sizeof(s));
+	ret = blksnap_cbt_info(dev, &ci);
+	if (ret == -ENOENT) {
+		errmsg(devpath, 0, "cannot save: the blksnap filter is not attached (nothing is tracked)");
+		goto out;
+	}
+	if (ret < 0) {
+		errmsg(devpath, ret, "cannot read the change tracker");
+		goto out;
+	}
+	if (state_take(devpath, dev, &o) < 0)
+		goto out;
+	ret = blksnap_cbt_map(dev, &ci, &s.map);
+	if (ret < 0) {
+		errmsg(devpath, ret, "cannot read the change tracker");
+		goto out;
+	}
+	if (ci.changes_number > 254) {
+		errmsg(devpath, 0, "changes number %u out of range", ci.changes_number);
+		goto out;
+	}
+	s.device_size = ci.device_size;
+	s.block_size = ci.block_size;
+	s.block_count = ci.block_count;
+	s.generation = ci.generation;
+	s.changes_number = ci.changes_number;
+	s.time = (int64_t)time(NULL);
+	snprintf(s.identity, sizeof(s.identity), "%s", o.identity);
+	ret = state_write(o.path, &s);
+	if (ret < 0) {
+		errmsg(o.path, ret, "cannot write");
+		goto out;
+	}
+	if (o.detach) {
+		ret = blksnap_detach(dev);
+		if (ret < 0) {
+			errmsg(devpath, ret, "saved, but cannot detach");
+			goto out;
+		}
+	}
+	if (!o.quiet) {
+		char gen[BLKSNAP_ID_STR_LEN];
+
+		warnmsg(devpath, "tracking state saved to %s (%s, generation %s, number %u)",
+			o.path, o.identity, blksnap_id_format(&s.generation, gen),
+			s.changes_number);
+	}
+	rc = EXIT_OK;
+out:
+	state_free(&s);
+	blksnap_dev_close(dev);
+	return rc;
+}
+
+static void restore_error(const char *dev, int ret)
+{
+	if (ret == -EBUSY)
+		errmsg(dev, 0, "cannot restore: the tracker was in a snapshot or restored since the attach (detach and attach first; the writes in between are then untracked)");
+	else if (ret == -ERANGE)
+		errmsg(dev, 0, "cannot restore: the tracker's size or block size differs from the saved one (module parameters changed, or the device was resized)");
+	else if (ret == -ENOTTY)
+		errmsg(dev, 0, "cannot restore: the blksnap module lacks the cbtrestore extension");
+	else
+		errmsg(dev, ret, "cannot restore");
+}
+
+int cmd_cbt_restore(int argc, char **argv)
+{
+	struct blksnap_cbt_info ci = { .size = sizeof(ci) };
+	struct blksnap_dev *dev;
+	struct state_opts o;
+	struct cbt_state s;
+	const char *devpath, *path;
+	uint64_t size;
+	char why[1024];
+	int ret, rc = EXIT_FAIL;
+
+	ret = state_args(argc, argv, &o, false);
+	if (ret >= 0)
+		return ret;
+	devpath = o.dev;
+	path = o.path;
+	ret = device_bytes(devpath, &size);
+	if (ret < 0) {
+		errmsg(devpath, ret, "cannot read the device's size");
+		return EXIT_FAIL;
+	}
+	ret = state_read(path, &s, why, sizeof(why));
+	if (ret < 0) {
+		errmsg(path, 0, "cannot restore: %s", why);
+		return EXIT_FAIL;
+	}
+	if (state_belongs(&s, o.identity, size, why, sizeof(why))) {
+		errmsg(path, 0, "not restored to %s: %s", devpath, why);
+		goto out_free;
+	}
+	if (open_dev(devpath, &dev) < 0)
+		goto out_free;
+	ret = blksnap_attach(dev);
+	if ((ret == -ENOENT || ret == -ENOTTY) && !module_loaded() &&
+	    load_module() == 0)
+		ret = blksnap_attach(dev);
+	if (ret < 0 && ret != -EALREADY) {
+		errmsg(devpath, ret, "cannot attach");
+		goto out;
+	}
+	ret = blksnap_cbt_info(dev, &ci);
+	if (ret < 0) {
+		errmsg(devpath, ret, "cannot read the change tracker");
+		goto out;
+	}
+	if (ci.block_size != s.block_size || ci.block_count != s.block_count) {
+		restore_error(devpath, -ERANGE);
+		goto out;
+	}
+	/* Consumed first: if the restore then fails, the state is lost (a
+	 * full copy next), never used twice. */
+	ret = state_consume(path, &s);
+	if (ret < 0) {
+		errmsg(path, ret, "cannot mark consumed; not restored");
+		goto out;
+	}
+	ci.device_size = s.device_size;
+	ci.generation = s.generation;
+	ci.changes_number = s.changes_number;
+	ret = blksnap_cbt_restore(dev, &ci, s.map);
+	if (ret < 0) {
+		restore_error(devpath, ret);
+		goto out;
+	}
+	if (!o.quiet) {
+		char gen[BLKSNAP_ID_STR_LEN];
+
+		warnmsg(devpath, "tracking state restored from %s (generation %s, number %u)",
+			path, blksnap_id_format(&s.generation, gen), s.changes_number);
+	}
+	rc = EXIT_OK;
+out:
+	blksnap_dev_close(dev);
+out_free:
+	state_free(&s);
+	return rc;
+}
