@@ -139,6 +139,28 @@ same() {
 		cmp -s - "$1"
 }
 
+# randwrite DEV OFFSET_MIB KIB: random data at OFFSET, direct I/O.
+randwrite() {
+	dd if=/dev/urandom of="$1" bs=4k seek=$(($2 * 256)) count=$(($3 / 4)) \
+		oflag=direct conv=notrunc status=none || fail "write $1 at $2 MiB"
+}
+
+# json_val KEY: the first value of KEY in the JSON on stdin (a string
+# without its quotes, a number, true or false).
+json_val() {
+	sed -n "s/.*\"$1\": \"\{0,1\}\([^\",]*\)\"\{0,1\},\{0,1\}$/\1/p" | head -n1
+}
+
+# backup_env: the blksnap tool's backups in $bk, its difference storage
+# in TEST_TMP, its tracking state files in $BLKSNAP_STATE_DIR; a failed
+# tool command fails the test (B ARGS).
+backup_env() {
+	export BLKSNAP_STATE_DIR=$TEST_TMP/state BLKSNAP_STORAGE=$TEST_TMP
+	bk=$TEST_TMP/backup
+	mkdir -p "$BLKSNAP_STATE_DIR" "$bk" || fail "mkdir"
+}
+B() { blksnap "$@" || fail "blksnap $*"; }
+
 # need_nullb: null_blk with configfs, or skip.
 need_nullb() {
 	modprobe null_blk nr_devices=0 2>/dev/null || skip "no null_blk"

@@ -1,0 +1,67 @@
+#!/bin/bash
+# Change tracking across a module reload: a full backup, writes, cbt-save
+# and detach, blksnap.ko and blkfilter.ko unloaded and loaded again, attach
+# and cbt-restore, more writes; the incremental backup then reads exactly
+# the blocks written since the full one (both sides of the reload), and
+# the chain restored elsewhere equals the device block for block. The
+# state file is used once: after a second reload without a save (as after
+# a crash) it is refused and the backup is full, saying why.
+# needs: blksnap.ko, 1 disk
+# timeout: 400
+. "$TEST_BIN/testlib.sh"
+need_disks 1
+need_cmd sfdisk
+load_blksnap diff_storage_minimum=2048
+trap 'cleanup_blksnap; unpart' EXIT
+backup_env
+reload() {
+	unload_blksnap
+	load_blksnap diff_storage_minimum=2048
+}
+
+d=$(part "${DISKS[0]}" 64)
+randwrite "$d" 0 65536
+B backup -q "$bk" "$d"
+# 3 MiB changed before the reload.
+randwrite "$d" 4 1024
+randwrite "$d" 20 2048
+B cbt-save --detach "$d" 2>"$TEST_TMP/err"
+cat "$TEST_TMP/err"
+state=$(ls "$BLKSNAP_STATE_DIR"/*.cbt) || fail "no state file"
+[[ $state == */serial_blksnap-disk0_part_1_start_2048.cbt ]] || fail "state file name: $state"
+[[ $(stat -c %s "$state") == $((328 + 65536 / 4)) ]] || fail "state file size"
+[[ -z $(blksnap_devices) ]] || fail "still attached after --detach"
+gen=$(sed -n 's/^generation=//p' "$bk"/*.000001.meta)
+
+reload
+# cbt-restore attaches; 1 MiB more after it.
+B cbt-restore "$d"
+[[ $(B cbtinfo "$d" | sed -n 's/^generation=//p') == "$gen" ]] || fail "generation not carried over"
+randwrite "$d" 40 1024
+B backup --incremental --json "$bk" "$d" >"$TEST_TMP/j" 2>"$TEST_TMP/err"
+cat "$TEST_TMP/j" "$TEST_TMP/err"
+[[ $(json_val type <"$TEST_TMP/j") == incremental ]] || fail "not incremental after the reload"
+read_bytes=$(json_val bytes_read <"$TEST_TMP/j")
+echo "incremental after reload: $read_bytes bytes read for 4 MiB written"
+((read_bytes == 4 << 20)) || fail "read $read_bytes bytes, written 4 MiB"
+B restore -q "$bk" "$TEST_TMP/r"
+cmp "$TEST_TMP/r" "$d" || fail "restored chain differs from the device"
+rm "$TEST_TMP/r"
+
+# Reloaded again without a save: the consumed state is refused.
+B detach "$d"
+reload
+B attach "$d"
+randwrite "$d" 8 1024
+blksnap cbt-restore "$d" 2>"$TEST_TMP/err" && fail "a consumed state restored"
+cat "$TEST_TMP/err"
+grep -q "restored once already" "$TEST_TMP/err" || fail "no reason for the refusal"
+B backup --incremental --json "$bk" "$d" >"$TEST_TMP/j" 2>"$TEST_TMP/err"
+cat "$TEST_TMP/err"
+[[ $(json_val type <"$TEST_TMP/j") == full ]] || fail "not full with a consumed state"
+grep -q "full copy: the change tracker was reset.*restored once already" "$TEST_TMP/err" ||
+	fail "the full copy does not say why"
+B restore -q "$bk" "$TEST_TMP/r"
+cmp "$TEST_TMP/r" "$d" || fail "restored full backup differs from the device"
+B detach "$d"
+unload_blksnap
