@@ -599,13 +599,14 @@ ft_run() {
 # region (no run touches another's blocks).
 measure_first_touch() {
 	local r=$1 q i k n v c
+	local -a randc=("${FTCONFIGS[@]}" cowio)
 	local -a seqc=(base snapd snapt dmsnap cowio)
 	((ab)) && seqc=(base snapd snapdb snapt snaptb dmsnap cowio)
-	n=${#FTCONFIGS[@]}
+	n=${#randc[@]}
 	if ((quick)); then
 		for ((i = 0; i < n; i++)); do
-			c=${FTCONFIGS[$(((i + r - 1) % n))]}
-			setup "$c"
+			c=${randc[$(((i + r - 1) % n))]}
+			setup "${c/#cowio/base}"
 			k=0
 			for q in "${FT_QDS[@]}"; do
 				ft_run "randw-qd$q" "$c" "$r" $((OFF_RND + k * RND / 3)) $((RND / 3))
@@ -614,12 +615,10 @@ measure_first_touch() {
 			teardown
 		done
 	else
-		local -a randc=("${FTCONFIGS[@]}" cowio)
-		n=${#randc[@]}
 		for q in "${FT_QDS[@]}"; do
 			for ((i = 0; i < n; i++)); do
 				c=${randc[$(((i + r - 1) % n))]}
-				setup "$([[ $c == cowio ]] && echo base || echo "$c")"
+				setup "${c/#cowio/base}"
 				ft_run "randw-qd$q" "$c" "$r" "$OFF_RND" "$RND"
 				teardown
 			done
@@ -628,7 +627,7 @@ measure_first_touch() {
 	n=${#seqc[@]}
 	for ((i = 0; i < n; i++)); do
 		c=${seqc[$(((i + r - 1) % n))]}
-		setup "$([[ $c == cowio ]] && echo base || echo "$c")"
+		setup "${c/#cowio/base}"
 		ft_run seqw "$c" "$r" "$OFF_SEQ" "$([[ $c == snapt || $c == snaptb ]] && echo "$SEQT" || echo "$SEQ")"
 		teardown
 	done
