@@ -308,6 +308,28 @@ if [[ -s $WORK/qemu.out ]]; then
 	sed 's/^/qemu: /' "$WORK/qemu.out"
 fi
 
+# The first kernel report of the console in one line: what it was, where
+# (RIP) and the innermost callers, so that a summary's last lines (CI's)
+# name the crash even when the whole console log is out of reach.
+report_summary() {
+	tr -d '\r' <"$1" | awk '
+		function fn(s) { sub(/^.*\] /, "", s); sub(/^ *(\? )?/, "", s); return s }
+		!what && /(BUG:|Oops|WARNING:|kernel BUG|general protection fault|Kernel panic)/ {
+			what = fn($0); next }
+		what && !rip && /RIP: 0010:/ { rip = fn($0); sub(/^RIP: 0010:/, "", rip); next }
+		what && /Call Trace:/ { trace = 1; next }
+		trace && / \? / { next }
+		trace && n < 8 && /\] +[a-zA-Z_][a-zA-Z0-9_.]*\+0x/ {
+			f = fn($0); sub(/\+0x.*/, "", f)
+			if (f !~ /^(<IRQ>|<\/IRQ>|<TASK>|<\/TASK>)$/) calls = calls (n++ ? " < " : "") f
+			next }
+		trace && /<\/TASK>|---\[ end/ { trace = 0 }
+		END { if (what) printf "%s%s%s\n", what, rip ? "; RIP " rip : "", calls ? "; " calls : "" }'
+}
+if grep -q -E 'BUG:|Oops|kernel BUG|general protection fault|Kernel panic' "$console"; then
+	echo "vm: kernel report: $(report_summary "$console")"
+fi
+
 done_seen=$(grep -c '^blksnap-test: done' <(tr -d '\r' <"$reslog") || true)
 npass=0 nfail=0 nskip=0
 failed=()
