@@ -19,9 +19,8 @@ PACKAGES=(
 	sparse xz-utils zstd util-linux fdisk bc flex bison
 	libelf-dev libssl-dev perl gnuplot-nox shellcheck linux-perf
 	unifdef python3-ply python3-git python3-sphinx
-	libsmartcols-dev pkg-config
+	libsmartcols-dev zlib1g-dev pkg-config
 	dpkg-dev debhelper dh-dkms dkms fakeroot lintian mmdebstrap qemu-utils
-	libsmartcols-dev pkg-config
 )
 
 FLAVOUR_PACKAGES=(

@@ -33,7 +33,6 @@ int parse_u32(const char *s, uint32_t *out);
 int parse_limit(const char *cmd, const char *s, uint64_t *limit);
 const char *human_size(uint64_t bytes, char *buf, size_t len);
 bool all_zero(const void *buf, size_t len);
-uint32_t crc32_buf(uint32_t crc, const void *buf, size_t len);
 int write_all(int fd, const void *buf, size_t len, uint64_t off);
 int read_all(int fd, void *buf, size_t len, uint64_t off);
 int fsync_dir(const char *dir);

@@ -27,6 +27,7 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <zlib.h>
 
 #include "blksnap-tool.h"
 
@@ -75,10 +76,10 @@ static void state_encode(const struct cbt_state *s, uint8_t *h)
 	put32(h + 28, s->block_count);
 	memcpy(h + 32, s->generation.b, 16);
 	put32(h + 48, s->changes_number);
-	put32(h + 52, crc32_buf(0, s->map, s->block_count));
+	put32(h + 52, crc32_z(0, s->map, s->block_count));
 	put64(h + 56, (uint64_t)s->time);
 	memcpy(h + STATE_ID_OFF, s->identity, strlen(s->identity));
-	put32(h + STATE_HCRC_OFF, crc32_buf(0, h, STATE_HCRC_OFF));
+	put32(h + STATE_HCRC_OFF, crc32_z(0, h, STATE_HCRC_OFF));
 }
 
 /* sysfs attribute dir/file into buf, trailing blanks cut; -ENOENT for an
@@ -213,7 +214,7 @@ int state_read(const char *path, struct cbt_state *s, char *why, size_t len)
 		snprintf(why, len, "not a tracking state file of version %d",
 			 STATE_VERSION);
 		ret = -EINVAL;
-	} else if (!ret && get32(h + STATE_HCRC_OFF) != crc32_buf(0, h, STATE_HCRC_OFF)) {
+	} else if (!ret && get32(h + STATE_HCRC_OFF) != crc32_z(0, h, STATE_HCRC_OFF)) {
 		snprintf(why, len, "its header is corrupt (CRC)");
 		ret = -EINVAL;
 	} else if (ret) {
@@ -245,7 +246,7 @@ int state_read(const char *path, struct cbt_state *s, char *why, size_t len)
 	ret = read_all(fd, s->map, s->block_count, STATE_HDR_SIZE);
 	if (ret) {
 		snprintf(why, len, "%s", strerror(ret == -ENODATA ? EIO : -ret));
-	} else if (crc32_buf(0, s->map, s->block_count) != get32(h + 52)) {
+	} else if (crc32_z(0, s->map, s->block_count) != get32(h + 52)) {
 		snprintf(why, len, "its change map is corrupt (CRC)");
 		ret = -EINVAL;
 	}

@@ -158,22 +158,6 @@ bool all_zero(const void *buf, size_t len)
 	return p[0] == 0 && memcmp(p, p + 1, len - 1) == 0;
 }
 
-/* CRC-32 (IEEE 802.3, reflected, as zlib's crc32()): crc is 0 at the
- * start, the previous result to go on. */
-uint32_t crc32_buf(uint32_t crc, const void *buf, size_t len)
-{
-	const unsigned char *p = buf;
-	int k;
-
-	crc = ~crc;
-	while (len--) {
-		crc ^= *p++;
-		for (k = 0; k < 8; k++)
-			crc = crc >> 1 ^ (0xedb88320u & -(crc & 1));
-	}
-	return ~crc;
-}
-
 /* Exactly len bytes at off: pwrite() from wbuf if given, else pread() into
  * rbuf.  At an early end (0 bytes done) -EIO writing, -ENODATA reading. */
 static int pio_all(int fd, const void *wbuf, void *rbuf, size_t len, uint64_t off)
