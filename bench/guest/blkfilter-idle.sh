@@ -271,6 +271,9 @@ configs=(A B C D)
 ((ibt && track)) && configs+=(t)
 for ((r = 1; r <= reps; r++)); do
 	for c in "${configs[@]}"; do
+		# When each configuration starts, in the guest's clock: what a
+		# kernel log line's time stamp falls into.
+		echo "bench: note config $c rep $r at $(cut -d' ' -f1 /proc/uptime) s"
 		"set_$c"
 		check_state "$c"
 		sleep 1 # let module load/attach work settle
