@@ -120,6 +120,7 @@ int cmd_cbt_restore(int argc, char **argv);
 
 /* cbtstate.c: the tracking state file, see blksnap(8) "TRACKING STATE". */
 #define STATE_ID_MAX	255
+#define STATE_FL_CONSUMED	1u	/* restored once: never again */
 
 struct cbt_state {
 	uint32_t flags;
@@ -133,12 +134,34 @@ struct cbt_state {
 	uint8_t *map;			/* block_count bytes, malloc()ed */
 };
 
+/* sysfs attribute dir/file into buf, trailing blanks cut; -ENOENT for an
+ * empty one. */
+int sysfs_read(const char *dir, const char *file, char *buf, size_t len);
 int device_identity(const char *path, char *id, size_t len);
-void state_default_path(const char *identity, char *buf, size_t len);
+void state_default_path(const char *dir, const char *identity, char *buf,
+			size_t len);
+int state_path(const char *dev, const char *file, const char *dir,
+	       const char *given_id, char *identity, char *path, size_t len);
 int state_read(const char *path, struct cbt_state *s, char *why, size_t len);
 void state_free(struct cbt_state *s);
 int state_belongs(const struct cbt_state *s, const char *identity,
 		  uint64_t size, char *why, size_t len);
+/* What cbt-save and cbt-restore do, for one device: 0, or -1 after an
+ * error reported on stderr (a state refused is an error). */
+struct cbt_opts {
+	const char *storage;	/* of the save's snapshot; NULL: default */
+	uint64_t limit;		/* most it may grow to; 0: no limit given */
+	bool detach;		/* detach the filter after the save */
+	bool quiet;		/* no note on success */
+};
+
+int cbt_save(const char *devpath, const char *path, const char *identity,
+	     const struct cbt_opts *o);
+int cbt_restore(const char *devpath, const char *path, const char *identity,
+		bool quiet);
+/* Attach the filter, loading the module if needed: 0, 1 if it was
+ * attached already, or -errno (reported). */
+int attach_dev(const char *devpath, struct blksnap_dev *dev);
 void state_explain(const char *devpath, const struct blksnap_cbt_info *ci,
 		   const struct blksnap_id *prev_gen, char *why, size_t len);
 

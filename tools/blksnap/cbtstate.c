@@ -36,7 +36,6 @@
 #define STATE_HDR_SIZE		328
 #define STATE_ID_OFF		64
 #define STATE_HCRC_OFF		320
-#define STATE_FL_CONSUMED	1u
 #define STATE_DIR_DEFAULT	"/var/lib/blksnap"
 
 /* Little-endian fields of the header. */
@@ -82,9 +81,7 @@ static void state_encode(const struct cbt_state *s, uint8_t *h)
 	put32(h + STATE_HCRC_OFF, crc32_z(0, h, STATE_HCRC_OFF));
 }
 
-/* sysfs attribute dir/file into buf, trailing blanks cut; -ENOENT for an
- * empty one. */
-static int sysfs_read(const char *dir, const char *file, char *buf, size_t len)
+int sysfs_read(const char *dir, const char *file, char *buf, size_t len)
 {
 	char path[PATH_MAX + 64];
 	ssize_t n;
@@ -179,11 +176,13 @@ int device_identity(const char *path, char *id, size_t len)
 	return strlen(id) >= len - 1 ? -ENAMETOOLONG : 0;
 }
 
-void state_default_path(const char *identity, char *buf, size_t len)
+void state_default_path(const char *dir, const char *identity, char *buf,
+			size_t len)
 {
-	const char *dir = getenv("BLKSNAP_STATE_DIR");
 	size_t n, i;
 
+	if (!dir || !*dir)
+		dir = getenv("BLKSNAP_STATE_DIR");
 	if (!dir || !*dir)
 		dir = STATE_DIR_DEFAULT;
 	n = (size_t)snprintf(buf, len, "%s/", dir);
@@ -365,7 +364,7 @@ void state_explain(const char *devpath, const struct blksnap_cbt_info *ci,
 		snprintf(why, len, "; the device has no stable identity for a saved tracking state");
 		return;
 	}
-	state_default_path(identity, path, sizeof(path));
+	state_default_path(NULL, identity, path, sizeof(path));
 	ret = state_read(path, &s, reason, sizeof(reason));
 	if (ret == -ENOENT) {
 		snprintf(why, len, "; no saved tracking state (%s)", path);
@@ -393,9 +392,11 @@ void state_explain(const char *devpath, const struct blksnap_cbt_info *ci,
 	state_free(&s);
 }
 
-/* The state file: FILE, or the default one of the device's identity. */
-static int state_path(const char *dev, const char *file, const char *given_id,
-		      char *identity, char *path, size_t len)
+/* The state file: FILE, or the default one of the device's identity in
+ * dir (NULL: $BLKSNAP_STATE_DIR or the default); the identity given, or
+ * the device's own.  0, or -errno (reported). */
+int state_path(const char *dev, const char *file, const char *dir,
+	       const char *given_id, char *identity, char *path, size_t len)
 {
 	int ret = 0;
 
@@ -416,24 +417,22 @@ static int state_path(const char *dev, const char *file, const char *given_id,
 	if (file)
 		snprintf(path, len, "%s", file);
 	else
-		state_default_path(identity, path, len);
+		state_default_path(dir, identity, path, len);
 	return 0;
 }
 
 /* Options and arguments of cbt-save and cbt-restore. */
-struct state_opts {
-	const char *storage;
-	uint64_t limit;
+struct state_args {
+	struct cbt_opts o;
 	const char *given_id;
-	bool detach, quiet;
 	const char *dev;
 	char identity[STATE_ID_MAX + 1];
 	char path[PATH_MAX];
 };
 
-/* Parse them and find the state file.  Returns 0 to go on, else the exit
+/* Parse them and find the state file.  Returns -1 to go on, else the exit
  * status (EXIT_OK after --help). */
-static int state_args(int argc, char **argv, struct state_opts *o, bool save)
+static int state_args(int argc, char **argv, struct state_args *a, bool save)
 {
 	static const struct option opts[] = {
 		{ "help", no_argument, NULL, 'h' },
@@ -446,19 +445,19 @@ static int state_args(int argc, char **argv, struct state_opts *o, bool save)
 	};
 	int opt;
 
-	memset(o, 0, sizeof(*o));
+	memset(a, 0, sizeof(*a));
 	while ((opt = getopt_long(argc, argv, save ? "hI:qs:l:d" : "hI:q", opts,
 				  NULL)) != -1) {
 		switch (opt) {
 		case 'h':
 			command_help(argv[0]);
 			return EXIT_OK;
-		case 'I': o->given_id = optarg; break;
-		case 'q': o->quiet = true; break;
-		case 's': o->storage = optarg; break;
-		case 'd': o->detach = true; break;
+		case 'I': a->given_id = optarg; break;
+		case 'q': a->o.quiet = true; break;
+		case 's': a->o.storage = optarg; break;
+		case 'd': a->o.detach = true; break;
 		case 'l':
-			if (parse_size(optarg, &o->limit) < 0 || o->limit < 512)
+			if (parse_size(optarg, &a->o.limit) < 0 || a->o.limit < 512)
 				return usage_error(argv[0], "invalid limit '%s'", optarg);
 			break;
 		default: return usage_error(argv[0], "invalid option");
@@ -468,9 +467,9 @@ static int state_args(int argc, char **argv, struct state_opts *o, bool save)
 		return usage_error(argv[0], "missing device");
 	if (argc - optind > 2)
 		return usage_error(argv[0], "too many arguments");
-	o->dev = argv[optind];
-	if (state_path(o->dev, argv[optind + 1], o->given_id, o->identity,
-		       o->path, sizeof(o->path)) < 0)
+	a->dev = argv[optind];
+	if (state_path(a->dev, argv[optind + 1], NULL, a->given_id, a->identity,
+		       a->path, sizeof(a->path)) < 0)
 		return EXIT_FAIL;
 	return -1;
 }
@@ -478,7 +477,7 @@ static int state_args(int argc, char **argv, struct state_opts *o, bool save)
 /* A snapshot of dev alone, taken and destroyed: the readable map then
  * holds every write so far.  Returns 0 or -1 (reported). */
 static int state_take(const char *path, struct blksnap_dev *dev,
-		      const struct state_opts *o)
+		      const struct cbt_opts *o)
 {
 	const char *storage = o->storage ? o->storage : default_storage();
 	struct blksnap_snapshot *snap;
@@ -513,21 +512,16 @@ static int state_take(const char *path, struct blksnap_dev *dev,
 	return ret < 0 ? -1 : 0;
 }
 
-int cmd_cbt_save(int argc, char **argv)
+int cbt_save(const char *devpath, const char *path, const char *identity,
+	     const struct cbt_opts *o)
 {
 	struct blksnap_cbt_info ci = { .size = sizeof(ci) };
 	struct blksnap_dev *dev;
-	struct state_opts o;
 	struct cbt_state s;
-	const char *devpath;
-	int ret, rc = EXIT_FAIL;
+	int ret, rc = -1;
 
-	ret = state_args(argc, argv, &o, true);
-	if (ret >= 0)
-		return ret;
-	devpath = o.dev;
 	if (open_dev(devpath, &dev) < 0)
-		return EXIT_FAIL;
+		return -1;
 	memset(&s, 0, sizeof(s));
 	ret = blksnap_cbt_info(dev, &ci);
 	if (ret == -ENOENT) {
@@ -538,7 +532,7 @@ int cmd_cbt_save(int argc, char **argv)
 		errmsg(devpath, ret, "cannot read the change tracker");
 		goto out;
 	}
-	if (state_take(devpath, dev, &o) < 0)
+	if (state_take(devpath, dev, o) < 0)
 		goto out;
 	ret = blksnap_cbt_map(dev, &ci, &s.map);
 	if (ret < 0) {
@@ -555,31 +549,41 @@ int cmd_cbt_save(int argc, char **argv)
 	s.generation = ci.generation;
 	s.changes_number = ci.changes_number;
 	s.time = (int64_t)time(NULL);
-	snprintf(s.identity, sizeof(s.identity), "%s", o.identity);
-	ret = state_write(o.path, &s);
+	snprintf(s.identity, sizeof(s.identity), "%s", identity);
+	ret = state_write(path, &s);
 	if (ret < 0) {
-		errmsg(o.path, ret, "cannot write");
+		errmsg(path, ret, "cannot write");
 		goto out;
 	}
-	if (o.detach) {
+	if (o->detach) {
 		ret = blksnap_detach(dev);
 		if (ret < 0) {
 			errmsg(devpath, ret, "saved, but cannot detach");
 			goto out;
 		}
 	}
-	if (!o.quiet) {
+	if (!o->quiet) {
 		char gen[BLKSNAP_ID_STR_LEN];
 
 		warnmsg(devpath, "tracking state saved to %s (%s, generation %s, number %u)",
-			o.path, o.identity, blksnap_id_format(&s.generation, gen),
+			path, identity, blksnap_id_format(&s.generation, gen),
 			s.changes_number);
 	}
-	rc = EXIT_OK;
+	rc = 0;
 out:
 	state_free(&s);
 	blksnap_dev_close(dev);
 	return rc;
+}
+
+int cmd_cbt_save(int argc, char **argv)
+{
+	struct state_args a;
+	int ret = state_args(argc, argv, &a, true);
+
+	if (ret >= 0)
+		return ret;
+	return cbt_save(a.dev, a.path, a.identity, &a.o) < 0 ? EXIT_FAIL : EXIT_OK;
 }
 
 static void restore_error(const char *dev, int ret)
@@ -594,46 +598,55 @@ static void restore_error(const char *dev, int ret)
 		errmsg(dev, ret, "cannot restore");
 }
 
-int cmd_cbt_restore(int argc, char **argv)
+int attach_dev(const char *devpath, struct blksnap_dev *dev)
+{
+	int ret = blksnap_attach(dev);
+
+	/* The filter is unknown (ENOENT), or out of tree blkfilter.ko is
+	 * not loaded either and the ioctl is unknown (ENOTTY): load the
+	 * module, which pulls in blkfilter, once. */
+	if ((ret == -ENOENT || ret == -ENOTTY) && !module_loaded() &&
+	    load_module() == 0)
+		ret = blksnap_attach(dev);
+	if (ret == -EALREADY)
+		return 1;
+	if (ret == -EBUSY)
+		errmsg(devpath, 0, "another filter is attached");
+	else if (ret == -ENOENT)
+		errmsg(devpath, 0, "cannot attach: the blksnap filter is unknown (is blksnap.ko loaded?)");
+	else if (ret < 0)
+		errmsg(devpath, ret, "cannot attach");
+	return ret;
+}
+
+int cbt_restore(const char *devpath, const char *path, const char *identity,
+		bool quiet)
 {
 	struct blksnap_cbt_info ci = { .size = sizeof(ci) };
 	struct blksnap_dev *dev;
-	struct state_opts o;
 	struct cbt_state s;
-	const char *devpath, *path;
 	uint64_t size;
 	char why[1024];
-	int ret, rc = EXIT_FAIL;
+	int ret, rc = -1;
 
-	ret = state_args(argc, argv, &o, false);
-	if (ret >= 0)
-		return ret;
-	devpath = o.dev;
-	path = o.path;
 	ret = device_bytes(devpath, &size);
 	if (ret < 0) {
 		errmsg(devpath, ret, "cannot read the device's size");
-		return EXIT_FAIL;
+		return -1;
 	}
 	ret = state_read(path, &s, why, sizeof(why));
 	if (ret < 0) {
 		errmsg(path, 0, "cannot restore: %s", why);
-		return EXIT_FAIL;
+		return -1;
 	}
-	if (state_belongs(&s, o.identity, size, why, sizeof(why))) {
+	if (state_belongs(&s, identity, size, why, sizeof(why))) {
 		errmsg(path, 0, "not restored to %s: %s", devpath, why);
 		goto out_free;
 	}
 	if (open_dev(devpath, &dev) < 0)
 		goto out_free;
-	ret = blksnap_attach(dev);
-	if ((ret == -ENOENT || ret == -ENOTTY) && !module_loaded() &&
-	    load_module() == 0)
-		ret = blksnap_attach(dev);
-	if (ret < 0 && ret != -EALREADY) {
-		errmsg(devpath, ret, "cannot attach");
+	if (attach_dev(devpath, dev) < 0)
 		goto out;
-	}
 	ret = blksnap_cbt_info(dev, &ci);
 	if (ret < 0) {
 		errmsg(devpath, ret, "cannot read the change tracker");
@@ -658,16 +671,27 @@ int cmd_cbt_restore(int argc, char **argv)
 		restore_error(devpath, ret);
 		goto out;
 	}
-	if (!o.quiet) {
+	if (!quiet) {
 		char gen[BLKSNAP_ID_STR_LEN];
 
 		warnmsg(devpath, "tracking state restored from %s (generation %s, number %u)",
 			path, blksnap_id_format(&s.generation, gen), s.changes_number);
 	}
-	rc = EXIT_OK;
+	rc = 0;
 out:
 	blksnap_dev_close(dev);
 out_free:
 	state_free(&s);
 	return rc;
+}
+
+int cmd_cbt_restore(int argc, char **argv)
+{
+	struct state_args a;
+	int ret = state_args(argc, argv, &a, false);
+
+	if (ret >= 0)
+		return ret;
+	return cbt_restore(a.dev, a.path, a.identity, a.o.quiet) < 0 ?
+		EXIT_FAIL : EXIT_OK;
 }

@@ -124,27 +124,19 @@ static int attach_detach(int argc, char **argv, bool attach)
 	NEED_ARGS(1, 1, "device");
 	if (open_dev(argv[optind], &dev) < 0)
 		return EXIT_FAIL;
-	ret = attach ? blksnap_attach(dev) : blksnap_detach(dev);
-	/* The filter is unknown (ENOENT), or out of tree blkfilter.ko is
-	 * not loaded either and the ioctl is unknown (ENOTTY): load the
-	 * module, which pulls in blkfilter, once. */
-	if (attach && (ret == -ENOENT || ret == -ENOTTY) && !module_loaded()) {
-		if (load_module() == 0)
-			ret = blksnap_attach(dev);
+	if (attach) {
+		ret = attach_dev(argv[optind], dev);	/* reports errors */
+		blksnap_dev_close(dev);
+		return ret < 0 ? EXIT_FAIL : EXIT_OK;
 	}
+	ret = blksnap_detach(dev);
 	blksnap_dev_close(dev);
-	if (attach && ret == -EALREADY)
-		ret = 0;
-	if (ret == -EBUSY && attach)
-		errmsg(argv[optind], 0, "another filter is attached");
-	else if (ret == -ENOENT && attach)
-		errmsg(argv[optind], 0, "cannot attach: the blksnap filter is unknown (is blksnap.ko loaded?)");
-	else if (ret == -ENOENT)
+	if (ret == -ENOENT)
 		errmsg(argv[optind], 0, "no filter is attached");
-	else if (ret == -EINVAL && !attach)
+	else if (ret == -EINVAL)
 		errmsg(argv[optind], 0, "another filter is attached");
 	else if (ret < 0)
-		errmsg(argv[optind], ret, attach ? "cannot attach" : "cannot detach");
+		errmsg(argv[optind], ret, "cannot detach");
 	return ret < 0 ? EXIT_FAIL : EXIT_OK;
 }
 
