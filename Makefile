@@ -104,8 +104,9 @@ install: userspace
 	@$(MAKE) --no-print-directory -C $(TOP)/lib O=$(BUILD)/lib PREFIX=$(PREFIX) install
 	@$(MAKE) --no-print-directory -C $(TOP)/tools/blksnap O=$(BUILD)/tools \
 		LIBO=$(BUILD)/lib PREFIX=$(PREFIX) install
-	install -d $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man3
+	install -d $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man3
 	install -m 0644 $(TOP)/man/blksnap.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 $(TOP)/man/blksnap-tracking.conf.5 $(DESTDIR)$(MANDIR)/man5/
 	install -m 0644 $(TOP)/man/libblksnap.3 $(DESTDIR)$(MANDIR)/man3/
 
 check-host:

@@ -16,7 +16,7 @@ expect_err "no command given"
 expect 2 --bogus
 expect 2 frobnicate
 expect_err "unknown command 'frobnicate'"
-cmds=(version attach detach cbtinfo cbtmap markdirty cbt-save cbt-restore snapshot-create
+cmds=(version attach detach cbtinfo cbtmap markdirty cbt-save cbt-restore track snapshot-create
 	snapshot-add snapshot-take snapshot-info snapshot-collect
 	snapshot-wait-event snapshot-destroy backup restore list)
 for c in "${cmds[@]}"; do

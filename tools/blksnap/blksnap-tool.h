@@ -19,6 +19,7 @@
 #define EXIT_USAGE	2
 #define EXIT_CORRUPTED	3	/* the snapshot overflowed or failed */
 #define EXIT_TIMEOUT	4	/* snapshot-wait-event: no event in time */
+#define EXIT_MISSING	5	/* track: a configured device is absent */
 
 /* util.c */
 extern const char *prog_name;
@@ -117,6 +118,7 @@ int cmd_restore(int argc, char **argv);
 int cmd_list(int argc, char **argv);
 int cmd_cbt_save(int argc, char **argv);
 int cmd_cbt_restore(int argc, char **argv);
+int cmd_track(int argc, char **argv);
 
 /* cbtstate.c: the tracking state file, see blksnap(8) "TRACKING STATE". */
 #define STATE_ID_MAX	255
@@ -164,6 +166,32 @@ int cbt_restore(const char *devpath, const char *path, const char *identity,
 int attach_dev(const char *devpath, struct blksnap_dev *dev);
 void state_explain(const char *devpath, const struct blksnap_cbt_info *ci,
 		   const struct blksnap_id *prev_gen, char *why, size_t len);
+
+/* trackconf.c: the configuration of track, blksnap-tracking.conf(5). */
+#define TRACK_CONF_DEFAULT	"/etc/blksnap/tracking.conf"
+
+struct track_dev {
+	char spec[1024];		/* a path or TAG=VALUE */
+	char storage[4096];		/* "": the file's, or the default */
+	uint64_t limit;			/* 0: the file's, or none */
+	char identity[STATE_ID_MAX + 1];	/* "": the device's own */
+	unsigned int line;		/* in the file */
+};
+
+struct track_conf {
+	char state_dir[4096];		/* "": $BLKSNAP_STATE_DIR or default */
+	char storage[4096];		/* "": the tool's default */
+	uint64_t limit;
+	struct track_dev *devs;
+	size_t n;
+};
+
+/* Read file into c: 0, or -errno after errors reported as FILE:LINE. */
+int track_conf_read(const char *file, struct track_conf *c);
+void track_conf_free(struct track_conf *c);
+/* The device node of d into path (PATH_MAX bytes): 0, -ENOENT when it is
+ * absent, -ENOTBLK when it names something else. */
+int track_dev_find(const struct track_dev *d, char *path, size_t len);
 
 /* meta.c: the backup format, see blksnap(8) "BACKUP FORMAT". */
 #define META_FORMAT	1

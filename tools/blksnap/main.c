@@ -65,6 +65,25 @@ static const struct command commands[] = {
 	  "\nOptions:\n"
 	  " -I, --identity ID   the device's identity, as given to cbt-save\n"
 	  " -q, --quiet         no note\n" },
+	{ "track", cmd_track, "track the configured devices across reboots",
+	  " blksnap track start [--config FILE] [--wait SECONDS] [--attach-only] [--quiet] [DEVICE...]\n"
+	  " blksnap track stop [--config FILE] [--detach] [--quiet] [DEVICE...]\n"
+	  " blksnap track status [--config FILE] [--json] [--noheadings] [--raw] [DEVICE...]\n"
+	  "\nstart attaches the filter to every device of the configuration\n"
+	  "(/etc/blksnap/tracking.conf) and restores its saved state as\n"
+	  "cbt-restore does; stop saves it as cbt-save does, refusing a device\n"
+	  "with a file system mounted read-write; status lists the devices.\n"
+	  "DEVICEs: only those of the configured devices.  Exit status 5: a\n"
+	  "configured device is absent (the others are done).\n"
+	  "\nOptions:\n"
+	  " -c, --config FILE     the configuration file\n"
+	  " -w, --wait SECONDS    start: wait so long for absent devices\n"
+	  " -A, --attach-only     start: attach only, restore nothing (initramfs)\n"
+	  " -d, --detach          stop: detach the filter after each save\n"
+	  " -q, --quiet           no notes\n"
+	  " -j, --json            status: JSON output\n"
+	  " -n, --noheadings      status: no header line\n"
+	  " -r, --raw             status: columns separated by one blank\n" },
 	{ "snapshot-create", cmd_snapshot_create, "create a snapshot, print its id",
 	  " blksnap snapshot-create [--storage PATH] [--limit SIZE] [--json] [DEVICE...]\n"
 	  "\nThe DEVICEs, if any, are added to the new snapshot.\n"

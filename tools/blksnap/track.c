@@ -1,0 +1,429 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * blksnap(8) track start|stop|status: cbt-restore and cbt-save for every
+ * device of the configuration file, as the boot and the shutdown run them
+ * (the systemd unit blksnap-tracking.service, the initramfs-tools script).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include "blksnap-tool.h"
+
+enum track_action { TRACK_START, TRACK_STOP, TRACK_STATUS };
+
+struct track_args {
+	enum track_action action;
+	const char *conf;
+	bool quiet, detach, attach_only;
+	double wait;			/* seconds */
+	unsigned int out_flags;
+	char **devs;			/* DEVICE arguments */
+	int ndevs;
+};
+
+/* A device of the configuration, found or not. */
+struct track_item {
+	const struct track_dev *d;
+	char path[PATH_MAX];		/* "" while absent */
+	int err;			/* of track_dev_find() */
+};
+
+static int track_args(int argc, char **argv, struct track_args *a)
+{
+	static const struct option opts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "attach-only", no_argument, NULL, 'A' },
+		{ "wait", required_argument, NULL, 'w' },
+		{ "detach", no_argument, NULL, 'd' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "noheadings", no_argument, NULL, 'n' },
+		{ "raw", no_argument, NULL, 'r' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static const char *const actions[] = { "start", "stop", "status" };
+	/* The options each action takes, besides -h, -c and -q. */
+	static const char *const own[] = { "Aw", "d", "jnr" };
+	uint32_t secs;
+	size_t i;
+	int opt;
+
+	memset(a, 0, sizeof(*a));
+	a->conf = TRACK_CONF_DEFAULT;
+	a->action = (enum track_action)-1;
+	/* The action is the first argument; options may come before it. */
+	while ((opt = getopt_long(argc, argv, "hc:qAw:djnr", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'h':
+			command_help(argv[0]);
+			return EXIT_OK;
+		case 'c': a->conf = optarg; break;
+		case 'q': a->quiet = true; break;
+		case 'A': a->attach_only = true; break;
+		case 'd': a->detach = true; break;
+		case 'j': a->out_flags |= OUT_JSON; break;
+		case 'n': a->out_flags |= OUT_NOHEADINGS; break;
+		case 'r': a->out_flags |= OUT_RAW; break;
+		case 'w':
+			if (parse_u32(optarg, &secs) < 0 || secs > 3600)
+				return usage_error(argv[0], "invalid wait '%s' (seconds, 0 to 3600)",
+						   optarg);
+			a->wait = secs;
+			break;
+		default: return usage_error(argv[0], "invalid option");
+		}
+	}
+	if (optind >= argc)
+		return usage_error(argv[0], "missing action (start, stop or status)");
+	for (i = 0; i < ARRAY_SIZE(actions); i++)
+		if (!strcmp(argv[optind], actions[i]))
+			a->action = (enum track_action)i;
+	if (a->action == (enum track_action)-1)
+		return usage_error(argv[0], "unknown action '%s' (start, stop or status)",
+				   argv[optind]);
+	/* Options of another action: named by their letters in own[]. */
+	for (i = 0; i < ARRAY_SIZE(own); i++) {
+		bool given = (strchr(own[i], 'A') && a->attach_only) ||
+			     (strchr(own[i], 'w') && a->wait > 0) ||
+			     (strchr(own[i], 'd') && a->detach) ||
+			     (strchr(own[i], 'j') && a->out_flags);
+
+		if (given && i != (size_t)a->action)
+			return usage_error(argv[0], "an option of 'track %s' given to 'track %s'",
+					   actions[i], argv[optind]);
+	}
+	a->devs = argv + optind + 1;
+	a->ndevs = argc - optind - 1;
+	return -1;
+}
+
+/* Find the configured devices, waiting up to a->wait seconds for absent
+ * ones.  Returns how many are absent. */
+static size_t track_find(const struct track_conf *c, struct track_item *it,
+			 double wait)
+{
+	double end = now_seconds() + wait;
+	size_t i, absent;
+
+	for (;;) {
+		absent = 0;
+		for (i = 0; i < c->n; i++) {
+			it[i].d = &c->devs[i];
+			if (it[i].path[0])
+				continue;
+			it[i].err = track_dev_find(&c->devs[i], it[i].path,
+						   sizeof(it[i].path));
+			if (it[i].err < 0) {
+				it[i].path[0] = '\0';
+				absent++;
+			}
+		}
+		if (!absent || now_seconds() >= end)
+			return absent;
+		usleep(200000);
+	}
+}
+
+/* The device numbers of a path, or 0. */
+static dev_t track_rdev(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISBLK(st.st_mode) ? st.st_rdev : 0;
+}
+
+/* Whether the user asked for this device (no DEVICE argument: all). */
+static bool track_wanted(const struct track_args *a, const struct track_item *it)
+{
+	dev_t rdev = it->path[0] ? track_rdev(it->path) : 0;
+	int i;
+
+	if (!a->ndevs)
+		return true;
+	for (i = 0; i < a->ndevs; i++)
+		if (rdev && track_rdev(a->devs[i]) == rdev)
+			return true;
+	return false;
+}
+
+/* DEVICE arguments that are no configured device: a note each. */
+static void track_unlisted(const struct track_args *a, const struct track_item *it,
+			   size_t n)
+{
+	size_t k;
+	int i;
+
+	for (i = 0; i < a->ndevs; i++) {
+		dev_t rdev = track_rdev(a->devs[i]);
+
+		for (k = 0; k < n; k++)
+			if (rdev && it[k].path[0] && track_rdev(it[k].path) == rdev)
+				break;
+		if (k == n && !a->quiet)
+			warnmsg(a->devs[i], "not a device of %s: nothing done", a->conf);
+	}
+}
+
+/* Whether the device numbered disk, or a partition of it, has a file
+ * system mounted read-write; its mount point into mnt. */
+static bool track_mounted_rw(dev_t disk, char *mnt, size_t len)
+{
+	char line[8192], sys[128], parent[PATH_MAX], devno[64], want[64];
+	unsigned int maj, min;
+	bool found = false;
+	FILE *f;
+
+	snprintf(want, sizeof(want), "%u:%u", major(disk), minor(disk));
+	f = fopen("/proc/self/mountinfo", "re");
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f)) {
+		char point[4096], *sep, super[1024];
+
+		/* ID PARENT MAJ:MIN ROOT POINT OPTIONS ... - TYPE SOURCE SUPER */
+		if (sscanf(line, "%*u %*u %u:%u %*s %4095s", &maj, &min, point) != 3)
+			continue;
+		sep = strstr(line, " - ");
+		if (!sep || sscanf(sep, " - %*s %*s %1023s", super) != 1 ||
+		    strncmp(super, "rw", 2) || (super[2] && super[2] != ','))
+			continue;
+		if (makedev(maj, min) == disk) {
+			found = true;
+		} else {
+			/* A partition: its sysfs folder is in the disk's. */
+			snprintf(sys, sizeof(sys), "/sys/dev/block/%u:%u/partition", maj, min);
+			if (access(sys, F_OK) < 0)
+				continue;
+			snprintf(sys, sizeof(sys), "/sys/dev/block/%u:%u", maj, min);
+			if (!realpath(sys, parent))
+				continue;
+			dirname(parent);
+			found = sysfs_read(parent, "dev", devno, sizeof(devno)) == 0 &&
+				!strcmp(devno, want);
+		}
+		if (found)
+			snprintf(mnt, len, "%s", point);
+	}
+	fclose(f);
+	return found;
+}
+
+/* The device's identity and state file, as the entry says.  0 or -1
+ * (reported). */
+static int track_state(const struct track_conf *c, const struct track_item *it,
+		       char *identity, char *path, size_t len)
+{
+	return state_path(it->path, NULL, c->state_dir,
+			  it->d->identity[0] ? it->d->identity : NULL,
+			  identity, path, len) < 0 ? -1 : 0;
+}
+
+/* Attach, then restore the saved state if there is one.  0 when the
+ * device is tracked (its state restored or not), else -1. */
+static int track_start(const struct track_args *a, const struct track_conf *c,
+		       const struct track_item *it)
+{
+	struct blksnap_cbt_info ci = { .size = sizeof(ci) };
+	char identity[STATE_ID_MAX + 1], path[PATH_MAX], why[1024];
+	const char *dev = it->path;
+	struct blksnap_dev *bd;
+	struct cbt_state s;
+	int ret;
+
+	if (!a->attach_only && track_state(c, it, identity, path, sizeof(path)) < 0)
+		return -1;
+	if (open_dev(dev, &bd) < 0)
+		return -1;
+	ret = attach_dev(dev, bd);
+	if (ret == 1 && !a->attach_only)
+		ret = blksnap_cbt_info(bd, &ci) < 0 ? -1 : 1;
+	blksnap_dev_close(bd);
+	if (ret < 0)
+		return -1;
+	if (a->attach_only) {
+		if (!a->quiet)
+			warnmsg(dev, "%s", ret == 1 ? "already tracked" : "tracked from now on");
+		return 0;
+	}
+	/* Attached before, and holding the state restored from path. */
+	if (ret == 1 && state_read(path, &s, why, sizeof(why)) == 0) {
+		bool held = (s.flags & STATE_FL_CONSUMED) &&
+			    !memcmp(&s.generation, &ci.generation, sizeof(ci.generation));
+
+		state_free(&s);
+		if (held) {
+			if (!a->quiet)
+				warnmsg(dev, "already tracked, with the state restored from %s",
+					path);
+			return 0;
+		}
+	}
+	if (access(path, F_OK) < 0 && errno == ENOENT) {
+		if (!a->quiet)
+			warnmsg(dev, "no saved tracking state (%s): tracked from now on, the next incremental backup is full",
+				path);
+		return 0;
+	}
+	if (cbt_restore(dev, path, identity, a->quiet) < 0)
+		warnmsg(dev, "tracked from now on without the saved state: the next incremental backup is full");
+	return 0;
+}
+
+static int track_stop(const struct track_args *a, const struct track_conf *c,
+		      const struct track_item *it)
+{
+	struct cbt_opts o = { .detach = a->detach, .quiet = a->quiet };
+	char identity[STATE_ID_MAX + 1], path[PATH_MAX], mnt[4096];
+
+	if (track_mounted_rw(track_rdev(it->path), mnt, sizeof(mnt))) {
+		errmsg(it->path, 0, "not saved: %s is mounted read-write from it, and its writes after the save would be missed (unmount it or remount it read-only first)",
+		       mnt);
+		return -1;
+	}
+	if (track_state(c, it, identity, path, sizeof(path)) < 0)
+		return -1;
+	o.storage = it->d->storage[0] ? it->d->storage :
+		    c->storage[0] ? c->storage : NULL;
+	o.limit = it->d->limit ? it->d->limit : c->limit;
+	return cbt_save(it->path, path, identity, &o);
+}
+
+static int track_status(const struct track_args *a, const struct track_conf *c,
+			const struct track_item *it, size_t n)
+{
+	static const struct out_col cols[] = {
+		{ "device", SCOLS_JSON_STRING, 0 },
+		{ "path", SCOLS_JSON_STRING, 0 },
+		{ "tracked", SCOLS_JSON_BOOLEAN, 0 },
+		{ "state", SCOLS_JSON_STRING, 0 },
+		{ "file", SCOLS_JSON_STRING, 0 },
+		{ "line", SCOLS_JSON_NUMBER, 0 },
+		{ "identity", SCOLS_JSON_STRING, 0 },
+		{ "generation", SCOLS_JSON_STRING, 0 },
+		{ "saved", SCOLS_JSON_NUMBER, 0 },
+		{ "reason", SCOLS_JSON_STRING, 0 },
+	};
+	bool json = a->out_flags & OUT_JSON;
+	struct out o;
+	size_t i;
+
+	if (out_new(&o, "devices", cols, json ? ARRAY_SIZE(cols) : 5, a->out_flags) < 0)
+		return EXIT_FAIL;
+	for (i = 0; i < n; i++) {
+		struct blksnap_cbt_info ci = { .size = sizeof(ci) };
+		char identity[STATE_ID_MAX + 1], path[PATH_MAX], why[1024];
+		char gen[BLKSNAP_ID_STR_LEN];
+		const char *state = "absent";
+		struct blksnap_dev *bd;
+		struct cbt_state s;
+		int ret;
+
+		if (!track_wanted(a, &it[i]))
+			continue;
+		out_row(&o);
+		out_str(&o, "device", it[i].d->spec);
+		if (json)
+			out_u64(&o, "line", it[i].d->line);
+		if (!it[i].path[0]) {
+			out_str(&o, "state", state);
+			continue;
+		}
+		out_str(&o, "path", it[i].path);
+		ret = blksnap_dev_open(it[i].path, &bd);
+		if (ret == 0) {
+			ret = blksnap_cbt_info(bd, &ci);
+			blksnap_dev_close(bd);
+		}
+		out_bool(&o, "tracked", ret == 0);
+		if (track_state(c, &it[i], identity, path, sizeof(path)) < 0) {
+			out_str(&o, "state", "no identity");
+			continue;
+		}
+		out_str(&o, "file", path);
+		if (json)
+			out_str(&o, "identity", identity);
+		ret = state_read(path, &s, why, sizeof(why));
+		if (ret == -ENOENT) {
+			state = "none";
+		} else if (ret < 0) {
+			state = "bad";
+		} else {
+			state = s.flags & STATE_FL_CONSUMED ? "consumed" : "saved";
+			if (json) {
+				out_str(&o, "generation", blksnap_id_format(&s.generation, gen));
+				out_i64(&o, "saved", s.time);
+			}
+			if (strcmp(s.identity, identity)) {
+				state = "bad";
+				snprintf(why, sizeof(why), "it belongs to %s", s.identity);
+				ret = -EINVAL;
+			}
+			state_free(&s);
+		}
+		out_str(&o, "state", state);
+		if (json && ret < 0 && ret != -ENOENT)
+			out_str(&o, "reason", why);
+	}
+	return out_print(&o) < 0 ? EXIT_FAIL : EXIT_OK;
+}
+
+int cmd_track(int argc, char **argv)
+{
+	struct track_args a;
+	struct track_conf c;
+	struct track_item *it;
+	size_t i, absent;
+	int ret, failed = 0, missing = 0;
+
+	ret = track_args(argc, argv, &a);
+	if (ret >= 0)
+		return ret;
+	if (track_conf_read(a.conf, &c) < 0)
+		return EXIT_FAIL;
+	it = calloc(c.n ? c.n : 1, sizeof(*it));
+	if (!it) {
+		errmsg(NULL, ENOMEM, "cannot track");
+		track_conf_free(&c);
+		return EXIT_FAIL;
+	}
+	absent = track_find(&c, it, a.action == TRACK_START ? a.wait : 0);
+	if (a.action == TRACK_STATUS) {
+		ret = track_status(&a, &c, it, c.n);
+		goto out;
+	}
+	track_unlisted(&a, it, c.n);
+	for (i = 0; i < c.n && (absent || a.ndevs); i++) {
+		if (it[i].path[0] || a.ndevs)
+			continue;
+		if (it[i].err == -ENOENT)
+			warnmsg(it[i].d->spec, "%s line %u: absent: not %s", a.conf,
+				it[i].d->line, a.action == TRACK_START ? "tracked" : "saved");
+		else
+			errmsg(it[i].d->spec, it[i].err, "%s line %u: not %s", a.conf,
+			       it[i].d->line, a.action == TRACK_START ? "tracked" : "saved");
+		missing++;
+	}
+	for (i = 0; i < c.n; i++) {
+		if (!it[i].path[0] || !track_wanted(&a, &it[i]))
+			continue;
+		ret = a.action == TRACK_START ? track_start(&a, &c, &it[i]) :
+						track_stop(&a, &c, &it[i]);
+		if (ret < 0)
+			failed++;
+	}
+	ret = failed ? EXIT_FAIL : missing ? EXIT_MISSING : EXIT_OK;
+out:
+	free(it);
+	track_conf_free(&c);
+	return ret;
+}
