@@ -283,7 +283,7 @@ static int track_stop(const struct track_args *a, const struct track_conf *c,
 		      const struct track_item *it)
 {
 	struct cbt_opts o = { .detach = a->detach, .quiet = a->quiet };
-	char identity[STATE_ID_MAX + 1], path[PATH_MAX], mnt[4096];
+	char identity[STATE_ID_MAX + 1], path[PATH_MAX], dir[PATH_MAX], mnt[4096];
 
 	if (track_mounted_rw(track_rdev(it->path), mnt, sizeof(mnt))) {
 		errmsg(it->path, 0, "not saved: %s is mounted read-write from it, and its writes after the save would be missed (unmount it or remount it read-only first)",
@@ -292,6 +292,12 @@ static int track_stop(const struct track_args *a, const struct track_conf *c,
 	}
 	if (track_state(c, it, identity, path, sizeof(path)) < 0)
 		return -1;
+	/* The state folder of a first save; its parent must exist. */
+	snprintf(dir, sizeof(dir), "%s", path);
+	if (mkdir(dirname(dir), 0700) < 0 && errno != EEXIST) {
+		errmsg(dir, errno, "cannot create the state folder");
+		return -1;
+	}
 	o.storage = it->d->storage[0] ? it->d->storage :
 		    c->storage[0] ? c->storage : NULL;
 	o.limit = it->d->limit ? it->d->limit : c->limit;
