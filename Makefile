@@ -214,8 +214,10 @@ LINT_C  = $(shell find $(TOP)/kernel $(TOP)/include $(TOP)/tests/modules -name '
 LINT_SH = $(shell find $(TOP) -path $(TOP)/build -prune -o -path $(TOP)/.git -prune \
 		-o -name '*.sh' -print | sort) $(TOP)/tests/vm/init $(TOP)/.ci/run \
 		$(TOP)/debian/gen-changelog $(TOP)/debian/blksnap-dkms.postinst \
-		$(TOP)/debian/blksnap-dkms.prerm \
-		$(TOP)/debian/kernel/postinst.d/blksnap-dkms
+		$(TOP)/debian/blksnap-dkms.prerm $(TOP)/debian/blksnap.postrm \
+		$(TOP)/debian/kernel/postinst.d/blksnap-dkms \
+		$(TOP)/debian/initramfs/hooks/blksnap \
+		$(TOP)/debian/initramfs/local-premount/blksnap
 
 lint:
 	@test -x $(CHECKPATCH) || $(TOP)/scripts/deps.sh
