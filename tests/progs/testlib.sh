@@ -161,6 +161,22 @@ backup_env() {
 }
 B() { blksnap "$@" || fail "blksnap $*"; }
 
+# incremental_exact DEV MIB: an incremental backup of DEV into $bk that
+# reads exactly MIB MiB (the blocks written since the previous backup), and
+# whose chain, restored to a file, equals DEV block for block.
+incremental_exact() {
+	local read_bytes
+	B backup --incremental --json "$bk" "$1" >"$TEST_TMP/j" 2>"$TEST_TMP/err"
+	cat "$TEST_TMP/j" "$TEST_TMP/err"
+	[[ $(json_val type <"$TEST_TMP/j") == incremental ]] || fail "not incremental"
+	read_bytes=$(json_val bytes_read <"$TEST_TMP/j")
+	echo "incremental: $read_bytes bytes read for $2 MiB written"
+	((read_bytes == $2 << 20)) || fail "read $read_bytes bytes, written $2 MiB"
+	B restore -q "$bk" "$TEST_TMP/r"
+	cmp "$TEST_TMP/r" "$1" || fail "restored chain differs from the device"
+	rm "$TEST_TMP/r"
+}
+
 # need_nullb: null_blk with configfs, or skip.
 need_nullb() {
 	modprobe null_blk nr_devices=0 2>/dev/null || skip "no null_blk"
