@@ -9,7 +9,9 @@
 # restores into that tracker, keeping the write; track start again is a
 # no-op; more writes.  The incremental backup then reads exactly the
 # blocks written since the full one, and the chain restored elsewhere
-# equals the device block for block.  Last, track stop refuses a device
+# equals the device block for block.  A stop without --detach and a start:
+# the tracker goes on, its state file consumed; the next incremental
+# backup reads only what was written since the previous one.  Last, track stop refuses a device
 # with a file system mounted read-write (exit 1) and saves it unmounted.
 # needs: blksnap.ko, 1 disk
 # timeout: 400
@@ -84,6 +86,16 @@ blksnap track -c "$conf" status --json >"$TEST_TMP/j" || fail "track status"
 randwrite "$d" 50 1024
 
 incremental_exact "$d" 5
+
+# Saved without --detach, then started again: the tracker goes on, and
+# the state is marked consumed (after a crash it would miss what follows).
+track 5 stop
+track 5 start
+grep -q "already tracked since the save to $state" "$TEST_TMP/err" || fail "start after a stop without --detach"
+blksnap track -c "$conf" status --json >"$TEST_TMP/j" || fail "track status"
+[[ $(json_val state <"$TEST_TMP/j") == consumed ]] || fail "status: not consumed after the start"
+randwrite "$d" 60 1024
+incremental_exact "$d" 1
 
 # Mounted read-write: not saved, still attached; unmounted: saved.
 mkfs.ext4 -q -F "$d" || fail "mkfs"

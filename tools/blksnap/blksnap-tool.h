@@ -146,6 +146,8 @@ int state_path(const char *dev, const char *file, const char *dir,
 	       const char *given_id, char *identity, char *path, size_t len);
 int state_read(const char *path, struct cbt_state *s, char *why, size_t len);
 void state_free(struct cbt_state *s);
+/* Mark the state file path of s consumed, durably: 0 or -errno. */
+int state_consume(const char *path, struct cbt_state *s);
 int state_belongs(const struct cbt_state *s, const char *identity,
 		  uint64_t size, char *why, size_t len);
 /* What cbt-save and cbt-restore do, for one device: 0, or -1 after an

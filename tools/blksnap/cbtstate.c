@@ -294,7 +294,7 @@ static int state_write(const char *path, const struct cbt_state *s)
 
 /* Mark the state file consumed, durably, before its state is loaded: a
  * torn header fails its CRC, which refuses the state too. */
-static int state_consume(const char *path, struct cbt_state *s)
+int state_consume(const char *path, struct cbt_state *s)
 {
 	uint8_t h[STATE_HDR_SIZE];
 	int fd, ret;

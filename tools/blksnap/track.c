@@ -245,8 +245,14 @@ static int track_start(const struct track_args *a, const struct track_conf *c,
 	if (open_dev(dev, &bd) < 0)
 		return -1;
 	ret = attach_dev(dev, bd);
-	if (ret == 1 && !a->attach_only)
-		ret = blksnap_cbt_info(bd, &ci) < 0 ? -1 : 1;
+	if (ret == 1 && !a->attach_only) {
+		int err = blksnap_cbt_info(bd, &ci);
+
+		if (err < 0) {
+			errmsg(dev, err, "cannot read the change tracker");
+			ret = -1;
+		}
+	}
 	blksnap_dev_close(bd);
 	if (ret < 0)
 		return -1;
@@ -255,15 +261,24 @@ static int track_start(const struct track_args *a, const struct track_conf *c,
 			warnmsg(dev, "%s", ret == 1 ? "already tracked" : "tracked from now on");
 		return 0;
 	}
-	/* Attached before, and holding the state restored from path. */
+	/* Attached before, and of the generation of path: restored from it
+	 * (consumed), or saved to it and attached since (stop without
+	 * --detach).  The tracker holds all; a state left unconsumed would
+	 * miss its later writes after a crash. */
 	if (ret == 1 && state_read(path, &s, why, sizeof(why)) == 0) {
-		bool held = (s.flags & STATE_FL_CONSUMED) &&
-			    !memcmp(&s.generation, &ci.generation, sizeof(ci.generation));
+		bool held = !memcmp(&s.generation, &ci.generation, sizeof(ci.generation));
+		bool restored = s.flags & STATE_FL_CONSUMED;
 
+		ret = held && !restored ? state_consume(path, &s) : 0;
 		state_free(&s);
+		if (ret < 0) {
+			errmsg(path, ret, "cannot mark consumed");
+			return -1;
+		}
 		if (held) {
 			if (!a->quiet)
-				warnmsg(dev, "already tracked, with the state restored from %s",
+				warnmsg(dev, restored ? "already tracked, with the state restored from %s" :
+					"already tracked since the save to %s",
 					path);
 			return 0;
 		}
