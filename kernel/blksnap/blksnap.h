@@ -147,10 +147,13 @@ void bs_tracker_finish(struct bs_tracker *t);
 
 /* storage.c */
 struct bs_storage *bs_storage_create(unsigned int fd, sector_t limit);
+struct bs_storage *bs_storage_open_fixed(unsigned int fd, sector_t size);
 void bs_storage_destroy(struct bs_storage *st);
 int bs_storage_alloc(struct bs_storage *st, sector_t count, sector_t *sector);
 int bs_storage_rw(struct bs_storage *st, sector_t sector,
 		  struct iov_iter *iter);
+int bs_storage_write_durable(struct bs_storage *st, sector_t sector,
+			     struct iov_iter *iter);
 bool bs_storage_on(struct bs_storage *st, struct block_device *bdev);
 struct block_device *bs_storage_bdev(struct bs_storage *st);
 void bs_storage_queue(struct bs_storage *st, unsigned int chunks,

@@ -8,6 +8,8 @@
  * blocks of a file stay where they are.  Space is handed out from offset 0
  * upwards; a file grows with fallocate() by diff_storage_minimum sectors
  * whenever less than half of that is left, up to the limit set at create.
+ * The same descriptors, opened by bs_storage_open_fixed(), serve as stores
+ * of a fixed size for small metadata (the write-intent log of a tracker).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -158,16 +160,9 @@ int bs_storage_alloc(struct bs_storage *st, sector_t count, sector_t *sector)
 	}
 }
 
-/**
- * bs_storage_rw() - read or write the storage
- * @st: the storage.
- * @sector: where, in the storage.
- * @iter: the memory: ITER_SOURCE to write it, ITER_DEST to read into it.
- *
- * Context: process; may sleep.
- * Return: 0 or a negative errno.
- */
-int bs_storage_rw(struct bs_storage *st, sector_t sector, struct iov_iter *iter)
+/* bs_storage_rw() with @flags added to the kiocb's (IOCB_DSYNC). */
+static int __bs_storage_rw(struct bs_storage *st, sector_t sector,
+			   struct iov_iter *iter, int flags)
 {
 	size_t len = iov_iter_count(iter);
 	struct iov_iter saved = *iter;
@@ -179,6 +174,7 @@ int bs_storage_rw(struct bs_storage *st, sector_t sector, struct iov_iter *iter)
 again:
 	init_sync_kiocb(&kiocb, st->file);
 	kiocb.ki_pos = (loff_t)sector << SECTOR_SHIFT;
+	kiocb.ki_flags |= flags;
 	if (direct)
 		kiocb.ki_flags |= IOCB_DIRECT;
 
@@ -215,6 +211,39 @@ again:
 	if (ret < 0)
 		return ret;
 	return ret == len ? 0 : -EIO;
+}
+
+/**
+ * bs_storage_rw() - read or write the storage
+ * @st: the storage.
+ * @sector: where, in the storage.
+ * @iter: the memory: ITER_SOURCE to write it, ITER_DEST to read into it.
+ *
+ * Context: process; may sleep.
+ * Return: 0 or a negative errno.
+ */
+int bs_storage_rw(struct bs_storage *st, sector_t sector, struct iov_iter *iter)
+{
+	return __bs_storage_rw(st, sector, iter, 0);
+}
+
+/**
+ * bs_storage_write_durable() - write the storage, on stable media at return
+ * @st: the storage.
+ * @sector: where, in the storage.
+ * @iter: the memory, ITER_SOURCE.
+ *
+ * A write with IOCB_DSYNC: the filesystem or the block device flushes the
+ * data (and what a file needs to find it) before the write returns; a
+ * block device written directly uses FUA.
+ *
+ * Context: process; may sleep.
+ * Return: 0 or a negative errno.
+ */
+int bs_storage_write_durable(struct bs_storage *st, sector_t sector,
+			     struct iov_iter *iter)
+{
+	return __bs_storage_rw(st, sector, iter, IOCB_DSYNC);
 }
 
 /**
@@ -411,23 +440,20 @@ static bool bs_file_excl(struct file *file)
 #endif
 }
 
-/**
- * bs_storage_create() - take a descriptor as difference storage
- * @fd: the descriptor, open for reading and writing.
- * @limit: the most sectors the storage may use.
- *
- * Context: process; may sleep.
- * Return: the storage or an ERR_PTR().
+/*
+ * A storage for descriptor @fd, of at most @limit sectors: its size is that
+ * of the file or device now, up to @limit.  Checks what is common to all
+ * uses: open for reading and writing (-EBADF), writable through the VFS,
+ * not O_APPEND, a regular file or a block device opened with O_EXCL
+ * (-EINVAL), a block device not empty (-ENOSPC).
  */
-struct bs_storage *bs_storage_create(unsigned int fd, sector_t limit)
+static struct bs_storage *bs_storage_get(unsigned int fd, sector_t limit)
 {
 	struct bs_storage *st;
 	struct inode *inode;
 	struct file *file;
 	int ret;
 
-	if (!limit || limit > BS_STORAGE_MAX_SECT)
-		return ERR_PTR(-EINVAL);
 	file = fget(fd);
 	if (!file)
 		return ERR_PTR(-EBADF);
@@ -469,13 +495,6 @@ struct bs_storage *bs_storage_create(unsigned int fd, sector_t limit)
 		st->bdev = inode->i_sb->s_bdev;
 		st->size = min_t(sector_t, i_size_read(inode) >> SECTOR_SHIFT,
 				 limit);
-		if (st->size < min(bs_storage_portion(), limit)) {
-			ret = bs_storage_grow(st);
-			if (ret && !st->size)
-				goto out_free;
-			if (ret)
-				st->grow_error = ret;
-		}
 	} else {
 		ret = -EINVAL;
 		goto out_free;
@@ -487,6 +506,67 @@ out_free:
 out_fput:
 	fput(file);
 	return ERR_PTR(ret);
+}
+
+/**
+ * bs_storage_create() - take a descriptor as difference storage
+ * @fd: the descriptor, open for reading and writing.
+ * @limit: the most sectors the storage may use.
+ *
+ * Context: process; may sleep.
+ * Return: the storage or an ERR_PTR().
+ */
+struct bs_storage *bs_storage_create(unsigned int fd, sector_t limit)
+{
+	struct bs_storage *st;
+	int ret;
+
+	if (!limit || limit > BS_STORAGE_MAX_SECT)
+		return ERR_PTR(-EINVAL);
+	st = bs_storage_get(fd, limit);
+	if (IS_ERR(st) || st->is_bdev)
+		return st;
+	if (st->size < min(bs_storage_portion(), limit)) {
+		ret = bs_storage_grow(st);
+		if (ret && !st->size) {
+			bs_storage_destroy(st);
+			return ERR_PTR(ret);
+		}
+		if (ret)
+			st->grow_error = ret;
+	}
+	return st;
+}
+
+/**
+ * bs_storage_open_fixed() - take a descriptor as a store of a fixed size
+ * @fd: the descriptor, open for reading and writing, as for
+ *	bs_storage_create().
+ * @size: the sectors wanted; the storage must have them already.
+ *
+ * For small metadata, such as the write-intent log of a tracker: the
+ * storage never grows and is not handed out by bs_storage_alloc(); it is
+ * written with bs_storage_write_durable() from sector 0 to @size.
+ *
+ * Context: process; may sleep.
+ * Return: the storage or an ERR_PTR(): -EBADF, -EINVAL as for
+ * bs_storage_create(), -ENOSPC if the file or device is smaller than @size.
+ */
+struct bs_storage *bs_storage_open_fixed(unsigned int fd, sector_t size)
+{
+	struct bs_storage *st;
+
+	if (!size || size > BS_STORAGE_MAX_SECT)
+		return ERR_PTR(-EINVAL);
+	st = bs_storage_get(fd, size);
+	if (IS_ERR(st))
+		return st;
+	if (st->size < size) {
+		bs_storage_destroy(st);
+		return ERR_PTR(-ENOSPC);
+	}
+	st->grow_error = -ENOSPC;
+	return st;
 }
 
 /**
