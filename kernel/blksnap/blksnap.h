@@ -13,14 +13,17 @@
  *   storage.c   the difference storage, its space and its accounting of
  *               old data waiting in memory
  *   image.c     the snapshot image block devices and their I/O
+ *   wil.c       the write-intent log of a tracker (an extension): the
+ *               regions of the device written since a checkpoint, on disk
  *
  * Each file changes only its own structures' fields; the others call its
  * functions.  Structures shared here are read by other files where their
  * comments say so.
  *
  * Lock order: bs_snapshot.lock, then bs_mutex, then bs_area.lock, then
- * bs_tracker.lock or bs_storage.lock.  bs_mutex is never held while an
- * image disk is added or deleted (the blkfilter module takes its own mutex
+ * bs_tracker.lock or bs_storage.lock; the lock of a write-intent log
+ * (wil.c) after bs_tracker.lock.  bs_mutex is never held while an image
+ * disk is added or deleted (the blkfilter module takes its own mutex
  * there, and calls our detach with it held).
  */
 #ifndef _BLKSNAP_INTERNAL_H
@@ -46,6 +49,7 @@ struct bs_area;
 struct bs_copy;
 struct bs_snapshot;
 struct bs_storage;
+struct bs_wil;
 
 /* main.c: module parameters, read when they are used. */
 extern unsigned int tracking_block_minimum_shift;
@@ -113,6 +117,8 @@ struct bs_cbt {
  * @used: the tracker was added to a snapshot or restored since the
  *	attach: a saved map can no longer be restored into it; protected by
  *	bs_mutex.
+ * @wil: the write-intent log, or NULL; set and cleared under bs_mutex and
+ *	@lock with writes held back, read by the write path as @area is.
  */
 struct bs_tracker {
 	struct blkfilter filter;
@@ -130,6 +136,7 @@ struct bs_tracker {
 	struct bs_area *area;
 	struct bs_area *snap_area;
 	bool used;
+	struct bs_wil *wil;
 };
 
 /* tracker.c */
@@ -165,6 +172,65 @@ int bs_storage_pages_get(struct bs_storage *st, struct bio_vec *bvec,
 			 unsigned int nr);
 void bs_storage_pages_put(struct bs_storage *st, struct bio_vec *bvec,
 			  unsigned int nr);
+
+/**
+ * struct bs_wil - the write-intent log of a tracker (wil.c)
+ * @cur: the regions written since the last take whose bits are on the log
+ *	already: a write into them passes at once.  Bits are set under
+ *	@lock once on disk, and tested without it by bs_wil_covered(); the
+ *	bitmap is cleared only while the tracker's writes are held back.
+ * @region_shift: region size, log2 of sectors.
+ * @region_count: number of regions, bits of the bitmaps.
+ *
+ * The other fields are wil.c's own.
+ */
+struct bs_wil {
+	unsigned long *cur;
+	unsigned int region_shift;
+	u64 region_count;
+};
+
+/**
+ * bs_wil_covered() - whether a write needs nothing of the log
+ * @wil: the log.
+ * @sector: the first sector written, relative to the device.
+ * @count: sectors, at least one.
+ *
+ * Runs for every write of a device with a log, without a lock.  Sectors
+ * past the regions (the device grew) count as the last region's.
+ *
+ * Return: true if the bits of all the regions of the write are on the log.
+ */
+static __always_inline bool bs_wil_covered(const struct bs_wil *wil,
+					   sector_t sector, sector_t count)
+{
+	u64 last = (sector + count - 1) >> wil->region_shift;
+	u64 r = sector >> wil->region_shift;
+
+	if (unlikely(last >= wil->region_count)) {
+		last = wil->region_count - 1;
+		r = min(r, last);
+	}
+	for (; r <= last; r++)
+		if (!test_bit(r, wil->cur))
+			return false;
+	return true;
+}
+
+/* wil.c */
+int bs_wil_geometry(sector_t capacity, u64 region_size,
+		    struct blksnap_cbtlog *arg);
+struct bs_wil *bs_wil_create(unsigned int fd, struct block_device *bdev,
+			     sector_t capacity, u64 region_size,
+			     const uuid_t *generation, u8 nr);
+void bs_wil_mark(struct bs_wil *wil, u64 offset, u64 len);
+int bs_wil_sync(struct bs_wil *wil);
+bool bs_wil_hold(struct bs_wil *wil, struct bio *bio, sector_t sector,
+		 sector_t count);
+void bs_wil_epoch(struct bs_wil *wil);
+int bs_wil_checkpoint(struct bs_wil *wil, const uuid_t *generation, u8 nr);
+void bs_wil_state(struct bs_wil *wil, struct blksnap_cbtlog *arg);
+void bs_wil_destroy(struct bs_wil *wil);
 
 /**
  * struct bs_map - the chunk map of one device of a snapshot (map.c)

@@ -21,8 +21,8 @@
 
 /* The most ranges one cbtdirty command may carry. */
 #define BS_DIRTY_MAX_COUNT	BIT(20)
-/* The largest cbtrestore structure a newer caller may pass (zero beyond). */
-#define BS_RESTORE_MAX_SIZE	PAGE_SIZE
+/* The largest extension structure a newer caller may pass (zero beyond). */
+#define BS_STRUCT_MAX_SIZE	4096
 
 static inline struct bs_tracker *bs_tracker(struct blkfilter *flt)
 {
@@ -319,6 +319,8 @@ void bs_tracker_switch(struct bs_tracker *t, struct bs_area *area)
 		memcpy(cbt->readable, cbt->active, cbt->block_count);
 		cbt->readable_nr = cbt->active_nr++;
 	}
+	if (t->wil)
+		bs_wil_epoch(t->wil);
 	WRITE_ONCE(t->area, area);
 	__bs_tracker_resume(t);
 }
@@ -387,6 +389,8 @@ static bool bs_submit_bio(struct bio *bio)
 {
 	struct bs_tracker *t;
 	struct bs_area *area;
+	sector_t sector, count;
+	struct bs_wil *wil;
 
 	if (!bs_bio_changes_data(bio))
 		return false;
@@ -395,8 +399,17 @@ static bool bs_submit_bio(struct bio *bio)
 	/* Pairs with the release of bs_tracker_switch() and of detach. */
 	if (unlikely(smp_load_acquire(&t->hold)) && bs_hold(t, bio))
 		return true;
-	bs_cbt_mark_write(t, bio->bi_iter.bi_sector - t->start,
-			  bio_sectors(bio));
+	sector = bio->bi_iter.bi_sector - t->start;
+	count = bio_sectors(bio);
+	/*
+	 * A write whose regions are not on the log yet waits for the log, and
+	 * is filtered again then: the tracker marks it when it goes.
+	 */
+	wil = READ_ONCE(t->wil);
+	if (unlikely(wil) && !bs_wil_covered(wil, sector, count) &&
+	    bs_wil_hold(wil, bio, sector, count))
+		return true;
+	bs_cbt_mark_write(t, sector, count);
 	area = READ_ONCE(t->area);
 	if (likely(!area))
 		return false;
@@ -437,6 +450,9 @@ static void bs_detach(struct blkfilter *flt)
 	bs_snapshot_device_gone(t);
 	while ((bio = bio_list_pop(&t->held)))
 		submit_bio_noacct(bio);
+	/* The log stays on disk as it is: saving is userspace's business. */
+	if (t->wil)
+		bs_wil_destroy(t->wil);
 	bs_cbt_free(&t->cbt);
 	bs_cbt_free(&t->next);
 	kfree(t);
@@ -542,7 +558,7 @@ static int __bs_restore_check(struct bs_tracker *t,
 			      const struct blksnap_cbtrestore *arg)
 {
 	lockdep_assert_held(&bs_mutex);
-	if (t->used || t->snap_area)
+	if (t->used || t->snap_area || t->wil)
 		return -EBUSY;
 	if (arg->device_capacity != (u64)t->capacity << SECTOR_SHIFT ||
 	    arg->block_size != 1U << t->cbt.block_shift ||
@@ -631,7 +647,7 @@ static int bs_ctl_cbtrestore(struct bs_tracker *t, __u8 __user *buf,
 
 	if (*plen < sizeof(arg))
 		return -EINVAL;
-	if (*plen > BS_RESTORE_MAX_SIZE)
+	if (*plen > BS_STRUCT_MAX_SIZE)
 		return -E2BIG;
 	/* -E2BIG for non-zero bytes beyond the structure we know. */
 	ret = copy_struct_from_user(&arg, sizeof(arg), buf, *plen);
@@ -663,6 +679,174 @@ static int bs_ctl_cbtrestore(struct bs_tracker *t, __u8 __user *buf,
 out:
 	kvfree(map);
 	return ret;
+}
+
+/*
+ * The regions of the blocks changed since the last take into @wil, a new
+ * log: the writes the log must hold from the start.  With writes held back
+ * and the tracker's lock held.
+ */
+static void __bs_wil_mark_active(struct bs_tracker *t, struct bs_wil *wil)
+{
+	const struct bs_cbt *cbt = &t->cbt;
+	unsigned int shift = cbt->block_shift;
+	u32 i = 0, j;
+
+	while (i < cbt->block_count) {
+		if (cbt->active[i] != cbt->active_nr) {
+			i++;
+			continue;
+		}
+		for (j = i + 1; j < cbt->block_count &&
+		     cbt->active[j] == cbt->active_nr; j++)
+			;
+		bs_wil_mark(wil, (u64)i << shift, (u64)(j - i) << shift);
+		i = j;
+	}
+}
+
+/*
+ * Put @wil in place, or take it away (NULL), with the writes held back as
+ * at a take: a write sees the log from its first region to its last, or
+ * not at all.  With bs_mutex held.
+ */
+static void bs_tracker_set_wil(struct bs_tracker *t, struct bs_wil *wil)
+{
+	unsigned int noio;
+
+	lockdep_assert_held(&bs_mutex);
+	noio = memalloc_noio_save();
+	bs_tracker_hold(t);
+	bs_tracker_sync(t);
+	spin_lock(&t->lock);
+	if (wil)
+		__bs_wil_mark_active(t, wil);
+	WRITE_ONCE(t->wil, wil);
+	__bs_tracker_resume(t);
+	memalloc_noio_restore(noio);
+}
+
+/* Detach the log of @t, with bs_mutex held. */
+static void bs_tracker_wil_detach(struct bs_tracker *t)
+{
+	struct bs_wil *wil = t->wil;
+
+	bs_tracker_set_wil(t, NULL);
+	bs_wil_destroy(wil);
+}
+
+/*
+ * Attach a log, with bs_mutex held: opened, put in place with the regions
+ * written since the last take, and written before this returns.  If that
+ * first write fails, the log goes again.
+ */
+static int bs_tracker_wil_attach(struct bs_tracker *t,
+				 const struct blksnap_cbtlog *arg)
+{
+	struct bs_wil *wil;
+	uuid_t generation;
+	int ret;
+	u8 nr;
+
+	if (t->wil)
+		return -EBUSY;
+	spin_lock(&t->lock);
+	uuid_copy(&generation, &t->cbt.generation);
+	nr = t->cbt.readable_nr;
+	spin_unlock(&t->lock);
+	wil = bs_wil_create(arg->fd, t->bdev, t->capacity, arg->region_size,
+			    &generation, nr);
+	if (IS_ERR(wil))
+		return PTR_ERR(wil);
+	bs_tracker_set_wil(t, wil);
+	ret = bs_wil_sync(wil);
+	if (ret) {
+		bs_tracker_wil_detach(t);
+		return ret;
+	}
+	pr_info("%pg: write-intent log attached, regions of %llu MiB\n",
+		t->bdev, (unsigned long long)(1ULL << (wil->region_shift - 11)));
+	return 0;
+}
+
+/*
+ * A checkpoint, with bs_mutex held (no take meanwhile): only for the state
+ * of the tracker's last take, which is what userspace saves.
+ */
+static int bs_tracker_wil_checkpoint(struct bs_tracker *t,
+				     const struct blksnap_cbtlog *arg)
+{
+	uuid_t generation;
+	bool same;
+
+	if (!t->wil)
+		return -ENODATA;
+	import_uuid(&generation, arg->generation_id.b);
+	spin_lock(&t->lock);
+	same = uuid_equal(&generation, &t->cbt.generation) &&
+	       arg->changes_number == t->cbt.readable_nr;
+	spin_unlock(&t->lock);
+	if (!same)
+		return -ESTALE;
+	return bs_wil_checkpoint(t->wil, &generation, arg->changes_number);
+}
+
+/*
+ * cbtlog, an extension: the structure is checked whole, then the operation
+ * runs under bs_mutex; every operation that succeeds fills in the state.
+ */
+static int bs_ctl_cbtlog(struct bs_tracker *t, __u8 __user *buf, __u32 *plen)
+{
+	struct blksnap_cbtlog arg;
+	u64 region_size;
+	int ret;
+
+	if (*plen < sizeof(arg))
+		return -EINVAL;
+	if (*plen > BS_STRUCT_MAX_SIZE)
+		return -E2BIG;
+	ret = copy_struct_from_user(&arg, sizeof(arg), buf, *plen);
+	if (ret)
+		return ret;
+	if (arg.size != *plen || arg.flags || arg.reserved2 ||
+	    memchr_inv(arg.reserved, 0, sizeof(arg.reserved)))
+		return -EINVAL;
+	region_size = arg.region_size;
+
+	mutex_lock(&bs_mutex);
+	switch (arg.op) {
+	case blksnap_cbtlog_status:
+		break;
+	case blksnap_cbtlog_attach:
+		ret = bs_tracker_wil_attach(t, &arg);
+		break;
+	case blksnap_cbtlog_detach:
+		if (t->wil)
+			bs_tracker_wil_detach(t);
+		else
+			ret = -ENODATA;
+		region_size = 0;
+		break;
+	case blksnap_cbtlog_checkpoint:
+		ret = bs_tracker_wil_checkpoint(t, &arg);
+		break;
+	default:
+		ret = -EINVAL;
+	}
+	if (!ret) {
+		memset(&arg, 0, sizeof(arg));
+		arg.size = *plen;
+		if (t->wil)
+			bs_wil_state(t->wil, &arg);
+		else
+			ret = bs_wil_geometry(t->capacity, region_size, &arg);
+	}
+	mutex_unlock(&bs_mutex);
+	if (ret)
+		return ret;
+	if (copy_to_user(buf, &arg, sizeof(arg)))
+		return -EFAULT;
+	return 0;
 }
 
 static int bs_ctl_snapshotadd(struct bs_tracker *t, __u8 __user *buf,
@@ -719,6 +903,8 @@ static int bs_ctl(struct blkfilter *flt, const unsigned int cmd,
 		return bs_ctl_snapshotinfo(t, buf, plen);
 	case blkfilter_ctl_blksnap_cbtrestore:
 		return bs_ctl_cbtrestore(t, buf, plen);
+	case blkfilter_ctl_blksnap_cbtlog:
+		return bs_ctl_cbtlog(t, buf, plen);
 	}
 	return -ENOTTY;
 }

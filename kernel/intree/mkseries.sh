@@ -299,6 +299,15 @@ readable and writable.  A read whose data lies in one place, on the
 original or on a storage that is a block device, is sent on there; other
 bios are served by work items."
 
+c_file kernel/blksnap/wil.c drivers/block/blksnap/wil.c
+BS_FILES+=(drivers/block/blksnap/wil.c)
+commit "blksnap: the write-intent log of a change tracker" \
+"An extension beyond the v6 interface, for change tracking that survives
+a crash: a log of the regions of a device written since the state of its
+tracker was last saved, in a small file or on a block device, written
+with IOCB_DSYNC before the first write into a region passes.  Writes into
+regions on the log already pass with a bit test and no lock."
+
 # 10: Kconfig and Makefile
 mkdir -p "$SRC/drivers/block/blksnap"
 # shellcheck disable=SC2016 # a make variable

@@ -34,6 +34,9 @@
  *	load a saved change map, its generation id and changes number into
  *	the tracker of a device just attached, as described by a &struct
  *	blksnap_cbtrestore.
+ * @blkfilter_ctl_blksnap_cbtlog: an extension, not in the v6 series: the
+ *	write-intent log of the tracker, for crash safety: attach, detach,
+ *	checkpoint or state, as described by a &struct blksnap_cbtlog.
  */
 enum blkfilter_ctl_blksnap {
 	blkfilter_ctl_blksnap_cbtinfo,
@@ -42,6 +45,7 @@ enum blkfilter_ctl_blksnap {
 	blkfilter_ctl_blksnap_snapshotadd,
 	blkfilter_ctl_blksnap_snapshotinfo,
 	blkfilter_ctl_blksnap_cbtrestore,
+	blkfilter_ctl_blksnap_cbtlog,
 };
 
 #ifndef UUID_SIZE
@@ -130,6 +134,115 @@ struct blksnap_cbtrestore {
 	__u8 reserved[3];
 	__u32 flags;
 	__u64 map;
+};
+
+/**
+ * enum blksnap_cbtlog_op - what a cbtlog command does (extension)
+ * @blksnap_cbtlog_status: fill in the state of the log, if one is
+ *	attached; else the size a log would need.
+ * @blksnap_cbtlog_attach: attach a log to the tracker.
+ * @blksnap_cbtlog_detach: detach the log; it stays on disk as it is.
+ * @blksnap_cbtlog_checkpoint: the tracker's state at its last take was
+ *	saved durably: forget the regions written before that take.
+ */
+enum blksnap_cbtlog_op {
+	blksnap_cbtlog_status,
+	blksnap_cbtlog_attach,
+	blksnap_cbtlog_detach,
+	blksnap_cbtlog_checkpoint,
+};
+
+/* &struct blksnap_cbtlog.state: a log is attached. */
+#define BLKSNAP_CBTLOG_ATTACHED		(1U << 0)
+/* &struct blksnap_cbtlog.state: a log write failed; the log is unsafe. */
+#define BLKSNAP_CBTLOG_FAILED		(1U << 1)
+
+/* The default region size of a log, and the bounds of a region's size. */
+#define BLKSNAP_CBTLOG_REGION_DEFAULT	(1ULL << 26)
+#define BLKSNAP_CBTLOG_REGION_MIN	(1ULL << 20)
+#define BLKSNAP_CBTLOG_REGION_MAX	(1ULL << 40)
+
+/**
+ * struct blksnap_cbtlog - argument of the cbtlog command (extension)
+ * @size: the size of this structure as the caller knows it, equal to
+ *	optlen: a later version may grow it.
+ * @op: an &enum blksnap_cbtlog_op.
+ * @flags: zero.
+ * @fd: attach: descriptor of the log, open for reading and writing: a
+ *	regular file on another device, or a block device opened with
+ *	O_EXCL, at least @log_size bytes.
+ * @region_size: attach and status: bytes of the device one bit of the log
+ *	stands for, a power of two from BLKSNAP_CBTLOG_REGION_MIN to
+ *	BLKSNAP_CBTLOG_REGION_MAX, 0 for BLKSNAP_CBTLOG_REGION_DEFAULT; out:
+ *	that of the log attached, or the one asked for.
+ * @generation_id: checkpoint: the generation of the state saved; out: the
+ *	checkpoint of the log attached.
+ * @changes_number: checkpoint: the changes number of the state saved, the
+ *	tracker's present one; out: the checkpoint of the log attached.
+ * @reserved: zero.
+ * @state: out: BLKSNAP_CBTLOG_ATTACHED, BLKSNAP_CBTLOG_FAILED.
+ * @error: out: why the log failed, a negative errno, or 0.
+ * @reserved2: zero.
+ * @region_count: out: regions of the device, bits of the log.
+ * @log_size: out: bytes the log needs (or uses): a header of 4096 bytes
+ *	and the bitmap, rounded up to 4096 bytes.
+ * @sequence: out: the sequence number of the last log write.
+ *
+ * Every operation fills in the out fields.  Extensible: @size and optlen
+ * may be larger than this structure if the bytes beyond it are zero.
+ */
+struct blksnap_cbtlog {
+	__u32 size;
+	__u32 op;
+	__u32 flags;
+	__u32 fd;
+	__u64 region_size;
+	struct blksnap_uuid generation_id;
+	__u8 changes_number;
+	__u8 reserved[3];
+	__u32 state;
+	__s32 error;
+	__u32 reserved2;
+	__u64 region_count;
+	__u64 log_size;
+	__u64 sequence;
+};
+
+#define BLKSNAP_CBTLOG_MAGIC		"BSNAPWIL"
+#define BLKSNAP_CBTLOG_VERSION		1
+#define BLKSNAP_CBTLOG_HEADER_SIZE	4096
+
+/**
+ * struct blksnap_cbtlog_header - the header of a log on disk (extension)
+ * @magic: BLKSNAP_CBTLOG_MAGIC, without its NUL.
+ * @version: BLKSNAP_CBTLOG_VERSION.
+ * @header_size: BLKSNAP_CBTLOG_HEADER_SIZE: where the bitmap starts.
+ * @generation_id: the checkpoint: the log holds every region written
+ *	since the take numbered @changes_number of this generation.
+ * @device_capacity: size of the device in bytes.
+ * @region_size: bytes of the device per bit.
+ * @region_count: bits of the bitmap.
+ * @sequence: number of this write of the log, from 1 at the attach.
+ * @changes_number: see @generation_id.
+ * @reserved: zero.
+ * @header_crc: CRC-32 (that of zlib's crc32()) of the header up to this
+ *	field.
+ *
+ * Little-endian, at offset 0 of the log.  The bitmap follows at
+ * @header_size: bit i, region i, is bit (i % 8) of byte (i / 8).
+ */
+struct blksnap_cbtlog_header {
+	__u8 magic[8];
+	__le32 version;
+	__le32 header_size;
+	struct blksnap_uuid generation_id;
+	__le64 device_capacity;
+	__le64 region_size;
+	__le64 region_count;
+	__le64 sequence;
+	__u8 changes_number;
+	__u8 reserved[3];
+	__le32 header_crc;
 };
 
 /**
