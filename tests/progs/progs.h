@@ -38,7 +38,7 @@ static const struct {
 	{ "EINTR", EINTR }, { "ENOSPC", ENOSPC }, { "EEXIST", EEXIST },
 	{ "E2BIG", E2BIG }, { "EOVERFLOW", EOVERFLOW }, { "EFBIG", EFBIG },
 	{ "EROFS", EROFS }, { "EOPNOTSUPP", EOPNOTSUPP }, { "ERANGE", ERANGE },
-	{ "EAGAIN", EAGAIN },
+	{ "EAGAIN", EAGAIN }, { "ESTALE", ESTALE },
 };
 
 #define NERRNAMES (sizeof(errnames) / sizeof(errnames[0]))
