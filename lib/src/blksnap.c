@@ -6,10 +6,12 @@
  * the handles.
  */
 #define _GNU_SOURCE
+#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -69,6 +71,11 @@ _Static_assert(sizeof(struct blksnap_event) == BLKSNAP_EVENT_SIZE_VER0,
 	       "event size");
 _Static_assert(offsetof(struct blksnap_event, reserved0) == 28,
 	       "event layout");
+
+_Static_assert(sizeof(struct blksnap_cbt_log) == BLKSNAP_CBT_LOG_SIZE_VER0,
+	       "cbt_log size");
+_Static_assert(offsetof(struct blksnap_cbt_log, region_size) == 32,
+	       "cbt_log layout");
 
 /*
  * The caller's extensible structure at out: -EINVAL unless its size field
@@ -479,6 +486,201 @@ EXPORT int blksnap_cbt_restore(struct blksnap_dev *dev,
 	r.changes_number = (uint8_t)info->changes_number;
 	r.map = (uintptr_t)map;
 	return filter_ctl(dev, blkfilter_ctl_blksnap_cbtrestore, &r, sizeof(r));
+}
+
+/* The kernel's log state into the caller's log, if any (checked). */
+static void cbt_log_out(struct blksnap_cbt_log *log,
+			const struct blksnap_cbtlog *a, uint64_t device_size)
+{
+	struct blksnap_cbt_log out;
+
+	if (!log)
+		return;
+	memset(&out, 0, sizeof(out));
+	out.state = a->state;
+	out.error = a->error;
+	out.changes_number = a->changes_number;
+	memcpy(out.generation.b, a->generation_id.b, 16);
+	out.region_size = a->region_size;
+	out.region_count = a->region_count;
+	out.log_size = a->log_size;
+	out.sequence = a->sequence;
+	out.device_size = device_size;
+	ext_copy(log, &out, sizeof(out));
+}
+
+/* A cbtlog command with a (op and inputs set); fills in log. */
+static int cbt_log_ctl(struct blksnap_dev *dev, struct blksnap_cbtlog *a,
+		       struct blksnap_cbt_log *log)
+{
+	struct blksnap_cbt_info ci;
+	int ret;
+
+	if (log && ext_check(log, BLKSNAP_CBT_LOG_SIZE_VER0) < 0)
+		return -EINVAL;
+	a->size = sizeof(*a);
+	ret = filter_ctl(dev, blkfilter_ctl_blksnap_cbtlog, a, sizeof(*a));
+	if (ret < 0)
+		return ret;
+	if (log) {
+		ret = cbt_info(dev, &ci);
+		cbt_log_out(log, a, ret < 0 ? 0 : ci.device_size);
+	}
+	return 0;
+}
+
+EXPORT int blksnap_cbt_log_state(struct blksnap_dev *dev,
+				 uint64_t region_size,
+				 struct blksnap_cbt_log *log)
+{
+	struct blksnap_cbtlog a;
+
+	if (!log)
+		return -EINVAL;
+	memset(&a, 0, sizeof(a));
+	a.op = blksnap_cbtlog_status;
+	a.region_size = region_size;
+	return cbt_log_ctl(dev, &a, log);
+}
+
+EXPORT int blksnap_cbt_log_attach(struct blksnap_dev *dev, int fd,
+				  uint64_t region_size,
+				  struct blksnap_cbt_log *log)
+{
+	struct blksnap_cbtlog a;
+
+	if (fd < 0)
+		return -EBADF;
+	memset(&a, 0, sizeof(a));
+	a.op = blksnap_cbtlog_attach;
+	a.fd = (uint32_t)fd;
+	a.region_size = region_size;
+	return cbt_log_ctl(dev, &a, log);
+}
+
+EXPORT int blksnap_cbt_log_detach(struct blksnap_dev *dev)
+{
+	struct blksnap_cbtlog a;
+
+	memset(&a, 0, sizeof(a));
+	a.op = blksnap_cbtlog_detach;
+	return cbt_log_ctl(dev, &a, NULL);
+}
+
+EXPORT int blksnap_cbt_log_checkpoint(struct blksnap_dev *dev,
+				      const struct blksnap_cbt_info *saved,
+				      struct blksnap_cbt_log *log)
+{
+	struct blksnap_cbtlog a;
+
+	if (ext_check(saved, BLKSNAP_CBT_INFO_SIZE_VER0) < 0 ||
+	    saved->changes_number > UINT8_MAX)
+		return -EINVAL;
+	memset(&a, 0, sizeof(a));
+	a.op = blksnap_cbtlog_checkpoint;
+	memcpy(a.generation_id.b, saved->generation.b, 16);
+	a.changes_number = (uint8_t)saved->changes_number;
+	return cbt_log_ctl(dev, &a, log);
+}
+
+/* CRC-32 as zlib's crc32() computes it: reflected, polynomial 0xedb88320. */
+static uint32_t log_crc32(const uint8_t *p, size_t len)
+{
+	uint32_t crc = 0xffffffffu;
+	int k;
+
+	while (len--) {
+		crc ^= *p++;
+		for (k = 0; k < 8; k++)
+			crc = (crc >> 1) ^ (0xedb88320u & (0u - (crc & 1)));
+	}
+	return ~crc;
+}
+
+/* Read len bytes at off of fd into buf, aligned for O_DIRECT by the
+ * caller; -EIO at an early end. */
+static int read_full(int fd, void *buf, size_t len, off_t off)
+{
+	size_t got = 0;
+	ssize_t n;
+
+	while (got < len) {
+		n = pread(fd, (char *)buf + got, len - got, off + (off_t)got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -EIO;
+		got += (size_t)n;
+	}
+	return 0;
+}
+
+EXPORT int blksnap_cbt_log_read(int fd, struct blksnap_cbt_log *log,
+				uint8_t **bitsp)
+{
+	struct blksnap_cbtlog_header h;
+	struct blksnap_cbt_log out;
+	uint64_t count, region, cap;
+	size_t nbytes, padded;
+	uint8_t *buf = NULL, *bits;
+	int ret;
+
+	if (fd < 0 || !bitsp || ext_check(log, BLKSNAP_CBT_LOG_SIZE_VER0) < 0)
+		return -EINVAL;
+	if (posix_memalign((void **)&buf, 4096, BLKSNAP_CBTLOG_HEADER_SIZE))
+		return -ENOMEM;
+	ret = read_full(fd, buf, BLKSNAP_CBTLOG_HEADER_SIZE, 0);
+	if (ret < 0)
+		goto out;
+	memcpy(&h, buf, sizeof(h));
+	ret = -EBADMSG;
+	if (memcmp(h.magic, BLKSNAP_CBTLOG_MAGIC, sizeof(h.magic)) ||
+	    log_crc32(buf, offsetof(struct blksnap_cbtlog_header, header_crc)) !=
+	    le32toh(h.header_crc))
+		goto out;
+	if (le32toh(h.version) != BLKSNAP_CBTLOG_VERSION) {
+		ret = -EPROTO;
+		goto out;
+	}
+	count = le64toh(h.region_count);
+	region = le64toh(h.region_size);
+	cap = le64toh(h.device_capacity);
+	if (le32toh(h.header_size) != BLKSNAP_CBTLOG_HEADER_SIZE || !region ||
+	    (region & (region - 1)) || !count ||
+	    count != (cap ? (cap - 1) / region + 1 : 1) ||
+	    count > (uint64_t)SIZE_MAX / 2)
+		goto out;
+	nbytes = (size_t)((count + 7) / 8);
+	padded = (nbytes + 4095) / 4096 * 4096;
+	free(buf);
+	buf = NULL;
+	ret = -ENOMEM;
+	if (posix_memalign((void **)&buf, 4096, padded))
+		goto out;
+	ret = read_full(fd, buf, padded, BLKSNAP_CBTLOG_HEADER_SIZE);
+	if (ret < 0)
+		goto out;
+	ret = -ENOMEM;
+	bits = malloc(nbytes);
+	if (!bits)
+		goto out;
+	memcpy(bits, buf, nbytes);
+	memset(&out, 0, sizeof(out));
+	out.changes_number = h.changes_number;
+	memcpy(out.generation.b, h.generation_id.b, 16);
+	out.region_size = region;
+	out.region_count = count;
+	out.log_size = BLKSNAP_CBTLOG_HEADER_SIZE + padded;
+	out.sequence = le64toh(h.sequence);
+	out.device_size = cap;
+	ext_copy(log, &out, sizeof(out));
+	*bitsp = bits;
+	ret = 0;
+out:
+	free(buf);
+	return ret;
 }
 
 EXPORT int blksnap_cbt_mark_dirty(struct blksnap_dev *dev,

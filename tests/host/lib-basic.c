@@ -140,6 +140,12 @@ static void test_dev(void)
 	EXPECT_RET(blksnap_cbt_restore(NULL, &ci, (uint8_t *)buf), -EINVAL);
 	ci.changes_number = 256;
 	EXPECT_RET(blksnap_cbt_restore(NULL, &ci, (uint8_t *)buf), -EINVAL);
+	/* The log: arguments checked before the device is used. */
+	EXPECT_RET(blksnap_cbt_log_state(NULL, 0, NULL), -EINVAL);
+	EXPECT_RET(blksnap_cbt_log_attach(NULL, -1, 0, NULL), -EBADF);
+	EXPECT_RET(blksnap_cbt_log_detach(NULL), -EINVAL);
+	EXPECT_RET(blksnap_cbt_log_checkpoint(NULL, &ci, NULL), -EINVAL);
+	EXPECT_RET(blksnap_cbt_log_read(-1, NULL, NULL), -EINVAL);
 	blksnap_dev_close(NULL);
 }
 

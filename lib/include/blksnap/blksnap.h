@@ -102,6 +102,30 @@ struct blksnap_cbt_info {
 };
 #define BLKSNAP_CBT_INFO_SIZE_VER0	40
 
+/* The write-intent log of a tracker (blkfilter_ctl_blksnap_cbtlog, an
+ * extension of the v6 series), or a log read from disk.  The log holds
+ * every region of the device written since its checkpoint: the take
+ * numbered changes_number of generation.  Extensible; since 1.2. */
+struct blksnap_cbt_log {
+	uint32_t size;			/* in: sizeof; out: bytes filled in */
+	uint32_t state;			/* BLKSNAP_CBT_LOG_* */
+	int32_t error;			/* -errno that failed the log, or 0 */
+	uint32_t changes_number;	/* the checkpoint's number ... */
+	struct blksnap_id generation;	/* ... and generation */
+	uint64_t region_size;		/* bytes of the device per bit */
+	uint64_t region_count;		/* bits */
+	uint64_t log_size;		/* bytes the log needs */
+	uint64_t sequence;		/* number of its last write */
+	uint64_t device_size;		/* bytes */
+};
+#define BLKSNAP_CBT_LOG_SIZE_VER0	72
+/* state: a log is attached to the tracker. */
+#define BLKSNAP_CBT_LOG_ATTACHED	1u
+/* state: a log write failed: the log no longer follows the writes. */
+#define BLKSNAP_CBT_LOG_FAILED		2u
+/* The default region size: 64 MiB. */
+#define BLKSNAP_CBT_LOG_REGION_DEFAULT	(64ull << 20)
+
 /* Longest image name, with its NUL. */
 #define BLKSNAP_IMAGE_NAME_MAX	33
 
@@ -234,6 +258,56 @@ int blksnap_cbt_map(struct blksnap_dev *dev, struct blksnap_cbt_info *info,
 int blksnap_cbt_restore(struct blksnap_dev *dev,
 			const struct blksnap_cbt_info *info,
 			const uint8_t *map);
+
+/* The tracker's write-intent log (an extension of the v6 series, for
+ * crash safety; kernel/blksnap/blksnap.rst, "Crash safety").  These return
+ * -ENOTTY with a module that lacks it and -ENOENT if the filter is not
+ * attached; those that succeed fill in *log (NULL allowed where said; its
+ * size set by the caller, see Types).  Since 1.2. */
+
+/* The state of the log attached; with none, state 0 and the geometry a
+ * log with regions of region_size bytes (0: the default) would have: the
+ * file or device must be log->log_size bytes at least.  -EINVAL a bad
+ * region_size. */
+int blksnap_cbt_log_state(struct blksnap_dev *dev, uint64_t region_size,
+			  struct blksnap_cbt_log *log);
+
+/* Attach the log fd (a regular file on another device, or a block device
+ * opened O_RDWR | O_EXCL; open for reading and writing) with regions of
+ * region_size bytes (0: the default; else a power of two from 1 MiB to
+ * 1 TiB).  Its old contents are overwritten: read them first with
+ * blksnap_cbt_log_read().  Its checkpoint is the tracker's present
+ * generation and changes number; it starts with the regions changed since
+ * the last take.  The caller may close fd afterwards.  -EBUSY a log is
+ * attached, -EINVAL a bad region_size or a log on the tracked device,
+ * -EBADF fd not open for reading and writing, -ENOSPC a log smaller than
+ * log_size (blksnap_cbt_log_state()), -EIO (or another errno) its first
+ * write failed: nothing is attached then.  log may be NULL. */
+int blksnap_cbt_log_attach(struct blksnap_dev *dev, int fd,
+			   uint64_t region_size, struct blksnap_cbt_log *log);
+
+/* Detach the log; it stays on disk as it was last written.  -ENODATA none
+ * is attached. */
+int blksnap_cbt_log_detach(struct blksnap_dev *dev);
+
+/* The state of the tracker's last take, saved->generation and
+ * saved->changes_number (as blksnap_cbt_map() gave them), is saved
+ * durably: the regions written before that take leave the log, which is
+ * written before this returns.  -ESTALE the tracker is no longer at that
+ * state (a take came in between, or it was reset), -ENODATA no log is
+ * attached, the log's error if it failed.  log may be NULL. */
+int blksnap_cbt_log_checkpoint(struct blksnap_dev *dev,
+			       const struct blksnap_cbt_info *saved,
+			       struct blksnap_cbt_log *log);
+
+/* Read the log on disk at fd (not attached: after a crash, before the
+ * attach): its header into *log (state 0, error 0), and its bitmap into
+ * *bitsp, malloc()ed, (region_count + 7) / 8 bytes, region i set when
+ * bit i % 8 of byte i / 8 is.  -EBADMSG not a log, or a damaged header
+ * (magic, CRC, sizes), -EPROTO a format version this library does not
+ * know, -EIO the file ends early. */
+int blksnap_cbt_log_read(int fd, struct blksnap_cbt_log *log,
+			 uint8_t **bitsp);
 
 /* Mark count ranges as changed in both maps (blkfilter_ctl_blksnap_cbtdirty).
  * -EINVAL for a range of 0 sectors or past the end of the device. */
