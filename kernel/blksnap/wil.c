@@ -217,6 +217,18 @@ static void __bs_wil_fail(struct bs_wil_log *log, int error)
 }
 
 /*
+ * A failed log tries to say so on disk: a header of zeros, which userspace
+ * reads as no log at all.  Best effort: the write that failed may well
+ * fail again, and then the log on disk still looks sound.  Once the log
+ * failed, nothing else uses the image.
+ */
+static void bs_wil_invalidate(struct bs_wil_log *log)
+{
+	memset(log->buf, 0, BLKSNAP_CBTLOG_HEADER_SIZE);
+	bs_wil_write(log, BLKSNAP_CBTLOG_HEADER_SIZE);
+}
+
+/*
  * Writes the log while writes wait for it or a rewrite was asked for, one
  * write for all of them, then lets them go.  One at a time: a work item
  * does not run on two CPUs at once.
@@ -226,7 +238,7 @@ static void bs_wil_work(struct work_struct *work)
 	struct bs_wil_log *log = container_of(work, struct bs_wil_log, work);
 	unsigned int noio = memalloc_noio_save();
 	struct bio_list go;
-	bool head = false;
+	bool head = false, failed;
 	u64 sequence = 0;
 	struct bio *bio;
 	int ret;
@@ -264,6 +276,7 @@ static void bs_wil_work(struct work_struct *work)
 			ret = bs_wil_write(log, log->bytes);
 
 		spin_lock(&log->lock);
+		failed = ret && !log->error;
 		if (ret) {
 			__bs_wil_fail(log, ret);
 		} else {
@@ -276,6 +289,8 @@ static void bs_wil_work(struct work_struct *work)
 		/* They are filtered again, and find their bits on the log. */
 		while ((bio = bio_list_pop(&go)))
 			submit_bio_noacct(bio);
+		if (failed)
+			bs_wil_invalidate(log);
 	}
 	memalloc_noio_restore(noio);
 }
