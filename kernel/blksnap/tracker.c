@@ -549,6 +549,20 @@ out:
 }
 
 /*
+ * The structure of an extension command, which a newer caller may pass
+ * larger: -EINVAL if @len is smaller than @size, -E2BIG if it is above
+ * BS_STRUCT_MAX_SIZE or if a byte beyond @size is not zero, -EFAULT.
+ */
+static int bs_ctl_copy_ext(void *arg, size_t size, __u8 __user *buf, u32 len)
+{
+	if (len < size)
+		return -EINVAL;
+	if (len > BS_STRUCT_MAX_SIZE)
+		return -E2BIG;
+	return copy_struct_from_user(arg, size, buf, len);
+}
+
+/*
  * Whether a saved map may go into @t: -EBUSY if the tracker was added to a
  * snapshot or restored since the attach (its numbers moved on from the
  * attach's), -ERANGE if the map was saved for another size of the device
@@ -645,12 +659,7 @@ static int bs_ctl_cbtrestore(struct bs_tracker *t, __u8 __user *buf,
 	u32 i;
 	int ret;
 
-	if (*plen < sizeof(arg))
-		return -EINVAL;
-	if (*plen > BS_STRUCT_MAX_SIZE)
-		return -E2BIG;
-	/* -E2BIG for non-zero bytes beyond the structure we know. */
-	ret = copy_struct_from_user(&arg, sizeof(arg), buf, *plen);
+	ret = bs_ctl_copy_ext(&arg, sizeof(arg), buf, *plen);
 	if (ret)
 		return ret;
 	if (arg.flags || memchr_inv(arg.reserved, 0, sizeof(arg.reserved)) ||
@@ -801,11 +810,7 @@ static int bs_ctl_cbtlog(struct bs_tracker *t, __u8 __user *buf, __u32 *plen)
 	u64 region_size;
 	int ret;
 
-	if (*plen < sizeof(arg))
-		return -EINVAL;
-	if (*plen > BS_STRUCT_MAX_SIZE)
-		return -E2BIG;
-	ret = copy_struct_from_user(&arg, sizeof(arg), buf, *plen);
+	ret = bs_ctl_copy_ext(&arg, sizeof(arg), buf, *plen);
 	if (ret)
 		return ret;
 	if (arg.size != *plen || arg.flags || arg.reserved2 ||
