@@ -55,28 +55,6 @@ static void usage(void)
 	exit(2);
 }
 
-static int ctl(int fd, unsigned int cmd, void *opt, uint32_t len)
-{
-	struct blkfilter_ctl c = { .cmd = cmd, .optlen = len };
-
-	strcpy((char *)c.name, "blksnap");
-	c.opt = (uintptr_t)opt;
-	return ioctl(fd, BLKFILTER_CTL, &c);
-}
-
-static void parse_gen(const char *s, struct blksnap_uuid *id)
-{
-	unsigned int i, v;
-
-	if (strlen(s) != 2 * sizeof(id->b))
-		usage();
-	for (i = 0; i < sizeof(id->b); i++) {
-		if (sscanf(s + 2 * i, "%2x", &v) != 1)
-			usage();
-		id->b[i] = (__u8)v;
-	}
-}
-
 static void print_gen(const char *key, const struct blksnap_uuid *id)
 {
 	unsigned int i;
@@ -228,7 +206,7 @@ int main(int argc, char **argv)
 	} else if (!strcmp(cmd, "checkpoint")) {
 		a.op = blksnap_cbtlog_checkpoint;
 		memset(&info, 0, sizeof(info));
-		if (ctl(fd, blkfilter_ctl_blksnap_cbtinfo, &info, sizeof(info)) < 0)
+		if (blksnap_ctl(fd, blkfilter_ctl_blksnap_cbtinfo, &info, sizeof(info)) < 0)
 			die("cbtinfo");
 		if (!have_gen)
 			a.generation_id = info.generation_id;
@@ -270,7 +248,7 @@ int main(int argc, char **argv)
 	if ((size_t)optlen > sizeof(a))
 		buf[sizeof(a)] = (unsigned char)tail;
 
-	ret = ctl(fd, blkfilter_ctl_blksnap_cbtlog,
+	ret = blksnap_ctl(fd, blkfilter_ctl_blksnap_cbtlog,
 		  bad_opt ? bad_pointer() : buf, (uint32_t)optlen);
 	err = ret < 0 ? errno : 0;
 	if (logfd >= 0)

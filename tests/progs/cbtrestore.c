@@ -46,28 +46,6 @@ static void usage(void)
 	exit(2);
 }
 
-static int ctl(int fd, unsigned int cmd, void *opt, uint32_t len)
-{
-	struct blkfilter_ctl c = { .cmd = cmd, .optlen = len };
-
-	strcpy((char *)c.name, "blksnap");
-	c.opt = (uintptr_t)opt;
-	return ioctl(fd, BLKFILTER_CTL, &c);
-}
-
-static void parse_gen(const char *s, struct blksnap_uuid *id)
-{
-	unsigned int i, v;
-
-	if (strlen(s) != 2 * sizeof(id->b))
-		usage();
-	for (i = 0; i < sizeof(id->b); i++) {
-		if (sscanf(s + 2 * i, "%2x", &v) != 1)
-			usage();
-		id->b[i] = (__u8)v;
-	}
-}
-
 int main(int argc, char **argv)
 {
 	struct blksnap_cbtrestore r;
@@ -118,7 +96,7 @@ int main(int argc, char **argv)
 	fd = open_dev(argv[optind]);
 
 	memset(&info, 0, sizeof(info));
-	if (ctl(fd, blkfilter_ctl_blksnap_cbtinfo, &info, sizeof(info)) < 0)
+	if (blksnap_ctl(fd, blkfilter_ctl_blksnap_cbtinfo, &info, sizeof(info)) < 0)
 		die("cbtinfo");
 	/* What no option gave is the tracker's. */
 	if (!have_cap)
@@ -158,7 +136,7 @@ int main(int argc, char **argv)
 	if ((size_t)optlen > sizeof(r))
 		buf[sizeof(r)] = (unsigned char)tail;
 
-	ret = ctl(fd, blkfilter_ctl_blksnap_cbtrestore,
+	ret = blksnap_ctl(fd, blkfilter_ctl_blksnap_cbtrestore,
 		  bad_opt ? bad_pointer() : buf, (uint32_t)optlen);
 	err = ret < 0 ? errno : 0;
 	free(buf);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * The helpers bfctl and snapctl share: errno names, the options -e LIST
+ * The helpers the test programs share: errno names, the options -e LIST
  * of expected outcomes and -u, dropping privileges, an unmapped pointer, a device
  * given as a path or as fd:N.  Header only (each test program is one
  * .c file, built static); the includer defines usage(), which exits.
@@ -18,9 +18,14 @@
 #include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
+
+#include <linux/blk-filter.h>
+#include <linux/blksnap.h>
 
 static void usage(void);
 
@@ -183,6 +188,31 @@ static inline int open_dev(const char *dev)
 	if (fd < 0)
 		die(dev);
 	return fd;
+}
+
+/* A BLKFILTER_CTL command of the blksnap filter; ioctl()'s result. */
+static inline int blksnap_ctl(int fd, unsigned int cmd, void *opt,
+			      uint32_t len)
+{
+	struct blkfilter_ctl c = { .cmd = cmd, .optlen = len };
+
+	strcpy((char *)c.name, "blksnap");
+	c.opt = (uintptr_t)opt;
+	return ioctl(fd, BLKFILTER_CTL, &c);
+}
+
+/* A generation id from 32 hex digits; usage() on anything else. */
+static inline void parse_gen(const char *s, struct blksnap_uuid *id)
+{
+	unsigned int i, v;
+
+	if (strlen(s) != 2 * sizeof(id->b))
+		usage();
+	for (i = 0; i < sizeof(id->b); i++) {
+		if (sscanf(s + 2 * i, "%2x", &v) != 1)
+			usage();
+		id->b[i] = (__u8)v;
+	}
 }
 
 #endif /* BLKSNAP_TESTS_PROGS_H */
