@@ -78,9 +78,10 @@ TARGET_TRACK=0.98 # T/W, by instruction count: tracking costs < 2 %
 # (d/D pass-through, t/T tracking only); as ratios of IOPS, >= 1 / 1.2.
 TARGET_IBT=0.833
 TARGET_REWRITE=0.95 # S/W, by instruction count: rewrites with a snapshot
+TARGET_LOG=0.98 # L/T, by instruction count: a write-intent log's steady state
 CONFIGS=(A B C D)
 # c, d, t: C, D, T with blkfilter.ko's IBT-safe hooks (ibt_safe=1).
-CONFIGS_COUNTED=(A B C D W T S c d t)
+CONFIGS_COUNTED=(A B C D W T L S c d t)
 declare -A LABEL=(
 	[A]="blkfilter not loaded (baseline)"
 	[B]="loaded, no filter attached"
@@ -88,6 +89,7 @@ declare -A LABEL=(
 	[D]="bftest on nullb0"
 	[W]="writes: blkfilter not loaded"
 	[T]="writes: blksnap tracking only"
+	[L]="writes: tracking, a write-intent log, regions marked"
 	[S]="writes: snapshot held, rewrites"
 	[c]="C, IBT-safe hooks"
 	[d]="D, IBT-safe hooks"
@@ -272,6 +274,11 @@ idle_parse() {
 			read -r c r v <<<"$v"
 			[[ $v == 0 ]] || IBAD+=("config $c rep $r: $v writes to the storage during rewrites of preserved chunks")
 			;;
+		logwrites)
+			# L REP N: the log's writes during a run in the steady state
+			read -r c r v <<<"$v"
+			[[ $v == 0 ]] || IBAD+=("config $c rep $r: $v log writes in the steady state")
+			;;
 		m | wa | diag | ftfill | dmexc | latrun | lat | take | takewindow | big | phase | note) ;;
 		*) II[$k]=$v ;;
 		esac
@@ -327,7 +334,7 @@ idle_table() {
 		sp=$(awk -v a="$mn" -v b="$mx" -v m="${IM[$c]}" \
 			'BEGIN { printf "%.1f%%", (m > 0 ? 100 * (b - a) / m : 0) }')
 		b=A
-		[[ $c == [WTSt] ]] && b=W
+		[[ $c == [WTLSt] ]] && b=W
 		printf '%-2s %-34s %10s %10s %10s %7s %8s\n' "$c" "${LABEL[$c]}" \
 			"${IM[$c]}" "$mn" "$mx" "$sp" "$(ratio "${IM[$c]}" "${IM[$b]:-}")"
 	done
@@ -443,7 +450,7 @@ counted_report() {
 	local cb=${IM[B]:-} ca=${IM[A]:-}
 	local ct=${IM[T]:-} cw=${IM[W]:-} cs=${IM[S]:-}
 	echo "blkfilter-idle by instruction count: the same, and 4 KiB random writes"
-	echo "over the first GiB (W, T, S), in a boot whose guest clock advances 1 ns per instruction"
+	echo "over the first GiB (W, T, L, S), in a boot whose guest clock advances 1 ns per instruction"
 	echo "(QEMU -icount shift=0,sleep=off, one TCG thread): IOPS = 1e9 over"
 	echo "the instructions per I/O, median of $creps x $cruntime s"
 	echo
@@ -456,9 +463,10 @@ counted_report() {
 	target_line no-filter-loaded "$(ratio "$cb" "$ca")" "$TARGET"
 	target_line tracking-only-nullb "$(ratio "$ct" "$cw")" "$TARGET_TRACK"
 	target_line rewrite-snapshot-nullb "$(ratio "$cs" "$cw")" "$TARGET_REWRITE"
+	target_line write-intent-log-nullb "$(ratio "${IM[L]:-}" "$ct")" "$TARGET_LOG"
 	target_line ibt-safe-pass-through "$(ratio "${IM[d]:-}" "${IM[D]:-}")" "$TARGET_IBT"
 	target_line ibt-safe-tracking "$(ratio "${IM[t]:-}" "$ct")" "$TARGET_IBT"
-	awk -v a="$ca" -v b="$cb" -v w="$cw" -v t="$ct" -v s="$cs" \
+	awk -v a="$ca" -v b="$cb" -v w="$cw" -v t="$ct" -v s="$cs" -v l="${IM[L]:-}" \
 		-v C="${IM[C]:-}" -v D="${IM[D]:-}" -v c="${IM[c]:-}" -v d="${IM[d]:-}" \
 		-v t2="${IM[t]:-}" 'BEGIN {
 		if (a > 0 && b > 0)
@@ -467,6 +475,8 @@ counted_report() {
 			printf "bench: info counted: %.0f instructions per write not loaded, %+.0f tracking (null_blk: a device that costs nothing, the worst case)\n", 1e9 / w, 1e9 / t - 1e9 / w
 		if (w > 0 && s > 0)
 			printf "bench: info counted: %+.0f instructions per rewrite of a preserved chunk with a snapshot held\n", 1e9 / s - 1e9 / w
+		if (t > 0 && l > 0)
+			printf "bench: info counted: %+.0f instructions per write with a write-intent log, regions marked, over tracking only\n", 1e9 / l - 1e9 / t
 		# The IBT-safe hooks beside the default: instructions per bio
 		# added to the baseline (A for reads, W for writes), and the
 		# whole I/O in one mode over the other.

@@ -14,6 +14,9 @@
 # WRITE_MIB of the device:
 #   W  blkfilter not loaded (the writes' baseline)
 #   T  blksnap attached to /dev/nullb0, no snapshot (change tracking only)
+#   L  T with a write-intent log (cbtlog, 64 MiB regions, a file on tmpfs),
+#      every region of the write region marked before (one pass of 1 MiB
+#      writes): the steady state; the log must get no write during the run
 #   S  a blksnap snapshot of /dev/nullb0 held, difference storage on
 #      /dev/nullb1, the region preserved once before (1 MiB writes over it):
 #      rewrites of preserved chunks; nullb1 must get no write during the run
@@ -31,7 +34,8 @@
 # Output: "bench: KEY VALUE..." lines, one "bench: iops CONFIG REP IOPS" and
 # one "bench: hook CONFIG REP BEFORE AFTER" (__submit_bio hooked before and
 # after the run: yes, no, - unknown) per measurement, one "bench: cowwrites
-# S REP N" (writes nullb1 got during S's run) per S, then "bench: done".
+# S REP N" (writes nullb1 got during S's run) per S, one "bench: logwrites
+# L REP N" (log writes during L's run) per L, then "bench: done".
 # Exit 0, 77 (skip) or 1.
 # timeout: 3600
 . "$TEST_BIN/testlib.sh"
@@ -55,7 +59,7 @@ done
 [[ $ibt == [01] ]] || fail "bad bench.ibt=$ibt"
 
 need_cmd fio modprobe insmod rmmod bfctl
-((track)) && need_cmd snapctl blockdev
+((track)) && need_cmd snapctl blockdev cbtlog
 DEV=/dev/nullb0
 OTHER=/dev/nullb1
 NULLB_OPTS=(nr_devices=2 queue_mode=2 irqmode=0 completion_nsec=0 gb=4
@@ -171,8 +175,15 @@ set_D() { want_mode 0; no_blksnap; load; detach "$OTHER"; attach "$DEV"; }
 set_c() { want_mode 1; no_blksnap; load; detach "$DEV"; attach "$OTHER"; }
 set_d() { want_mode 1; no_blksnap; load; detach "$OTHER"; attach "$DEV"; }
 set_W() { set_A; }
+# log_field KEY: a field of the write-intent log's state on DEV.
+log_field() {
+	cbtlog "$DEV" status | sed -n "s/^$1=//p"
+}
 set_T() {
 	want_mode 0
+	if tracking && [[ $(log_field attached) == 1 ]]; then
+		cbtlog "$DEV" detach >/dev/null || fail "detach the log of $DEV"
+	fi
 	tracking && [[ -z $SNAP_ID ]] && return 0
 	set_A
 	insmod_blkfilter
@@ -187,6 +198,20 @@ set_t() {
 	insmod "$TEST_MODULES/blksnap.ko" || fail "insmod blksnap"
 	snapctl attach "$DEV" || fail "attach blksnap to $DEV"
 }
+# set_L: T with a log on tmpfs, every region of the write region marked.
+set_L() {
+	set_T
+	local log=$TEST_TMP/bench-wil size
+	size=$(log_field log_size)
+	rm -f "$log"
+	truncate -s "$size" "$log" || fail "log file"
+	cbtlog "$DEV" attach "$log" >/dev/null || fail "attach a log to $DEV"
+	fio --name=mark --filename="$DEV" --direct=1 --ioengine="$engine" \
+		--rw=write --bs=1m --iodepth=8 --size="${WRITE_MIB}M" \
+		--output-format=terse >/dev/null || fail "mark the write region"
+	[[ $(log_field failed) == 0 ]] || fail "the log failed"
+}
+
 # set_S: a new snapshot of DEV (storage: all of OTHER), the write region
 # preserved by one pass of 1 MiB writes.
 set_S() {
@@ -211,6 +236,8 @@ state() {
 	if tracking; then
 		if [[ -n $SNAP_ID && -n $(snapctl collect) ]]; then
 			echo snapshot
+		elif [[ $(log_field attached) == 1 ]]; then
+			echo log
 		else
 			echo tracking
 		fi
@@ -222,7 +249,7 @@ state() {
 	echo "loaded $d $o $(attached_count)"
 }
 declare -A want_state=([A]="unloaded" [B]="loaded 0 0 0" [C]="loaded 0 1 1"
-	[D]="loaded 1 0 1" [W]="unloaded" [T]="tracking" [S]="snapshot"
+	[D]="loaded 1 0 1" [W]="unloaded" [T]="tracking" [L]="log" [S]="snapshot"
 	[c]="loaded 0 1 1" [d]="loaded 1 0 1" [t]="tracking")
 # check_state CONFIG: the configuration is what it should be, in its mode.
 check_state() {
@@ -266,7 +293,7 @@ hook_state() {
 }
 
 configs=(A B C D)
-((track)) && configs+=(W T S)
+((track)) && configs+=(W T L S)
 ((ibt)) && configs+=(c d)
 ((ibt && track)) && configs+=(t)
 for ((r = 1; r <= reps; r++)); do
@@ -279,14 +306,17 @@ for ((r = 1; r <= reps; r++)); do
 		sleep 1 # let module load/attach work settle
 		before=$(hook_state)
 		rw=randread
-		[[ $c == [WTSt] ]] && rw=randwrite
+		[[ $c == [WTLSt] ]] && rw=randwrite
 		w0=$(blkstat "$OTHER" 4)
+		[[ $c == L ]] && l0=$(log_field sequence)
 		iops=$(fio_iops "$engine" "$runtime" "$rw") ||
 			fail "fio run, config $c rep $r"
 		check_state "$c"
 		echo "bench: iops $c $r $iops"
 		# Rewrites of preserved chunks copy nothing.
 		[[ $c == S ]] && echo "bench: cowwrites S $r $(($(blkstat "$OTHER" 4) - w0))"
+		# The steady state: every write finds its region on the log.
+		[[ $c == L ]] && echo "bench: logwrites L $r $(($(log_field sequence) - l0))"
 		echo "bench: hook $c $r $before $(hook_state)"
 	done
 done
