@@ -153,14 +153,14 @@ enum blksnap_cbtlog_op {
 };
 
 /* &struct blksnap_cbtlog.state: a log is attached. */
-#define BLKSNAP_CBTLOG_ATTACHED		(1U << 0)
+#define BLKSNAP_CBTLOG_ATTACHED		0x1U
 /* &struct blksnap_cbtlog.state: a log write failed; the log is unsafe. */
-#define BLKSNAP_CBTLOG_FAILED		(1U << 1)
+#define BLKSNAP_CBTLOG_FAILED		0x2U
 
 /* The default region size of a log, and the bounds of a region's size. */
-#define BLKSNAP_CBTLOG_REGION_DEFAULT	(1ULL << 26)
-#define BLKSNAP_CBTLOG_REGION_MIN	(1ULL << 20)
-#define BLKSNAP_CBTLOG_REGION_MAX	(1ULL << 40)
+#define BLKSNAP_CBTLOG_REGION_DEFAULT	(64ULL << 20)
+#define BLKSNAP_CBTLOG_REGION_MIN	(1024ULL * 1024)
+#define BLKSNAP_CBTLOG_REGION_MAX	(1024ULL << 30)
 
 /**
  * struct blksnap_cbtlog - argument of the cbtlog command (extension)
