@@ -337,9 +337,8 @@ report_summary() {
 		trace && /<\/TASK>|---\[ end/ { trace = 0 }
 		END { if (what) printf "%s%s%s\n", what, rip ? "; RIP " rip : "", calls ? "; " calls : "" }'
 }
-if grep -q -E 'BUG:|Oops|kernel BUG|general protection fault|Kernel panic' "$console"; then
-	echo "vm: kernel report: $(report_summary "$console")"
-fi
+summary=$(report_summary "$console")
+[[ -z $summary ]] || echo "vm: kernel report: $summary"
 
 done_seen=$(grep -c '^blksnap-test: done' <(tr -d '\r' <"$reslog") || true)
 npass=0 nfail=0 nskip=0
