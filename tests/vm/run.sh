@@ -328,7 +328,7 @@ report_summary() {
 		!what && /(BUG:|Oops|WARNING:|kernel BUG|general protection fault|Kernel panic)/ {
 			what = fn($0); next }
 		what && !rip && /RIP: 0010:/ { rip = fn($0); sub(/^RIP: 0010:/, "", rip); next }
-		what && /Call Trace:/ { trace = 1; next }
+		what && !traced && /Call Trace:/ { trace = traced = 1; next }
 		trace && / \? / { next }
 		trace && n < 8 && /\] +[a-zA-Z_][a-zA-Z0-9_.]*\+0x/ {
 			f = fn($0); sub(/\+0x.*/, "", f)
