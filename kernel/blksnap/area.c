@@ -748,27 +748,20 @@ static void bs_cow_work(struct work_struct *work)
 	memalloc_noio_restore(noio);
 }
 
-/**
- * bs_area_write() - copy-on-write for a write to the original
- * @area: the area of the bio's device.
- * @bio: a write, discard or write-zeroes.
- *
- * Context: the submitter's, from the filter; sleeps only to set up the
- * copy-on-write of a write without REQ_NOWAIT (cow_inline), as a
- * submitter may.
- * Return: true if the write was taken (it goes on once its chunks are
- * preserved), false if it may pass now.
+/*
+ * bs_area_write() for a write over several chunks, or to a chunk not
+ * stored: under the area's lock, whether it must wait, and for what.  Not
+ * inlined: the rewrites of a stored chunk, which never get here, save no
+ * registers and set up no stack canary for it.
  */
-bool bs_area_write(struct bs_area *area, struct bio *bio)
+static noinline bool bs_area_write_slow(struct bs_area *area,
+					struct bio *bio, sector_t sector,
+					unsigned long first, unsigned long last)
 {
-	sector_t sector = bio->bi_iter.bi_sector - area->start;
-	unsigned long first, last;
 	struct bs_copy *wait;
 	bool fresh;
 
-	if (!bs_map_range(&area->map, sector, bio_sectors(bio), &first, &last))
-		return false;
-	/* Rewrites of preserved chunks, the common case, take no lock. */
+	/* All stored: no lock, as in bs_area_write(). */
 	if (bs_map_all_stored(&area->map, first, last))
 		return false;
 	spin_lock(&area->lock);
@@ -797,6 +790,37 @@ bool bs_area_write(struct bs_area *area, struct bio *bio)
 	}
 	spin_unlock(&area->lock);
 	return true;
+}
+
+/**
+ * bs_area_write() - copy-on-write for a write to the original
+ * @area: the area of the bio's device.
+ * @bio: a write, discard or write-zeroes.
+ *
+ * Context: the submitter's, from the filter; sleeps only to set up the
+ * copy-on-write of a write without REQ_NOWAIT (cow_inline), as a
+ * submitter may.
+ * Return: true if the write was taken (it goes on once its chunks are
+ * preserved), false if it may pass now.
+ */
+bool bs_area_write(struct bs_area *area, struct bio *bio)
+{
+	sector_t sector = bio->bi_iter.bi_sector - area->start;
+	unsigned long first, last;
+
+	if (!bs_map_range(&area->map, sector, bio_sectors(bio), &first, &last))
+		return false;
+	/*
+	 * Rewrites of preserved chunks, the common case, take no lock: the
+	 * map's stored bits are set once the old data is in the storage and
+	 * no image read of the original keeps writes back, and never cleared
+	 * (see bs_map_all_stored()); the area lives until destroy has waited
+	 * for this callback (see bs_submit_area()).  A write within one
+	 * chunk is answered here, with a bit test; the others go on.
+	 */
+	if (likely(first == last) && bs_map_all_stored(&area->map, first, last))
+		return false;
+	return bs_area_write_slow(area, bio, sector, first, last);
 }
 
 /* For the image. */
@@ -1091,6 +1115,10 @@ struct bs_area *bs_area_create(struct bs_snapshot *snap, struct bs_tracker *t)
 	area = kvzalloc(sizeof(*area), GFP_KERNEL);
 	if (!area)
 		return ERR_PTR(-ENOMEM);
+	if (bs_map_init(&area->map, capacity, shift)) {
+		kvfree(area);
+		return ERR_PTR(-ENOMEM);
+	}
 	area->snap = snap;
 	area->tracker = t;
 	area->bdev = t->bdev;
@@ -1098,7 +1126,6 @@ struct bs_area *bs_area_create(struct bs_snapshot *snap, struct bs_tracker *t)
 	area->start = t->start;
 	area->capacity = capacity;
 	area->chunk_shift = shift;
-	bs_map_init(&area->map, capacity, shift);
 	spin_lock_init(&area->lock);
 	bio_list_init(&area->pending);
 	INIT_LIST_HEAD(&area->readers);

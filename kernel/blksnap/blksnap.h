@@ -30,6 +30,8 @@
 #define _BLKSNAP_INTERNAL_H
 
 #include <linux/bio.h>
+#include <linux/bitmap.h>
+#include <linux/bitops.h>
 #include <linux/blk-filter.h>
 #include <linux/blkdev.h>
 #include <linux/kref.h>
@@ -236,21 +238,27 @@ void bs_wil_destroy(struct bs_wil *wil);
  * struct bs_map - the chunk map of one device of a snapshot (map.c)
  * @chunks: an entry per chunk written since the take: a struct bs_copy
  *	or the old data's place in the storage, xa_mk_value(sector).
+ *	Changed under the owner's lock.
+ * @stored: a bit per chunk of the device, set once its entry in @chunks
+ *	is a place in the storage, after the entry, and never cleared; set
+ *	under the owner's lock, read without it by bs_map_all_stored().
  * @shift: chunk size, log2 of sectors.
  * @capacity: size of the device, sectors.
+ *
+ * @shift, @capacity and the pointers are set at init and read without a
+ * lock by the owner and by bs_map_range() and bs_map_all_stored().
  */
 struct bs_map {
 	struct xarray chunks;
+	unsigned long *stored;
 	unsigned int shift;
 	sector_t capacity;
 };
 
 /* map.c */
-void bs_map_init(struct bs_map *map, sector_t capacity,
-		 unsigned int chunk_shift);
+int bs_map_init(struct bs_map *map, sector_t capacity,
+		unsigned int chunk_shift);
 void bs_map_destroy(struct bs_map *map, void (*drop)(struct bs_copy *copy));
-bool bs_map_range(const struct bs_map *map, sector_t sector, sector_t count,
-		  unsigned long *first, unsigned long *last);
 int bs_map_reserve(struct bs_map *map, unsigned long first,
 		   unsigned long last);
 void bs_map_set(struct bs_map *map, unsigned long first, unsigned int count,
@@ -262,14 +270,64 @@ unsigned long bs_map_empty_run(struct bs_map *map, unsigned long first,
 unsigned long bs_map_next_empty(struct bs_map *map, unsigned long first,
 				unsigned long last, unsigned long max,
 				unsigned long *start);
-bool bs_map_all_stored(struct bs_map *map, unsigned long first,
-		       unsigned long last);
 unsigned long bs_map_scan(struct bs_map *map, unsigned long first,
 			  unsigned long last,
 			  void (*visit)(struct bs_copy *copy, void *data),
 			  void *data);
 unsigned long bs_map_stored_run(struct bs_map *map, unsigned long first,
 				unsigned long last, sector_t *at);
+
+/**
+ * bs_map_range() - the chunks a range of sectors of the device covers
+ * @map: the map.
+ * @sector: first sector.
+ * @count: number of sectors.
+ * @first: out: first chunk.
+ * @last: out: last chunk.
+ *
+ * The part of the range past the end of the device is left out.  Inline:
+ * the write path asks it for every write while a snapshot is held.
+ *
+ * Context: any.
+ * Return: false if no chunk is covered.
+ */
+static __always_inline bool bs_map_range(const struct bs_map *map,
+					 sector_t sector, sector_t count,
+					 unsigned long *first,
+					 unsigned long *last)
+{
+	if (sector >= map->capacity || !count)
+		return false;
+	count = min(count, map->capacity - sector);
+	*first = sector >> map->shift;
+	*last = (sector + count - 1) >> map->shift;
+	return true;
+}
+
+/**
+ * bs_map_all_stored() - whether every chunk of a range is in the storage
+ * @map: the map.
+ * @first: first chunk.
+ * @last: last chunk, of the device (from bs_map_range()).
+ *
+ * The write path's test, for every write while a snapshot is held: a
+ * rewrite of chunks preserved before passes on a bit test, with no lock
+ * and no walk of the xarray.  A chunk once stored stays so for the life
+ * of the map, so a true answer holds without the owner's lock; a false
+ * one may be out of date.
+ *
+ * Context: any.
+ * Return: true if each chunk of [@first, @last] holds a place in the
+ * storage.
+ */
+static __always_inline bool bs_map_all_stored(const struct bs_map *map,
+					      unsigned long first,
+					      unsigned long last)
+{
+	if (likely(first == last))
+		return test_bit(first, map->stored);
+	return find_next_zero_bit(map->stored, last + 1, first) > last;
+}
 
 /**
  * bs_map_get() - the entry of a chunk

@@ -55,7 +55,9 @@ MODULE_PARM_DESC(chunk_maximum_shift,
 /*
  * Chunk state exists only for chunks written since take, about 9 bytes
  * each (an xarray slot, in nodes of 64): 16M chunks keep a fully
- * overwritten device's map within 150 MiB.
+ * overwritten device's map within 150 MiB.  Beside it, a bit per chunk of
+ * the device from the add on (the write path's test for stored chunks):
+ * 2 MiB at most.
  */
 unsigned int chunk_maximum_count = 16777216;
 module_param(chunk_maximum_count, uint, 0644);

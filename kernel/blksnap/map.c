@@ -18,11 +18,21 @@
  * chunks about to be claimed are reserved before, where sleeping is
  * allowed (bs_map_reserve()), and a reserved slot reads as nothing.
  *
+ * Beside the xarray, a bit per chunk says that its entry is a place in
+ * the storage.  Every write to the device asks that while a snapshot is
+ * held (bs_map_all_stored()), and most of them are rewrites of chunks
+ * preserved before: a bit test, with no lock, answers them where a walk of
+ * the xarray from its root would cost some hundred instructions more.  The
+ * bitmap costs a bit per chunk of the whole device, allocated with the
+ * map: 2 MiB at most with the default chunk_maximum_count.
+ *
  * Runs of chunks are walked with one xa_state, from slot to slot of a
  * node, rather than from the root for every chunk: a 1 MiB write covers
  * 256 chunks of 4 KiB.
  */
+#include <linux/bitops.h>
 #include <linux/rcupdate.h>
+#include <linux/slab.h>
 #include <linux/xarray.h>
 
 #include "blksnap.h"
@@ -44,15 +54,26 @@ static void *bs_map_entry(struct xa_state *xas, void *e)
 /**
  * bs_map_init() - an empty chunk map
  * @map: the map.
- * @capacity: size of the device, sectors.
+ * @capacity: size of the device, sectors, at least one.
  * @chunk_shift: chunk size, log2 of bytes.
+ *
+ * Context: process; may sleep.
+ * Return: 0 or -ENOMEM.
  */
-void bs_map_init(struct bs_map *map, sector_t capacity,
-		 unsigned int chunk_shift)
+int bs_map_init(struct bs_map *map, sector_t capacity,
+		unsigned int chunk_shift)
 {
+	unsigned int shift = chunk_shift - SECTOR_SHIFT;
+	unsigned long chunks = ((capacity - 1) >> shift) + 1;
+
+	map->stored = kvcalloc(BITS_TO_LONGS(chunks), sizeof(unsigned long),
+			       GFP_KERNEL);
+	if (!map->stored)
+		return -ENOMEM;
 	xa_init(&map->chunks);
-	map->shift = chunk_shift - SECTOR_SHIFT;
+	map->shift = shift;
 	map->capacity = capacity;
+	return 0;
 }
 
 /**
@@ -74,29 +95,7 @@ void bs_map_destroy(struct bs_map *map, void (*drop)(struct bs_copy *copy))
 		drop(last);
 	}
 	xa_destroy(&map->chunks);
-}
-
-/**
- * bs_map_range() - the chunks a range of sectors of the device covers
- * @map: the map.
- * @sector: first sector.
- * @count: number of sectors.
- * @first: out: first chunk.
- * @last: out: last chunk.
- *
- * The part of the range past the end of the device is left out.
- *
- * Return: false if no chunk is covered.
- */
-bool bs_map_range(const struct bs_map *map, sector_t sector, sector_t count,
-		  unsigned long *first, unsigned long *last)
-{
-	if (sector >= map->capacity || !count)
-		return false;
-	count = min(count, map->capacity - sector);
-	*first = sector >> map->shift;
-	*last = (sector + count - 1) >> map->shift;
-	return true;
+	kvfree(map->stored);
 }
 
 /**
@@ -181,11 +180,19 @@ void bs_map_set(struct bs_map *map, unsigned long first, unsigned int count,
 void bs_map_set_stored(struct bs_map *map, unsigned long first,
 		       unsigned int count, sector_t at)
 {
+	unsigned int i;
+
 	/*
 	 * xa_mk_value(v) is (v << 1) | 1: the entries of consecutive places
 	 * are 2 << shift apart.
 	 */
 	bs_map_store(map, first, count, xa_mk_value(at), 2UL << map->shift);
+	/*
+	 * Atomic: bs_map_all_stored() reads the words without the lock.  A
+	 * bit is set after the entry and never cleared.
+	 */
+	for (i = 0; i < count; i++)
+		set_bit(first + i, map->stored);
 }
 
 /**
@@ -241,41 +248,6 @@ unsigned long bs_map_next_empty(struct bs_map *map, unsigned long first,
 	rcu_read_unlock();
 	*start = c;
 	return min(bs_map_empty_run(map, c, last), max);
-}
-
-/**
- * bs_map_all_stored() - whether every chunk of a range is in the storage
- * @map: the map.
- * @first: first chunk.
- * @last: last chunk.
- *
- * A chunk once stored stays so for the life of the map, so a true answer
- * holds without the owner's lock; a false one may be out of date.
- *
- * Context: any.
- * Return: true if each chunk of [@first, @last] holds a place in the
- * storage.
- */
-bool bs_map_all_stored(struct bs_map *map, unsigned long first,
-		       unsigned long last)
-{
-	XA_STATE(xas, &map->chunks, first);
-	bool stored = true;
-	void *e;
-
-	if (first == last)
-		return xa_is_value(xa_load(&map->chunks, first));
-	rcu_read_lock();
-	for (e = xas_load(&xas);; e = xas_next(&xas)) {
-		if (!xa_is_value(bs_map_entry(&xas, e))) {
-			stored = false;
-			break;
-		}
-		if (xas.xa_index >= last)
-			break;
-	}
-	rcu_read_unlock();
-	return stored;
 }
 
 /**
