@@ -252,9 +252,9 @@ start_vm() {
 	qpid=$!
 }
 
-declare -A status=() reason=()
+declare -A status=() reason=() spent=()
 report_new() {
-	local line n st rs lines=() now took data
+	local line n st rs ts ta lines=() now took data
 	# Whole lines only: QEMU may be in the middle of writing the last one,
 	# which is then read again, whole, next time.
 	data=$(tr -d '\r' <"$reslog"; echo .)
@@ -270,12 +270,18 @@ report_new() {
 			last=$ready
 			printf 'vm: booted to first test in %.1f s\n' "$(echo "$ready - $start" | bc)"
 			;;
+		"blksnap-test: time "*)
+			read -r n ts ta <<<"${line#blksnap-test: time }"
+			spent[$n]=$(printf 'test %d.%d, after %d.%d' \
+				$((ts / 10)) $((ts % 10)) $((ta / 10)) $((ta % 10)))
+			;;
 		"blksnap-test: result "*)
 			read -r n st rs <<<"${line#blksnap-test: result }"
 			status[$n]=$st
 			reason[$n]=$rs
 			now=$(date +%s.%N)
-			took=$(printf '(%.0f s)' "$(echo "$now - ${last:-$now}" | bc)")
+			took=$(printf '(%.0f s%s)' "$(echo "$now - ${last:-$now}" | bc)" \
+				"${spent[$n]:+: ${spent[$n]}}")
 			last=$now
 			case $st in
 			pass) echo "PASS $n $took" ;;
