@@ -14,6 +14,8 @@
 #            checks that DKMS built the modules for it unasked
 #   reboot   (6.1, the same disks) a backup and restore again, then purges
 #            the packages and checks that nothing of them is left
+#   quick    (stock 6.12, CI's form in one boot) install's steps without
+#            the upgrade, then reboot's purge and its checks
 #
 # Prints "== step (N s)" lines with the time each step took and ends with
 # "RESULT PASS" or "RESULT FAIL: why".
@@ -106,8 +108,9 @@ udevadm settle
 DATA=$(readlink -f "$DATA")
 SCRATCH=$(readlink -f "$SCRATCH")
 
-case $stage in
-install)
+# install_packages: apt install, dkms status, on-demand loading, the
+# tool's files, a backup of a mounted ext4 under writes and its restore.
+install_packages() {
 	ours >/tmp/ours-before
 	cp /tmp/ours-before "$P/ours-before.txt"
 	step "apt install the packages (DKMS builds for $(uname -r))"
@@ -133,6 +136,34 @@ install)
 	mkdir -p "$MNT" "$BK"
 	mount "$DATA" "$MNT" || fail "mount $DATA"
 	backup_check 1 40
+}
+
+# purge_packages: apt purge, then nothing of ours is left: not in dkms,
+# not loaded, no file on the disk, nothing in dpkg.
+purge_packages() {
+	step "purge the packages"
+	apt-get purge -y "${PKGS[@]}" || fail "apt purge"
+	step "nothing left"
+	left=$(dkms status 2>&1 | grep blksnap || true)
+	[[ -z $left ]] || fail "dkms status still lists: $left"
+	[[ ! -d /sys/module/blksnap && ! -d /sys/module/blkfilter ]] || fail "modules still loaded: $(lsmod | grep -E 'blksnap|blkfilter')"
+	ours >/tmp/ours-after
+	extra=$(comm -13 "$P/ours-before.txt" /tmp/ours-after)
+	[[ -z $extra ]] || fail "left on the disk: $extra"
+	held=$(dpkg -l "${PKGS[@]}" 2>/dev/null | grep -E '^(ii|rc)' || true)
+	[[ -z $held ]] || fail "dpkg still has: $held"
+	echo "purged: dkms status empty, modules unloaded, no file of ours left"
+}
+
+case $stage in
+quick)
+	install_packages
+	umount "$MNT" || fail "umount"
+	blksnap detach "$DATA" 2>/dev/null || true
+	purge_packages
+	;;
+install)
+	install_packages
 
 	step "upgrade the packages under a live snapshot"
 	up=()
@@ -195,19 +226,7 @@ reboot)
 	backup_check 41 60
 	umount "$MNT"
 	blksnap detach "$DATA" 2>/dev/null || true
-
-	step "purge the packages"
-	apt-get purge -y "${PKGS[@]}" || fail "apt purge"
-	step "nothing left"
-	left=$(dkms status 2>&1 | grep blksnap || true)
-	[[ -z $left ]] || fail "dkms status still lists: $left"
-	[[ ! -d /sys/module/blksnap && ! -d /sys/module/blkfilter ]] || fail "modules still loaded: $(lsmod | grep -E 'blksnap|blkfilter')"
-	ours >/tmp/ours-after
-	extra=$(comm -13 "$P/ours-before.txt" /tmp/ours-after)
-	[[ -z $extra ]] || fail "left on the disk: $extra"
-	held=$(dpkg -l "${PKGS[@]}" 2>/dev/null | grep -E '^(ii|rc)' || true)
-	[[ -z $held ]] || fail "dpkg still has: $held"
-	echo "purged: dkms status empty, modules unloaded, no file of ours left"
+	purge_packages
 	;;
 *) fail "unknown stage $stage" ;;
 esac
