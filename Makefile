@@ -7,7 +7,8 @@
 #   make running           the modules for the running kernel (uname -r)
 #   make tests-bin         build the test programs into build/tests-bin
 #   make all               modules + tests-bin
-#   make check             deps, build for every kernel in KERNELS, run tests
+#   make check             deps, build for every kernel in KERNELS and the
+#                          packages (not with SKIP_DEB=1), run every test
 #   make demo              run demo/demo.sh in a 6.12 VM
 #   make bench             run bench/run.sh
 #   make lint              checkpatch --strict on kernel code, shellcheck
@@ -145,7 +146,10 @@ check: deps
 		$(MAKE) --no-print-directory modules KVER=$$kv; \
 	done
 	@$(MAKE) --no-print-directory tests-bin
-	DEBUG_BUILD="$(MAKE) -C $(TOP) --no-print-directory debug-kernel" $(TOP)/tests/run-all.sh
+	@[ "$(SKIP_DEB)" = 1 ] || $(MAKE) --no-print-directory deb || \
+		echo "make check: the packages did not build; the installed-system test will fail" >&2
+	DEBUG_BUILD="$(MAKE) -C $(TOP) --no-print-directory debug-kernel" \
+		INSTALLED_DEBS=$(DEB_OUT) $(TOP)/tests/run-all.sh
 
 # Every VM test group, whatever tests/kernel-groups says.
 ALL_GROUPS = $(filter-out vm host debug-kernel modules progs,$(notdir $(patsubst %/,%,$(wildcard $(TOP)/tests/*/))))

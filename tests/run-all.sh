@@ -24,7 +24,9 @@
 # background, niced, while the other kernels' VMs run, whose guests leave
 # the host's cores idle whenever they wait; the debug kernel's boots then
 # come last and wait for it), BENCH_SMOKE (0 skips
-# the benchmark smoke run that follows a full run), and what
+# the benchmark smoke run that follows a full run), INSTALLED (0 skips the
+# installed-system test's short form, tests/installed/run.sh --quick, of
+# the packages in INSTALLED_DEBS, default build/deb), and what
 # tests/vm/run.sh reads (MODDIR, PROGDIR, BLKSNAP_CACHE). Extra options for
 # run.sh can be given in VM_OPTS. MODULE_OPTS (default
 # "blkfilter.ibt_safe=1") go on every boot's kernel command line, whence
@@ -204,6 +206,7 @@ extra=()
 if ((run_host)); then
 	[[ ! -x $TOP/tests/host/run.sh ]] || extra+=("host 0 0")
 	[[ ${BENCH_SMOKE:-1} == 0 || ! -x $TOP/bench/run.sh ]] || extra+=("bench 0 0")
+	[[ ${INSTALLED:-1} == 0 ]] || extra+=("installed 0 0")
 fi
 if [[ -n $build_pid ]]; then
 	jobs=("${boots[@]}" "${extra[@]}" "${first[@]}")
@@ -246,12 +249,31 @@ run_bench_smoke() {
 	echo "==== benchmark smoke run: exit $rc ===="
 }
 
-# run_job KERNEL BOOT: a boot, or the host tests (host), or the benchmark
-# smoke run (bench).
+# The installed-system test in its short form (tests/installed/run.sh
+# --quick: the packages of $INSTALLED_DEBS installed in a Debian 12 VM,
+# DKMS compiling in the guest, a backup and restore, the purge). Output in
+# installed.log, exit status in status-installed.
+run_installed() {
+	local rc=0 debs=${INSTALLED_DEBS:-$TOP/build/deb}
+	echo "==== installed-system test (quick) ===="
+	if ! compgen -G "$debs/blksnap-dkms_*.deb" >/dev/null; then
+		echo "no packages in $debs: run 'make deb'" >"$LOG_DIR/installed.log"
+		rc=2
+	else
+		"$TOP/tests/installed/run.sh" --quick --debs "$debs" --timeout 1800 \
+			>"$LOG_DIR/installed.log" 2>&1 || rc=$?
+	fi
+	echo "$rc" >"$LOG_DIR/status-installed"
+	echo "==== installed-system test (quick): exit $rc ===="
+}
+
+# run_job KERNEL BOOT: a boot, or the host tests (host), the benchmark
+# smoke run (bench) or the installed-system test (installed).
 run_job() {
 	case $1 in
 	host) run_host_tests ;;
 	bench) run_bench_smoke ;;
+	installed) run_installed ;;
 	*) run_boot "$1" "$2" ;;
 	esac
 }
@@ -280,7 +302,7 @@ debug_built() {
 
 debug_failed=0
 running=()
-rm -f "$LOG_DIR/status-host" "$LOG_DIR/status-bench"
+rm -f "$LOG_DIR/status-host" "$LOG_DIR/status-bench" "$LOG_DIR/status-installed"
 for entry in "${jobs[@]}"; do
 	read -r k b _ <<<"$entry"
 	if [[ $k == debug ]]; then
@@ -364,6 +386,21 @@ if [[ " ${jobs[*]} " == *" bench 0 0 "* ]]; then
 		done < <(tr -d '\r' <"$LOG_DIR/bench-smoke.log" |
 			grep -E '^(error: |bench: the (counted )?VM|vm: |FAIL)|Oops|BUG:|WARNING:|[Pp]anic|double fault' |
 			tail -n 20)
+	fi
+fi
+
+if [[ " ${jobs[*]} " == *" installed 0 0 "* ]]; then
+	read -r rc <"$LOG_DIR/status-installed" 2>/dev/null || rc=1
+	echo "==== installed-system test (quick) ===="
+	grep -E '^installed: ' "$LOG_DIR/installed.log" 2>/dev/null | tail -n 8
+	if [[ $rc == 0 ]]; then
+		npass=$((npass + 1)); summary+=("PASS installed/quick")
+	else
+		nfail=$((nfail + 1))
+		summary+=("FAIL installed/quick (exit $rc, log $LOG_DIR/installed.log)")
+		while read -r line; do
+			summary+=("  installed: $line")
+		done < <(grep -aE '^(installed: |RESULT |no packages)' "$LOG_DIR/installed.log" | tail -n 10)
 	fi
 fi
 
