@@ -85,14 +85,17 @@ if [[ -f $TOP/tests/kernel-groups ]]; then
 	done <"$TOP/tests/kernel-groups"
 fi
 # kernel_tests K: the tests to run on kernel K, in ktests.
+# An entry GROUP/NNN names one test of a group.
 kernel_tests() {
 	ktests=()
-	local t g
+	local t g n
 	for t in "${tests[@]}"; do
 		g=${t%/*}
 		g=${g##*/}
+		n=${t##*/}
+		n=$g/${n%%-*}
 		if ((explicit)) || [[ -z ${kgroups[$1]:-} || ${kgroups[$1]} == *" all "* ||
-			${kgroups[$1]} == *" $g "* ]]; then
+			${kgroups[$1]} == *" $g "* || ${kgroups[$1]} == *" $n "* ]]; then
 			ktests+=("$t")
 		fi
 	done
