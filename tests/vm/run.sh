@@ -233,8 +233,13 @@ reslog=$WORK/results.log
 cmdline="console=ttyS0 panic=-1 loglevel=5 log_buf_len=16M rdinit=/init blksnap.timeout_scale=$tscale"
 # The debug kernel interprets ACPI's PCI interrupt routing so slowly that
 # it hits the AML loop timeout (30 s, then 90 s more to reach the tests):
-# route by the BIOS's table instead.
-((!debug)) || cmdline+=" pci=noacpi"
+# route by the BIOS's table instead.  With 5-level paging (QEMU's max
+# CPU has LA57) its KASAN reports a "wild-memory-access" at 0.005 s in
+# every boot: an interrupt taken inside identify_cpu(), while the CPU's
+# feature bits are being read again, checks an irq_desc's lock against
+# the shadow bounds of 4-level paging (no module of ours exists yet):
+# 4-level paging, as most machines run, avoids that false report.
+((!debug)) || cmdline+=" pci=noacpi no5lvl"
 cmdline+=" $append"
 start_vm() {
 	: >"$console"
