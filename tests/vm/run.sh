@@ -381,6 +381,16 @@ for n in "${names[@]}"; do
 	esac
 	echo "$n $st" >>"$results.tmp"
 done
+# A kernel report that failed no test (before the first test, between two
+# tests' checks, or after the last one, at power-off) fails the boot: it
+# counts as a failure of its own, vm/kernel-log.
+if [[ -n $summary ]] && ((nfail == 0)); then
+	echo "FAIL vm/kernel-log kernel report outside the tests: $summary"
+	nfail=$((nfail + 1))
+	failed+=(vm/kernel-log)
+	reason[vm/kernel-log]="kernel report outside the tests"
+	echo "vm/kernel-log fail" >>"$results.tmp"
+fi
 mv "$results.tmp" "$results"
 
 # Output of a test: the console lines between its start and result lines.
@@ -407,6 +417,7 @@ if [[ -n $show_output ]]; then
 fi
 if ((nfail)); then
 	for n in "${failed[@]}"; do
+		[[ $n != vm/kernel-log ]] || continue
 		echo "---- output of $n (${reason[$n]}) ----"
 		test_output "$n" "$kept" | tail -n 150
 		echo "---- end of $n ----"
