@@ -53,6 +53,12 @@
 #                       snapt, rotated with them in every round; no
 #                       blkfilter-idle boots; results in
 #                       results-ab-KVER-DATE.txt
+#   --tcg-thread multi|single
+#                       QEMU's TCG for the timed boot (default multi: the
+#                       guest's two CPUs run at once, on two host cores);
+#                       single runs both on one host thread, half the
+#                       host's CPU for a run whose numbers are only
+#                       checked to exist (the smoke run of make check)
 #   --counted yes|no|only  the boot that counts instructions (default yes,
 #                       except for 6.1: Debian's 6.1 kernel prints nothing
 #                       and never reaches the tests under QEMU 7.2's
@@ -108,6 +114,7 @@ chunk_kib=
 out=$TOP/build/bench
 counted=
 ab=
+tcg_thread=multi
 
 usage() {
 	sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}"
@@ -132,11 +139,14 @@ while (($#)); do
 	--out) out=${2:?}; shift 2 ;;
 	--counted) counted=${2:?}; shift 2 ;;
 	--ab) ab=${2:?}; shift 2 ;;
+	--tcg-thread) tcg_thread=${2:?}; shift 2 ;;
 	-h | --help) usage 0 ;;
 	*) echo "bench: unknown argument $1" >&2; usage ;;
 	esac
 done
 ((${#kernels[@]})) || kernels=(6.12)
+[[ $tcg_thread == multi || $tcg_thread == single ]] ||
+	die "--tcg-thread: multi or single, not '$tcg_thread'"
 if [[ -n $quick ]]; then
 	reps=${reps:-1}
 	runtime=${runtime:-1}
@@ -182,6 +192,7 @@ if [[ -n $ab ]]; then
 	[[ $ab != "$TOP" ]] || die "--ab: $ab is this tree"
 	mode="$mode, A/B first-touch only (B: $ab)"
 fi
+[[ $tcg_thread == multi ]] || mode="$mode, single-threaded TCG"
 
 mkdir -p "$out/logs"
 
@@ -548,12 +559,12 @@ bench_kernel() {
 	local load0 load1 rc=0 q=0
 	[[ -n $quick ]] && q=1
 	load0=$(cut -d' ' -f1-3 /proc/loadavg)
-	# Multi-threaded TCG: the guest's CPUs run at once, as on hardware.
-	# (Tests run single-threaded: QEMU 7.2 mis-executes code patched
-	# under load, see tests/vm/run.sh; the benchmarks hook and unhook
-	# only between runs of fio.)
+	# Multi-threaded TCG by default: the guest's CPUs run at once, as on
+	# hardware. (Tests run single-threaded: QEMU 7.2 mis-executes code
+	# patched under load, see tests/vm/run.sh; the benchmarks hook and
+	# unhook only between runs of fio.)
 	"$TOP/tests/vm/run.sh" --kernel "$series" --show-output \
-		--disks 5 --disk-size "${disk_gib}G" --disk-cache none --tcg-thread multi --mem 3G \
+		--disks 5 --disk-size "${disk_gib}G" --disk-cache none --tcg-thread "$tcg_thread" --mem 3G \
 		--log-dir "$out/logs" --results "$out/logs/results-$kver.txt" \
 		--timeout "$tmo" \
 		--append "bench.reps=$reps bench.runtime=$runtime bench.quick=$q bench.ft_runtime=$ft_runtime bench.seq_mib=$seq_region bench.rnd_mib=$rand_region bench.trace=$trace${chunk_kib:+ bench.chunk_kib=$chunk_kib}$append" \
