@@ -9,7 +9,12 @@
 #            it, upgrades the packages to a higher version (payload/
 #            debs-up) under a live snapshot (the modules must stay loaded
 #            and the upgrade say so)
-#   kernel   (6.12 again) installs the 6.1 kernel without its headers (the
+#            and configures the data disk's change tracking (the unit
+#            started, a full backup; the power-off saves the tracker)
+#   kernel   (6.12 again) checks that the unit restored the tracker at
+#            boot (an incremental backup reads about what was written
+#            since, its chain restored equals the files), installs the
+#            6.1 kernel without its headers (the
 #            package to install must be named), then its headers, and
 #            checks that DKMS built the modules for it unasked
 #   reboot   (6.1, the same disks) a backup and restore again, then purges
@@ -24,6 +29,7 @@ set -uo pipefail
 stage=${1:?stage}
 P=/payload
 DATA=/dev/disk/by-id/virtio-bsdata
+DATA_ID=$DATA
 SCRATCH=/dev/disk/by-id/virtio-bsrestore
 BK=/srv/backups
 MNT=/mnt/data
@@ -138,6 +144,63 @@ install_packages() {
 	backup_check 1 40
 }
 
+json_val() { sed -n "s/.*\"$1\": \"\{0,1\}\([^\",]*\)\"\{0,1\},\{0,1\}$/\1/p" | head -n1; }
+
+# track_start: the data disk in /etc/blksnap/tracking.conf (by its
+# /dev/disk/by-id name, which stays the same across boots), the
+# package's blksnap-tracking.service started as the boot would, a full
+# backup of the disk into $BK/track to start a chain on. The power-off
+# that ends the stage stops the unit, which saves the tracker.
+track_start() {
+	step "change tracking across a reboot: configure, start the unit, a full backup"
+	mkdir -p /etc/blksnap "$BK/track"
+	printf 'state-dir /var/lib/blksnap\nstorage /var/tmp\ndevice %s\n' \
+		"$DATA_ID" >/etc/blksnap/tracking.conf
+	systemctl start blksnap-tracking.service || fail "start blksnap-tracking.service"
+	blksnap track status || fail "track status"
+	[[ $(cat "/sys/block/${DATA#/dev/}/filter" 2>/dev/null) == blksnap ]] ||
+		fail "the unit did not attach blksnap to $DATA"
+	mount "$DATA" "$MNT" || fail "mount $DATA"
+	files "$MNT" 61 64
+	umount "$MNT" || fail "umount"
+	blksnap backup --json "$BK/track" "$DATA" >/tmp/track-full.json ||
+		fail "full backup of $DATA"
+	[[ $(json_val type </tmp/track-full.json) == full ]] || fail "the first backup is not full"
+}
+
+# track_after_reboot: the unit restored the tracker at boot; files
+# written, then an incremental backup reads about what was written, and
+# its chain, restored, holds the files as they were.
+track_after_reboot() {
+	step "change tracking across a reboot: restored at boot, an incremental backup"
+	systemctl is-active blksnap-tracking.service || fail "blksnap-tracking.service is not active"
+	journalctl -b -u blksnap-tracking.service --no-pager | tail -n 20
+	blksnap track status --json | tee /tmp/track-status.json
+	[[ $(cat "/sys/block/${DATA#/dev/}/filter" 2>/dev/null) == blksnap ]] ||
+		fail "blksnap is not attached to $DATA after the boot"
+	mount "$DATA" "$MNT" || fail "mount $DATA"
+	files "$MNT" 65 72
+	sums "$MNT" >/tmp/track-sums
+	umount "$MNT" || fail "umount"
+	blksnap backup --incremental --json "$BK/track" "$DATA" >/tmp/track-inc.json ||
+		fail "incremental backup of $DATA"
+	cat /tmp/track-inc.json
+	local type read_b
+	type=$(json_val type </tmp/track-inc.json)
+	read_b=$(json_val bytes_read </tmp/track-inc.json)
+	[[ $type == incremental ]] || fail "the backup after the reboot is $type, not incremental"
+	# 8 MiB of files and ext4's metadata, out of a 1 GiB disk.
+	((read_b <= 32 << 20)) || fail "the incremental backup read $read_b bytes for 8 MiB of files"
+	blksnap restore --quiet "$BK/track" "$SCRATCH" || fail "restore the chain"
+	e2fsck -fn "$SCRATCH" >/tmp/fsck.log 2>&1 || { cat /tmp/fsck.log; fail "fsck of the restored chain"; }
+	mkdir -p /mnt/restored
+	mount -o ro "$SCRATCH" /mnt/restored || fail "mount the restored chain"
+	sums /mnt/restored >/tmp/track-rsums
+	umount /mnt/restored
+	cmp -s /tmp/track-sums /tmp/track-rsums || fail "the restored chain's files differ"
+	echo "incremental after the reboot: $read_b bytes read, the chain restored as written"
+}
+
 # purge_packages: apt purge, then nothing of ours is left: not in dkms,
 # not loaded, no file on the disk, nothing in dpkg.
 purge_packages() {
@@ -192,8 +255,10 @@ install)
 	dkms_has "$(uname -r)" || fail "the upgrade left no modules for $(uname -r)"
 
 	umount "$MNT" || fail "umount"
+	track_start
 	;;
 kernel)
+	track_after_reboot
 	step "install the 6.1 kernel without its headers: the package to install is named"
 	apt-get install -y /opt/kernel-6.1/linux-image-*.deb 2>&1 | tee /tmp/k61.log
 	[[ ${PIPESTATUS[0]} == 0 ]] || fail "apt install the 6.1 kernel"
@@ -225,6 +290,10 @@ reboot)
 	mount "$DATA" "$MNT" || fail "mount $DATA"
 	backup_check 41 60
 	umount "$MNT"
+	# The administrator's own files: the tracking configuration and the
+	# states the unit saved (a purge leaves what the package did not make).
+	systemctl stop blksnap-tracking.service
+	rm -rf /etc/blksnap /var/lib/blksnap
 	blksnap detach "$DATA" 2>/dev/null || true
 	purge_packages
 	;;
