@@ -398,7 +398,7 @@ test_output() {
 	awk -v s="blksnap-test: start $1" -v e="blksnap-test: result $1 " '
 		$0 == s { on = 1; buf = ""; next }
 		on && index($0, e) == 1 { on = 0 }
-		on { print }' "$2"
+		on && index($0, "blksnap-test: time ") != 1 { print }' "$2"
 }
 
 if ((nfail)) || [[ -n $show_output ]]; then
