@@ -263,6 +263,12 @@ function need(t, c,    n) {
 		}
 	} else if (k == "big") {
 		big[$2] = $3
+	} else if (k == "logfirst") {
+		# logfirst PASS WRITES P50_US P90_US LOG_WRITES
+		if (!isnum($3) || !isnum($4) || !isnum($5) || !isnum($6))
+			printf "error: logfirst %s: not numbers: %s\n", $2, $0
+		else
+			logf[$2] = $3 " " $4 " " $5 " " $6
 	} else if (k == "snapdone") {
 		done = 1
 	}
@@ -585,6 +591,35 @@ END {
 		printf "  taken:                %s\n", big["mem_taken_kib"]
 		if (att_ms == "" || take_ms == "" || mem_att == "")
 			print "error: the 4 TiB numbers are missing"
+
+		# The write-intent log's first write into a region.
+		printf "\nwrite-intent log (1 MiB regions, the log on a disk): 4 KiB writes at QD 1,\n"
+		printf "one per region, completion latency in us:\n"
+		printf "  %-40s %7s %8s %8s %10s\n", "", "writes", "median", "p90", "log writes"
+		nlf = split("first marked base", LF, " ")
+		llab["first"] = "first into its region (log write, flush)"
+		llab["marked"] = "region marked already"
+		llab["base"] = "no module (baseline)"
+		for (i = 1; i <= nlf; i++) {
+			if (!(LF[i] in logf)) {
+				printf "error: no logfirst %s line\n", LF[i]
+				continue
+			}
+			split(logf[LF[i]], lv, " ")
+			printf "  %-40s %7d %8s %8s %10s\n", llab[LF[i]], lv[1], lv[2], lv[3],
+				LF[i] == "base" ? "-" : lv[4]
+			lmed[LF[i]] = lv[2]
+			lcnt[LF[i]] = lv[1]
+			lw[LF[i]] = lv[4]
+		}
+		if (("first" in lmed) && ("marked" in lmed)) {
+			printf "  the log's cost of a first write: %+.0f us (median, over a marked region's)\n",
+				lmed["first"] - lmed["marked"]
+			if (lw["first"] < lcnt["first"])
+				printf "error: %d first writes made only %d log writes\n", lcnt["first"], lw["first"]
+			if (lw["marked"] != 0)
+				printf "error: writes into marked regions made %d log writes\n", lw["marked"]
+		}
 	}
 	if (!done)
 		print "error: no 'bench: snapdone' line"

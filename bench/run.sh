@@ -18,8 +18,9 @@
 #    writes at queue depths 1, 8 and 32 and 1 MiB sequential ones
 #    (time-based, every write a first touch), rewrites, reads of the
 #    images, the copy-on-write stages of a held write (blksnap's
-#    tracepoints, where it has them), take latency under load, and attach
-#    and take on a 4 TiB device.
+#    tracepoints, where it has them), take latency under load, the first
+#    write into a region of a write-intent log, and attach and take on a
+#    4 TiB device.
 # Prints tables of medians and ratios with a PASS/MISS line per target, and
 # writes them with the raw numbers to build/bench/results-KVER-DATE.txt and
 # a chart of the ratios to build/bench/results-KVER-DATE.png (gnuplot).
@@ -290,7 +291,7 @@ idle_parse() {
 			read -r c r v <<<"$v"
 			[[ $v == 0 ]] || IBAD+=("config $c rep $r: $v log writes in the steady state")
 			;;
-		m | wa | diag | ftfill | dmexc | latrun | lat | take | takewindow | big | phase | note) ;;
+		m | wa | diag | ftfill | dmexc | latrun | lat | take | takewindow | big | logfirst | phase | note) ;;
 		*) II[$k]=$v ;;
 		esac
 	done
@@ -380,7 +381,7 @@ report_body() {
 	grep -v '^error: ' <<<"$1"
 	echo
 	echo "raw numbers, in run order (bench: lines of the guest):"
-	grep -E '^(m|il|wa|diag|ftfill|dmexc|latrun|lat|take|big|prof|phase|note) ' <<<"$2" | sed 's/^/  /'
+	grep -E '^(m|il|wa|diag|ftfill|dmexc|latrun|lat|take|big|logfirst|prof|phase|note) ' <<<"$2" | sed 's/^/  /'
 	if ((${#bad[@]})); then
 		echo
 		printf 'error: %s\n' "${bad[@]}"
@@ -583,7 +584,7 @@ bench_kernel() {
 	mapfile -t lines < <(tr -d '\r' <"$log" | sed -n 's/^bench: //p')
 	local snaplines
 	snaplines=$(printf '%s\n' "${lines[@]}" |
-		grep -E '^(m|il|wa|diag|ftfill|dmexc|latrun|lat|take|big|prof|phase|note|snap[a-z_]*|take[a-z]+)( |$)' || true)
+		grep -E '^(m|il|wa|diag|ftfill|dmexc|latrun|lat|take|big|logfirst|prof|phase|note|snap[a-z_]*|take[a-z]+)( |$)' || true)
 	if [[ -n $ab ]]; then
 		ab_report "$kver" "$date" "$res" "$load0" "$load1" "$snaplines"
 		return

@@ -53,8 +53,12 @@
 # Then, if perf is there, a CPU profile of the vCPU fio runs on (tracking
 # only and rewrites with a snapshot on ORIG, tracking only on null_blk).
 # Then take latency (ext4 on ORIG, fio writing to it, create/add/take/destroy
-# repeated, the take ioctl timed by snapctl take -T) and the cost of attach
-# and take on a 4 TiB dm-zero device (time, /proc/meminfo before and after).
+# repeated, the take ioctl timed by snapctl take -T), the latency of the
+# first write into a region of a write-intent log (cbtlog, regions of
+# 1 MiB on the STORE disk: 4 KiB writes at QD 1, one per region, first
+# with every region new, then marked, then with no module) and the cost of
+# attach and take on a 4 TiB dm-zero device (time, /proc/meminfo before
+# and after).
 #
 # Settings from the kernel command line: bench.reps=N (default 5),
 # bench.runtime=SECONDS of time-based runs (default 3),
@@ -76,7 +80,9 @@
 # as "bench: diag TEST CONFIG REP ORIG_READS KIB STORAGE_WRITES KIB", the
 # traced runs as "bench: latrun TEST QD KEY=VALUE..." and "bench: lat TEST
 # QD STAGE N MEDIAN_US P90_US", takes
-# as "bench: take REP NS WINDOW_NS FREEZE_NS", the profile as "bench: prof
+# as "bench: take REP NS WINDOW_NS FREEZE_NS", the log's passes as "bench:
+# logfirst first|marked|base WRITES P50_US P90_US LOG_WRITES", the
+# profile as "bench: prof
 # RUN SAMPLES BLKFILTER_PCT BLKSNAP_PCT TRAMPOLINE_PCT IDLE_PCT", the large
 # device as "bench: big KEY VALUE"; then "bench: snapdone". Exit 0, 77, 1;
 # 1 also when a first-touch run wrote through its region or dm-snapshot's
@@ -129,7 +135,7 @@ if ((ab)); then
 fi
 
 need_blksnap
-need_cmd fio dmsetup mkfs.ext4 insmod rmmod modprobe snapctl
+need_cmd fio dmsetup mkfs.ext4 insmod rmmod modprobe snapctl cbtlog
 need_disks 5
 ORIG=${DISKS[0]}
 STORE=${DISKS[1]}
@@ -1217,6 +1223,45 @@ umount /mnt/bench-ext4 || fail "umount ext4"
 teardown
 
 phase takes
+# ---- write-intent log: the first write into a region ----------------------
+# Tracking only on ORIG with a write-intent log (cbtlog) on the raw STORE
+# disk, regions of 1 MiB (the smallest: thousands of first writes in
+# seconds). 4 KiB writes at QD 1, one at the start of each of the first
+# LOGN regions of ORIG, in three passes over the same offsets: "first"
+# (every write the first into its region since the log's attach: it waits
+# for one log write with a flush before it passes), "marked" (the same
+# writes again, their regions marked: no log I/O), and "base" (no module
+# loaded). Completion latency (fio's clat, µs) median and 90th percentile,
+# and the log writes each pass made.
+LOGN=$((quick ? 1024 : 4096))
+# logpass NAME: one pass; prints "bench: logfirst NAME IOS P50 P90 LOGW".
+logpass() {
+	local out l0=0 l1=0
+	attached && l0=$(cbtlog "$ORIG" status | sed -n 's/^sequence=//p')
+	out=$(fio --name=lf --filename="$(fio_file "$ORIG")" --allow_file_create=0 \
+		--direct=1 --ioengine=libaio --iodepth=1 --rw=write:1020k --bs=4k \
+		--size="${LOGN}M" --number_ios="$LOGN" --cpus_allowed="$cpu" \
+		--percentile_list=50:90 --output-format=terse --terse-version=3 2>&1) ||
+		{ echo "$out" >&2; fail "log pass $1"; }
+	attached && l1=$(cbtlog "$ORIG" status | sed -n 's/^sequence=//p')
+	grep ';' <<<"$out" | tail -n1 | awk -F';' -v n="$1" -v lw=$((l1 - l0)) '
+		{ p50 = $59; p90 = $60; sub(/.*=/, "", p50); sub(/.*=/, "", p90)
+		  printf "bench: logfirst %s %d %s %s %d\n", n, $47 / 4, p50, p90, lw }'
+}
+teardown
+load_mods
+snap attach "$ORIG"
+cbtlog -r 1048576 "$ORIG" attach "$STORE" >/dev/null || fail "attach a log on $STORE"
+settle "$ORIG" "$STORE"
+logpass first
+[[ $(cbtlog "$ORIG" status | sed -n 's/^failed=//p') == 0 ]] || fail "the log failed"
+settle "$ORIG" "$STORE"
+logpass marked
+cbtlog "$ORIG" detach >/dev/null || fail "detach the log"
+teardown
+settle "$ORIG"
+logpass base
+phase logfirst
 # ---- attach and take on a 4 TiB device -----------------------------------
 # meminfo_kib: kernel memory that a module's allocations show in: Slab,
 # VmallocUsed, Percpu (KiB, summed), and the parts.
