@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <signal.h>
+#include <sys/types.h>
 
 #include <blksnap/blksnap.h>
 #include <libsmartcols/libsmartcols.h>
@@ -123,6 +124,9 @@ int cmd_track(int argc, char **argv);
 /* cbtstate.c: the tracking state file, see blksnap(8) "TRACKING STATE". */
 #define STATE_ID_MAX	255
 #define STATE_FL_CONSUMED	1u	/* restored once: never again */
+#define STATE_FL_LOGGED		2u	/* valid only with its write-intent log */
+#define STATE_FL_CLEAN		4u	/* saved, checkpointed, then detached */
+#define STATE_FL_LOGFAILED	8u	/* its log failed (at time): unusable */
 
 struct cbt_state {
 	uint32_t flags;
@@ -148,8 +152,30 @@ int state_read(const char *path, struct cbt_state *s, char *why, size_t len);
 void state_free(struct cbt_state *s);
 /* Mark the state file path of s consumed, durably: 0 or -errno. */
 int state_consume(const char *path, struct cbt_state *s);
+/* Set and clear flags of s and rewrite its header at path, durably. */
+int state_flags(const char *path, struct cbt_state *s, uint32_t set,
+		uint32_t clear);
+/* Write s to path whole and durably (file and folder): 0 or -errno. */
+int state_write(const char *path, const struct cbt_state *s);
+/* Load s into the tracker of dev (attached, never used) under the
+ * generation gen: 0 or -1 (reported). */
+int state_load(const char *devpath, struct blksnap_dev *dev,
+	       const struct cbt_state *s, const struct blksnap_id *gen);
+/* The device's size in bytes: 0 or -errno. */
+int device_bytes(const char *path, uint64_t *size);
+/* The state file's time, for messages. */
+const char *state_date(int64_t time, char *buf, size_t len);
 int state_belongs(const struct cbt_state *s, const char *identity,
 		  uint64_t size, char *why, size_t len);
+/* The fields of s but its map from the tracker ci, of identity. */
+void state_of(struct cbt_state *s, const struct blksnap_cbt_info *ci,
+	      const char *identity);
+/* Write s (the state of dev's last take) to path as valid with the log
+ * of dev, then make it the log's checkpoint: 0, 1 when a take came in
+ * between (ESTALE: the log keeps its older checkpoint), -1 (reported;
+ * a failed log is marked in the state file). */
+int state_checkpoint(const char *devpath, struct blksnap_dev *dev,
+		     const char *path, struct cbt_state *s);
 /* What cbt-save and cbt-restore do, for one device: 0, or -1 after an
  * error reported on stderr (a state refused is an error). */
 struct cbt_opts {
@@ -177,6 +203,8 @@ struct track_dev {
 	char storage[4096];		/* "": the file's, or the default */
 	uint64_t limit;			/* 0: the file's, or none */
 	char identity[STATE_ID_MAX + 1];	/* "": the device's own */
+	char log[4096];			/* "": no write-intent log */
+	uint64_t log_region;		/* 0: the module's default */
 	unsigned int line;		/* in the file */
 };
 
@@ -194,6 +222,41 @@ void track_conf_free(struct track_conf *c);
 /* The device node of d into path (PATH_MAX bytes): 0, -ENOENT when it is
  * absent, -ENOTBLK when it names something else. */
 int track_dev_find(const struct track_dev *d, char *path, size_t len);
+/* The entry of c for the block device rdev, or NULL. */
+const struct track_dev *track_conf_find(const struct track_conf *c, dev_t rdev);
+
+/* wlog.c: the write-intent log of a tracked device, see blksnap.rst. */
+#define LOG_REGION_MIN	(1ull << 20)
+#define LOG_REGION_MAX	(1ull << 40)
+
+/* A log read from its file or device. */
+struct wlog {
+	struct blksnap_cbt_log h;
+	uint8_t *bits;			/* a bit per region, malloc()ed */
+	uint64_t marked;		/* bits set */
+};
+
+/* Read the log at path: 0, or -errno with why (-ENOENT: absent). */
+int wlog_read(const char *path, struct wlog *l, char *why, size_t len);
+void wlog_free(struct wlog *l);
+/* Mark the regions of l changed in dev's tracker (cbtdirty): 0 or -errno. */
+int wlog_dirty(struct blksnap_dev *dev, const struct wlog *l);
+/* Attach the log at path (a block device, or a file created and sized if
+ * needed) to dev's tracker: 0 or -1 (reported). */
+int wlog_attach(const char *devpath, struct blksnap_dev *dev,
+		const char *path, uint64_t region, struct blksnap_cbt_log *out);
+/* Whether path (a block device, or a file or its folder) is on the block
+ * device rdev, its disk, or a partition of it. */
+bool wlog_on(const char *path, dev_t rdev);
+/* The log of the state file path failed: mark the state, durably. */
+void wlog_failed(const char *path);
+/* Generations continued after a crash recovery, in path.links: whether
+ * child continues ancestor, and from which number (0 or -ENOENT). */
+int links_find(const char *path, const struct blksnap_id *child,
+	       const struct blksnap_id *ancestor, uint32_t *nr);
+/* child continues parent from nr (and parent's ancestors): 0 or -errno. */
+int links_write(const char *path, const struct blksnap_id *child,
+		const struct blksnap_id *parent, uint32_t nr);
 
 /* meta.c: the backup format, see blksnap(8) "BACKUP FORMAT". */
 #define META_FORMAT	1
@@ -208,6 +271,8 @@ struct meta {
 	bool incremental;
 	unsigned int base_seq;
 	unsigned int base_changes_number;
+	bool base_linked;		/* the base is of base_generation */
+	struct blksnap_id base_generation;
 	uint64_t device_size;
 	uint32_t block_size;
 	uint32_t block_count;

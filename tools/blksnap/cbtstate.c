@@ -263,7 +263,7 @@ void state_free(struct cbt_state *s)
 }
 
 /* Write s to path whole: a temporary file, fsync, rename, fsync dir. */
-static int state_write(const char *path, const struct cbt_state *s)
+int state_write(const char *path, const struct cbt_state *s)
 {
 	char tmp[PATH_MAX + 32], dir[PATH_MAX];
 	uint8_t h[STATE_HDR_SIZE];
@@ -292,14 +292,15 @@ static int state_write(const char *path, const struct cbt_state *s)
 	return fsync_dir(dir);
 }
 
-/* Mark the state file consumed, durably, before its state is loaded: a
- * torn header fails its CRC, which refuses the state too. */
-int state_consume(const char *path, struct cbt_state *s)
+/* Rewrite the header of s at path with flags changed, durably: a torn
+ * header fails its CRC, which refuses the state too. */
+int state_flags(const char *path, struct cbt_state *s, uint32_t set,
+		uint32_t clear)
 {
 	uint8_t h[STATE_HDR_SIZE];
 	int fd, ret;
 
-	s->flags |= STATE_FL_CONSUMED;
+	s->flags = (s->flags & ~clear) | set;
 	state_encode(s, h);
 	fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -312,7 +313,13 @@ int state_consume(const char *path, struct cbt_state *s)
 	return ret;
 }
 
-static int device_bytes(const char *path, uint64_t *size)
+/* Mark the state file consumed, durably, before its state is loaded. */
+int state_consume(const char *path, struct cbt_state *s)
+{
+	return state_flags(path, s, STATE_FL_CONSUMED, 0);
+}
+
+int device_bytes(const char *path, uint64_t *size)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	int ret = 0;
@@ -325,12 +332,20 @@ static int device_bytes(const char *path, uint64_t *size)
 	return ret;
 }
 
+const char *state_date(int64_t time, char *buf, size_t len)
+{
+	time_t t = (time_t)time;
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, len, "%Y-%m-%d %H:%M:%S UTC", &tm);
+	return buf;
+}
+
 int state_belongs(const struct cbt_state *s, const char *identity,
 		  uint64_t size, char *why, size_t len)
 {
 	char date[64];
-	time_t t = (time_t)s->time;
-	struct tm tm;
 
 	if (strcmp(s->identity, identity)) {
 		snprintf(why, len, "it belongs to another device (%s, this one is %s)",
@@ -343,10 +358,13 @@ int state_belongs(const struct cbt_state *s, const char *identity,
 		return 1;
 	}
 	if (s->flags & STATE_FL_CONSUMED) {
-		gmtime_r(&t, &tm);
-		strftime(date, sizeof(date), "%Y-%m-%d %H:%M:%S UTC", &tm);
 		snprintf(why, len, "it was restored once already and not saved again since %s (a crash, or a shutdown without cbt-save): the writes since are unknown",
-			 date);
+			 state_date(s->time, date, sizeof(date)));
+		return 1;
+	}
+	if (s->flags & STATE_FL_LOGFAILED) {
+		snprintf(why, len, "the write-intent log failed at %s: the writes since are unknown",
+			 state_date(s->time, date, sizeof(date)));
 		return 1;
 	}
 	return 0;
@@ -512,13 +530,74 @@ static int state_take(const char *path, struct blksnap_dev *dev,
 	return ret < 0 ? -1 : 0;
 }
 
+void state_of(struct cbt_state *s, const struct blksnap_cbt_info *ci,
+	      const char *identity)
+{
+	s->flags = 0;
+	s->device_size = ci->device_size;
+	s->block_size = ci->block_size;
+	s->block_count = ci->block_count;
+	s->generation = ci->generation;
+	s->changes_number = ci->changes_number;
+	s->time = (int64_t)time(NULL);
+	snprintf(s->identity, sizeof(s->identity), "%s", identity);
+}
+
+/* The state of dev's tracker at its last take (ci) into s. */
+static int state_fill(const char *devpath, struct blksnap_dev *dev,
+		      const char *identity, struct blksnap_cbt_info *ci,
+		      struct cbt_state *s)
+{
+	int ret = blksnap_cbt_map(dev, ci, &s->map);
+
+	if (ret < 0) {
+		errmsg(devpath, ret, "cannot read the change tracker");
+		return -1;
+	}
+	if (ci->changes_number > 254) {
+		errmsg(devpath, 0, "changes number %u out of range", ci->changes_number);
+		return -1;
+	}
+	state_of(s, ci, identity);
+	return 0;
+}
+
+int state_checkpoint(const char *devpath, struct blksnap_dev *dev,
+		     const char *path, struct cbt_state *s)
+{
+	struct blksnap_cbt_info ci = { .size = sizeof(ci) };
+	struct blksnap_cbt_log lg = { .size = sizeof(lg) };
+	int ret;
+
+	s->flags |= STATE_FL_LOGGED;
+	ret = state_write(path, s);
+	if (ret < 0) {
+		errmsg(path, ret, "cannot write");
+		return -1;
+	}
+	ci.generation = s->generation;
+	ci.changes_number = s->changes_number;
+	ret = blksnap_cbt_log_checkpoint(dev, &ci, &lg);
+	if (ret == -ESTALE)
+		return 1;
+	if (ret < 0) {
+		/* The log failed: the state is of no use without it. */
+		errmsg(devpath, ret, "the write-intent log failed");
+		wlog_failed(path);
+		return -1;
+	}
+	return 0;
+}
+
 int cbt_save(const char *devpath, const char *path, const char *identity,
 	     const struct cbt_opts *o)
 {
 	struct blksnap_cbt_info ci = { .size = sizeof(ci) };
+	struct blksnap_cbt_log lg = { .size = sizeof(lg) };
 	struct blksnap_dev *dev;
 	struct cbt_state s;
-	int ret, rc = -1;
+	bool logged;
+	int ret, tries, rc = -1;
 
 	if (open_dev(devpath, &dev) < 0)
 		return -1;
@@ -532,28 +611,41 @@ int cbt_save(const char *devpath, const char *path, const char *identity,
 		errmsg(devpath, ret, "cannot read the change tracker");
 		goto out;
 	}
-	if (state_take(devpath, dev, o) < 0)
-		goto out;
-	ret = blksnap_cbt_map(dev, &ci, &s.map);
-	if (ret < 0) {
-		errmsg(devpath, ret, "cannot read the change tracker");
-		goto out;
+	/* A log attached: the state saved is named by its checkpoint and
+	 * stays valid with it (STATE_FL_LOGGED).  A failed log is left
+	 * out: the state is then valid alone, once, as without a log. */
+	logged = blksnap_cbt_log_state(dev, 0, &lg) == 0 &&
+		 (lg.state & BLKSNAP_CBT_LOG_ATTACHED);
+	if (logged && (lg.state & BLKSNAP_CBT_LOG_FAILED)) {
+		errmsg(devpath, -lg.error, "the write-intent log failed: saved without it");
+		logged = false;
 	}
-	if (ci.changes_number > 254) {
-		errmsg(devpath, 0, "changes number %u out of range", ci.changes_number);
-		goto out;
-	}
-	s.device_size = ci.device_size;
-	s.block_size = ci.block_size;
-	s.block_count = ci.block_count;
-	s.generation = ci.generation;
-	s.changes_number = ci.changes_number;
-	s.time = (int64_t)time(NULL);
-	snprintf(s.identity, sizeof(s.identity), "%s", identity);
-	ret = state_write(path, &s);
-	if (ret < 0) {
-		errmsg(path, ret, "cannot write");
-		goto out;
+	for (tries = 0;; tries++) {
+		if (state_take(devpath, dev, o) < 0)
+			goto out;
+		state_free(&s);
+		if (state_fill(devpath, dev, identity, &ci, &s) < 0)
+			goto out;
+		if (!logged) {
+			ret = state_write(path, &s);
+			if (ret < 0) {
+				errmsg(path, ret, "cannot write");
+				goto out;
+			}
+			break;
+		}
+		ret = state_checkpoint(devpath, dev, path, &s);
+		if (ret < 0)
+			goto out;
+		if (ret == 0)
+			break;
+		/* ESTALE: a take came in between; the log keeps its older
+		 * checkpoint, which with the state saved misses nothing. */
+		if (tries == 2) {
+			warnmsg(devpath, "snapshots were taken during the save: the write-intent log keeps its older checkpoint");
+			logged = false;
+			break;
+		}
 	}
 	if (o->detach) {
 		ret = blksnap_detach(dev);
@@ -561,13 +653,19 @@ int cbt_save(const char *devpath, const char *path, const char *identity,
 			errmsg(devpath, ret, "saved, but cannot detach");
 			goto out;
 		}
+		/* No take after the save: the next start keeps the
+		 * generation. */
+		if (logged && (ret = state_flags(path, &s, STATE_FL_CLEAN, 0)) < 0) {
+			errmsg(path, ret, "cannot write");
+			goto out;
+		}
 	}
 	if (!o->quiet) {
 		char gen[BLKSNAP_ID_STR_LEN];
 
-		warnmsg(devpath, "tracking state saved to %s (%s, generation %s, number %u)",
+		warnmsg(devpath, "tracking state saved to %s (%s, generation %s, number %u)%s",
 			path, identity, blksnap_id_format(&s.generation, gen),
-			s.changes_number);
+			s.changes_number, logged ? ", the write-intent log's checkpoint" : "");
 	}
 	rc = 0;
 out:
@@ -619,6 +717,32 @@ int attach_dev(const char *devpath, struct blksnap_dev *dev)
 	return ret;
 }
 
+int state_load(const char *devpath, struct blksnap_dev *dev,
+	       const struct cbt_state *s, const struct blksnap_id *gen)
+{
+	struct blksnap_cbt_info ci = { .size = sizeof(ci) };
+	int ret;
+
+	ret = blksnap_cbt_info(dev, &ci);
+	if (ret < 0) {
+		errmsg(devpath, ret, "cannot read the change tracker");
+		return -1;
+	}
+	if (ci.block_size != s->block_size || ci.block_count != s->block_count) {
+		restore_error(devpath, -ERANGE);
+		return -1;
+	}
+	ci.device_size = s->device_size;
+	ci.generation = *gen;
+	ci.changes_number = s->changes_number;
+	ret = blksnap_cbt_restore(dev, &ci, s->map);
+	if (ret < 0) {
+		restore_error(devpath, ret);
+		return -1;
+	}
+	return 0;
+}
+
 int cbt_restore(const char *devpath, const char *path, const char *identity,
 		bool quiet)
 {
@@ -643,6 +767,11 @@ int cbt_restore(const char *devpath, const char *path, const char *identity,
 		errmsg(path, 0, "not restored to %s: %s", devpath, why);
 		goto out_free;
 	}
+	if (s.flags & STATE_FL_LOGGED) {
+		errmsg(path, 0, "not restored to %s: it is valid only with its write-intent log (blksnap track start restores both)",
+		       devpath);
+		goto out_free;
+	}
 	if (open_dev(devpath, &dev) < 0)
 		goto out_free;
 	if (attach_dev(devpath, dev) < 0)
@@ -663,14 +792,8 @@ int cbt_restore(const char *devpath, const char *path, const char *identity,
 		errmsg(path, ret, "cannot mark consumed; not restored");
 		goto out;
 	}
-	ci.device_size = s.device_size;
-	ci.generation = s.generation;
-	ci.changes_number = s.changes_number;
-	ret = blksnap_cbt_restore(dev, &ci, s.map);
-	if (ret < 0) {
-		restore_error(devpath, ret);
+	if (state_load(devpath, dev, &s, &s.generation) < 0)
 		goto out;
-	}
 	if (!quiet) {
 		char gen[BLKSNAP_ID_STR_LEN];
 

@@ -3,6 +3,14 @@
  * blksnap(8) track start|stop|status: cbt-restore and cbt-save for every
  * device of the configuration file, as the boot and the shutdown run them
  * (the systemd unit blksnap-tracking.service, the initramfs-tools script).
+ *
+ * A device with a write-intent log (log= in the configuration) follows
+ * the protocol of blksnap.rst, "Crash safety": at start, its saved state
+ * is loaded with the regions its old log marks, then the log is attached
+ * (its checkpoint: the state loaded); each save writes the state durably,
+ * then makes it the log's checkpoint.  Such a state stays valid after its
+ * restore (STATE_FL_LOGGED): with the log, it misses no write even after
+ * a crash; without a sound log it is refused.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -13,6 +21,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
@@ -228,16 +237,206 @@ static int track_state(const struct track_conf *c, const struct track_item *it,
 			  identity, path, len) < 0 ? -1 : 0;
 }
 
-/* Attach, then restore the saved state if there is one.  0 when the
- * device is tracked (its state restored or not), else -1. */
+/* A new generation id, random (RFC 4122 version 4). */
+static int track_new_generation(struct blksnap_id *g)
+{
+	if (getrandom(g->b, sizeof(g->b), 0) != (ssize_t)sizeof(g->b))
+		return -errno;
+	g->b[6] = (uint8_t)((g->b[6] & 0x0f) | 0x40);
+	g->b[8] = (uint8_t)((g->b[8] & 0x3f) | 0x80);
+	return 0;
+}
+
+/* Why the old log l cannot complete the state s of a device of size
+ * bytes, into why; 0 if it can. */
+static int track_log_fits(const struct cbt_state *s, const struct wlog *l,
+			  uint64_t size, char *why, size_t len)
+{
+	char g[BLKSNAP_ID_STR_LEN];
+
+	if (l->h.device_size != size)
+		snprintf(why, len, "its write-intent log is of a device of %llu bytes, this one has %llu",
+			 (unsigned long long)l->h.device_size, (unsigned long long)size);
+	else if (memcmp(&l->h.generation, &s->generation, sizeof(s->generation)))
+		snprintf(why, len, "its write-intent log is of another tracker (generation %s)",
+			 blksnap_id_format(&l->h.generation, g));
+	/* The log holds every write since the take of its checkpoint; a
+	 * state of a later take of the same generation holds all before. */
+	else if (l->h.changes_number > s->changes_number)
+		snprintf(why, len, "the checkpoint of its write-intent log (number %u) is newer than the state (number %u)",
+			 l->h.changes_number, s->changes_number);
+	else
+		return 0;
+	return -EINVAL;
+}
+
+/*
+ * Load the state s, valid only with its log, and the regions the old log
+ * marks.  After a clean stop (STATE_FL_CLEAN: saved, checkpointed, then
+ * detached, so no take followed the save) the tracker goes on in its
+ * generation.  Otherwise (a crash, or a device left running at the stop)
+ * snapshots may have been taken after the save, and backups made of them
+ * with higher changes numbers than the state's: the same numbers given
+ * again by the restored tracker would name other changes.  The tracker
+ * then goes on as a new generation, which the links file records as
+ * continuing the old one from the state's number: an incremental backup
+ * on a backup numbered k of the old generation copies the blocks above
+ * min(k, number) (backup.c), a superset of what changed since either.
+ * 0 loaded, -1 not (reported: the tracker stays fresh).
+ */
+static int track_recover(const struct track_args *a, const struct track_dev *d,
+			 const char *dev, struct blksnap_dev *bd,
+			 const char *path, struct cbt_state *s)
+{
+	struct blksnap_cbt_info ci = { .size = sizeof(ci) };
+	char why[1024], g1[BLKSNAP_ID_STR_LEN], g2[BLKSNAP_ID_STR_LEN], rs[32];
+	bool clean = s->flags & STATE_FL_CLEAN;
+	struct blksnap_id gen = s->generation;
+	struct cbt_state n;
+	struct wlog l;
+	uint64_t size;
+	int ret;
+
+	ret = device_bytes(dev, &size);
+	if (ret < 0) {
+		errmsg(dev, ret, "cannot read the device's size");
+		return -1;
+	}
+	ret = wlog_read(d->log, &l, why, sizeof(why));
+	if (ret < 0) {
+		warnmsg(dev, "saved tracking state %s refused: it needs its write-intent log %s: %s",
+			path, d->log, why);
+		return -1;
+	}
+	if (track_log_fits(s, &l, size, why, sizeof(why)) < 0) {
+		warnmsg(dev, "saved tracking state %s refused: %s", path, why);
+		goto fail;
+	}
+	if (clean)
+		ret = state_flags(path, s, 0, STATE_FL_CLEAN);
+	else if (!(ret = track_new_generation(&gen)))
+		ret = links_write(path, &gen, &s->generation, s->changes_number);
+	if (ret < 0) {
+		errmsg(path, ret, "cannot write");
+		goto fail;
+	}
+	if (state_load(dev, bd, s, &gen) < 0)
+		goto fail;
+	ret = wlog_dirty(bd, &l);
+	if (ret < 0) {
+		/* The tracker misses the log's regions: start afresh. */
+		errmsg(dev, ret, "cannot mark the write-intent log's regions changed");
+		blksnap_detach(bd);
+		attach_dev(dev, bd);
+		goto fail;
+	}
+	if (!clean) {
+		/* The state of the new generation, which the log's
+		 * checkpoint will name: the old one and the log's regions. */
+		n = *s;
+		n.map = NULL;
+		ret = blksnap_cbt_map(bd, &ci, &n.map);
+		if (ret == 0) {
+			n.generation = ci.generation;
+			n.changes_number = ci.changes_number;
+			n.flags = STATE_FL_LOGGED;
+			n.time = (int64_t)time(NULL);
+			ret = state_write(path, &n);
+		}
+		state_free(&n);
+		if (ret < 0)
+			errmsg(path, ret, "cannot save the recovered state");
+	}
+	if (!a->quiet && clean)
+		warnmsg(dev, "tracking state restored from %s (generation %s, number %u) with the %llu regions its write-intent log marks",
+			path, blksnap_id_format(&s->generation, g1), s->changes_number,
+			(unsigned long long)l.marked);
+	else if (!a->quiet)
+		warnmsg(dev, "recovered from %s (generation %s, number %u) and the %llu regions of %s that %s marks: tracked on as generation %s",
+			path, blksnap_id_format(&s->generation, g1), s->changes_number,
+			(unsigned long long)l.marked,
+			human_size(l.h.region_size, rs, sizeof(rs)), d->log,
+			blksnap_id_format(&gen, g2));
+	wlog_free(&l);
+	return 0;
+fail:
+	wlog_free(&l);
+	return -1;
+}
+
+/* The state loaded into a tracker that got its log: valid with the log
+ * (not consumed) when the log's checkpoint names it. */
+static void track_log_names(const char *path, const struct blksnap_cbt_log *lg)
+{
+	struct cbt_state s;
+	char why[512];
+	int ret;
+
+	if (state_read(path, &s, why, sizeof(why)) < 0)
+		return;
+	if (!(s.flags & STATE_FL_LOGFAILED) &&
+	    !memcmp(&s.generation, &lg->generation, sizeof(s.generation)) &&
+	    s.changes_number == lg->changes_number &&
+	    (s.flags & (STATE_FL_LOGGED | STATE_FL_CONSUMED | STATE_FL_CLEAN)) != STATE_FL_LOGGED) {
+		ret = state_flags(path, &s, STATE_FL_LOGGED,
+				  STATE_FL_CONSUMED | STATE_FL_CLEAN);
+		if (ret < 0)
+			errmsg(path, ret, "cannot write");
+	}
+	state_free(&s);
+}
+
+/* Attach the device's log, after its state was loaded (or not). */
+static void track_attach_log(const struct track_args *a, const struct track_dev *d,
+			     const char *dev, struct blksnap_dev *bd, const char *path)
+{
+	struct blksnap_cbt_log lg = { .size = sizeof(lg) };
+	char rs[32];
+
+	if (wlog_attach(dev, bd, d->log, d->log_region, &lg) < 0) {
+		warnmsg(dev, "tracked without a write-intent log: after a crash, its next incremental backup is full");
+		return;
+	}
+	track_log_names(path, &lg);
+	if (!a->quiet)
+		warnmsg(dev, "write-intent log %s attached (%llu regions of %s)", d->log,
+			(unsigned long long)lg.region_count,
+			human_size(lg.region_size, rs, sizeof(rs)));
+}
+
+/* The log of d is on none of the configured devices: 0, else -1
+ * (reported). */
+static int track_log_place(const struct track_args *a, const struct track_item *it,
+			   size_t n, const struct track_item *self)
+{
+	size_t i;
+
+	if (!self->d->log[0])
+		return 0;
+	for (i = 0; i < n; i++) {
+		if (!it[i].path[0] || !wlog_on(self->d->log, track_rdev(it[i].path)))
+			continue;
+		errmsg(self->path, 0, "%s line %u: the write-intent log %s is on the configured device %s: not tracked",
+		       a->conf, self->d->line, self->d->log, it[i].path);
+		return -1;
+	}
+	return 0;
+}
+
+/* Attach, then restore the saved state if there is one; with a log, see
+ * track_recover().  0 when the device is tracked (its state restored or
+ * not), else -1. */
 static int track_start(const struct track_args *a, const struct track_conf *c,
 		       const struct track_item *it)
 {
 	struct blksnap_cbt_info ci = { .size = sizeof(ci) };
+	struct blksnap_cbt_log lg = { .size = sizeof(lg) };
 	char identity[STATE_ID_MAX + 1], path[PATH_MAX], why[1024];
 	const char *dev = it->path;
+	bool logged = it->d->log[0] && !a->attach_only;
 	struct blksnap_dev *bd;
 	struct cbt_state s;
+	uint64_t size;
 	int ret;
 
 	if (!a->attach_only && track_state(c, it, identity, path, sizeof(path)) < 0)
@@ -253,13 +452,20 @@ static int track_start(const struct track_args *a, const struct track_conf *c,
 			ret = -1;
 		}
 	}
-	blksnap_dev_close(bd);
 	if (ret < 0)
-		return -1;
+		goto out;
 	if (a->attach_only) {
 		if (!a->quiet)
 			warnmsg(dev, "%s", ret == 1 ? "already tracked" : "tracked from now on");
-		return 0;
+		ret = 0;
+		goto out;
+	}
+	if (ret == 1 && logged && blksnap_cbt_log_state(bd, 0, &lg) == 0 &&
+	    (lg.state & BLKSNAP_CBT_LOG_ATTACHED)) {
+		if (!a->quiet)
+			warnmsg(dev, "already tracked, with its write-intent log");
+		ret = 0;
+		goto out;
 	}
 	/* Attached before, and of the generation of path: restored from it
 	 * (consumed), or saved to it and attached since (stop without
@@ -273,25 +479,65 @@ static int track_start(const struct track_args *a, const struct track_conf *c,
 		state_free(&s);
 		if (ret < 0) {
 			errmsg(path, ret, "cannot mark consumed");
-			return -1;
+			ret = -1;
+			goto out;
 		}
 		if (held) {
 			if (!a->quiet)
 				warnmsg(dev, restored ? "already tracked, with the state restored from %s" :
 					"already tracked since the save to %s",
 					path);
-			return 0;
+			goto log;
 		}
 	}
-	if (access(path, F_OK) < 0 && errno == ENOENT) {
+	ret = state_read(path, &s, why, sizeof(why));
+	if (ret == -ENOENT) {
 		if (!a->quiet)
 			warnmsg(dev, "no saved tracking state (%s): tracked from now on, the next incremental backup is full",
 				path);
-		return 0;
+		goto log;
 	}
+	if (ret == 0 && logged && (s.flags & STATE_FL_LOGGED) &&
+	    device_bytes(dev, &size) == 0 && !state_belongs(&s, identity, size, why, sizeof(why))) {
+		ret = track_recover(a, it->d, dev, bd, path, &s);
+		state_free(&s);
+		if (ret < 0)
+			warnmsg(dev, "tracked from now on without the saved state: the next incremental backup is full");
+		goto log;
+	}
+	if (ret == 0)
+		state_free(&s);
 	if (cbt_restore(dev, path, identity, a->quiet) < 0)
 		warnmsg(dev, "tracked from now on without the saved state: the next incremental backup is full");
-	return 0;
+log:
+	if (logged)
+		track_attach_log(a, it->d, dev, bd, path);
+	ret = 0;
+out:
+	blksnap_dev_close(bd);
+	return ret;
+}
+
+/* The state of the log attached to the tracker of dev: 1 attached and
+ * sound, 0 none, -1 failed (then marked in the state file path). */
+static int track_log_state(const char *dev, const char *path,
+			   struct blksnap_cbt_log *lg)
+{
+	struct blksnap_dev *bd;
+	int ret;
+
+	lg->size = sizeof(*lg);
+	if (blksnap_dev_open(dev, &bd) < 0)
+		return 0;
+	ret = blksnap_cbt_log_state(bd, 0, lg);
+	blksnap_dev_close(bd);
+	if (ret < 0 || !(lg->state & BLKSNAP_CBT_LOG_ATTACHED))
+		return 0;
+	if (lg->state & BLKSNAP_CBT_LOG_FAILED) {
+		wlog_failed(path);
+		return -1;
+	}
+	return 1;
 }
 
 static int track_stop(const struct track_args *a, const struct track_conf *c,
@@ -299,14 +545,24 @@ static int track_stop(const struct track_args *a, const struct track_conf *c,
 {
 	struct cbt_opts o = { .detach = a->detach, .quiet = a->quiet };
 	char identity[STATE_ID_MAX + 1], path[PATH_MAX], dir[PATH_MAX], mnt[4096];
+	struct blksnap_cbt_log lg;
 
+	if (track_state(c, it, identity, path, sizeof(path)) < 0)
+		return -1;
 	if (track_mounted_rw(track_rdev(it->path), mnt, sizeof(mnt))) {
+		/* The root device at shutdown: its log holds the writes since
+		 * its last checkpoint, so that the next start recovers from
+		 * the state saved then and the log, as after a crash. */
+		if (it->d->log[0] && track_log_state(it->path, path, &lg) > 0) {
+			if (!a->quiet)
+				warnmsg(it->path, "not saved: %s is mounted read-write from it; left tracked with its write-intent log, from which the next start recovers",
+					mnt);
+			return 0;
+		}
 		errmsg(it->path, 0, "not saved: %s is mounted read-write from it, and its writes after the save would be missed (unmount it or remount it read-only first)",
 		       mnt);
 		return -1;
 	}
-	if (track_state(c, it, identity, path, sizeof(path)) < 0)
-		return -1;
 	/* The state folder of a first save; its parent must exist. */
 	snprintf(dir, sizeof(dir), "%s", path);
 	if (mkdir(dirname(dir), 0700) < 0 && errno != EEXIST) {
@@ -319,6 +575,45 @@ static int track_stop(const struct track_args *a, const struct track_conf *c,
 	return cbt_save(it->path, path, identity, &o);
 }
 
+/* The log columns of track status for the device of it. */
+static void track_status_log(struct out *o, const struct track_item *it,
+			     const char *path, bool json)
+{
+	struct blksnap_cbt_log lg;
+	const char *state = "none";
+	char why[512];
+	struct wlog l;
+	int ret;
+
+	if (!it->d->log[0]) {
+		out_str(o, "log-state", state);
+		return;
+	}
+	ret = track_log_state(it->path, path, &lg);
+	if (ret > 0)
+		state = "ok";
+	else if (ret < 0)
+		state = "FAILED";
+	if (wlog_read(it->d->log, &l, why, sizeof(why)) == 0) {
+		if (!ret)
+			state = "detached";
+		if (json) {
+			out_u64(o, "region-size", l.h.region_size);
+			out_u64(o, "marked-regions", l.marked);
+		}
+		wlog_free(&l);
+	} else if (!ret) {
+		state = "unusable";
+		if (json)
+			out_str(o, "log-reason", why);
+	}
+	if (ret && json)
+		out_u64(o, "region-size", lg.region_size);
+	if (json)
+		out_str(o, "log", it->d->log);
+	out_str(o, "log-state", state);
+}
+
 static int track_status(const struct track_args *a, const struct track_conf *c,
 			const struct track_item *it, size_t n)
 {
@@ -327,18 +622,23 @@ static int track_status(const struct track_args *a, const struct track_conf *c,
 		{ "path", SCOLS_JSON_STRING, 0 },
 		{ "tracked", SCOLS_JSON_BOOLEAN, 0 },
 		{ "state", SCOLS_JSON_STRING, 0 },
+		{ "log-state", SCOLS_JSON_STRING, 0 },
 		{ "file", SCOLS_JSON_STRING, 0 },
 		{ "line", SCOLS_JSON_NUMBER, 0 },
 		{ "identity", SCOLS_JSON_STRING, 0 },
 		{ "generation", SCOLS_JSON_STRING, 0 },
 		{ "saved", SCOLS_JSON_NUMBER, 0 },
 		{ "reason", SCOLS_JSON_STRING, 0 },
+		{ "log", SCOLS_JSON_STRING, 0 },
+		{ "region-size", SCOLS_JSON_NUMBER, 0 },
+		{ "marked-regions", SCOLS_JSON_NUMBER, 0 },
+		{ "log-reason", SCOLS_JSON_STRING, 0 },
 	};
 	bool json = a->out_flags & OUT_JSON;
 	struct out o;
 	size_t i;
 
-	if (out_new(&o, "devices", cols, json ? ARRAY_SIZE(cols) : 5, a->out_flags) < 0)
+	if (out_new(&o, "devices", cols, json ? ARRAY_SIZE(cols) : 6, a->out_flags) < 0)
 		return EXIT_FAIL;
 	for (i = 0; i < n; i++) {
 		struct blksnap_cbt_info ci = { .size = sizeof(ci) };
@@ -373,13 +673,16 @@ static int track_status(const struct track_args *a, const struct track_conf *c,
 		out_str(&o, "file", path);
 		if (json)
 			out_str(&o, "identity", identity);
+		track_status_log(&o, &it[i], path, json);
 		ret = state_read(path, &s, why, sizeof(why));
 		if (ret == -ENOENT) {
 			state = "none";
 		} else if (ret < 0) {
 			state = "bad";
 		} else {
-			state = s.flags & STATE_FL_CONSUMED ? "consumed" : "saved";
+			state = s.flags & STATE_FL_CONSUMED ? "consumed" :
+				s.flags & STATE_FL_LOGFAILED ? "log-failed" :
+				s.flags & STATE_FL_LOGGED ? "logged" : "saved";
 			if (json) {
 				out_str(&o, "generation", blksnap_id_format(&s.generation, gen));
 				out_i64(&o, "saved", s.time);
@@ -437,8 +740,11 @@ int cmd_track(int argc, char **argv)
 	for (i = 0; i < c.n; i++) {
 		if (!it[i].path[0] || !track_wanted(&a, &it[i]))
 			continue;
-		ret = a.action == TRACK_START ? track_start(&a, &c, &it[i]) :
-						track_stop(&a, &c, &it[i]);
+		if (a.action == TRACK_START)
+			ret = track_log_place(&a, it, c.n, &it[i]) < 0 ? -1 :
+			      track_start(&a, &c, &it[i]);
+		else
+			ret = track_stop(&a, &c, &it[i]);
 		if (ret < 0)
 			failed++;
 	}

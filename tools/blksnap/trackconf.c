@@ -9,7 +9,8 @@
  *	state-dir DIR
  *	storage PATH
  *	limit SIZE
- *	device SPEC [storage=PATH] [limit=SIZE] [identity=ID]
+ *	device SPEC [storage=PATH] [limit=SIZE] [identity=ID] [log=PATH]
+ *		[log-region=SIZE]
  *
  * SPEC is an absolute path or TAG=VALUE (UUID, PARTUUID, LABEL, PARTLABEL:
  * udev's /dev/disk/by-TAG links; IDENTITY: the identity of the state
@@ -111,8 +112,18 @@ static int conf_dev_option(struct track_dev *d, const char *w, const char *file,
 	} else if (!strncmp(w, "identity=", 9)) {
 		if (conf_copy(d->identity, sizeof(d->identity), v) < 0)
 			return conf_error(file, line, "identity longer than %d bytes", STATE_ID_MAX);
+	} else if (!strncmp(w, "log=", 4)) {
+		if (*v != '/')
+			return conf_error(file, line, "log '%s': not an absolute path", v);
+		if (conf_copy(d->log, sizeof(d->log), v) < 0)
+			return conf_error(file, line, "log path too long");
+	} else if (!strncmp(w, "log-region=", 11)) {
+		if (parse_size(v, &d->log_region) < 0 || d->log_region < LOG_REGION_MIN ||
+		    d->log_region > LOG_REGION_MAX || (d->log_region & (d->log_region - 1)))
+			return conf_error(file, line, "invalid log-region '%s' (a power of two from 1M to 1T)",
+					  v);
 	} else {
-		return conf_error(file, line, "unknown option '%.*s' of a device (storage, limit or identity)",
+		return conf_error(file, line, "unknown option '%.*s' of a device (storage, limit, identity, log or log-region)",
 				  (int)(v - 1 - w), w);
 	}
 	return 0;
@@ -174,6 +185,12 @@ static int conf_line(struct track_conf *c, char **w, int n, const char *file,
 	for (i = 2; i < n; i++)
 		if (conf_dev_option(d, w[i], file, line) < 0)
 			return -EINVAL;
+	if (d->log_region && !d->log[0])
+		return conf_error(file, line, "log-region without log");
+	for (k = 0; d->log[0] && k < c->n; k++)
+		if (!strcmp(c->devs[k].log, d->log))
+			return conf_error(file, line, "log '%s' already the log of line %u",
+					  d->log, c->devs[k].line);
 	c->n++;
 	return 0;
 }
@@ -302,4 +319,17 @@ int track_dev_find(const struct track_dev *d, char *path, size_t len)
 	/* The link's target, for messages that name the device. */
 	snprintf(path, len, "%s", realpath(link, real) ? real : link);
 	return 0;
+}
+
+const struct track_dev *track_conf_find(const struct track_conf *c, dev_t rdev)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	size_t i;
+
+	for (i = 0; i < c->n; i++)
+		if (track_dev_find(&c->devs[i], path, sizeof(path)) == 0 &&
+		    stat(path, &st) == 0 && st.st_rdev == rdev)
+			return &c->devs[i];
+	return NULL;
 }
