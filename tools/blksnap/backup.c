@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -56,6 +57,12 @@ struct bdev {
 	bool finished;		/* copied and verified from a sound image */
 	bool failed;		/* its image failed before: no backup of it */
 	int error;		/* then why, a positive errno */
+	/* Of the tracking configuration (blksnap-tracking.conf(5)). */
+	const struct track_dev *conf;	/* its entry, or NULL */
+	char identity[STATE_ID_MAX + 1];
+	char state[4096];	/* its state file, "" unknown */
+	struct blksnap_cbt_info ci;	/* the tracker at the take ... */
+	uint8_t *map;		/* ... and its readable map */
 };
 
 struct backup {
@@ -76,6 +83,8 @@ struct backup {
 	bool gone;		/* the snapshot was destroyed under us */
 	bool ended;		/* the finished copies are written */
 	unsigned char *buf, *buf2;
+	const char *confpath;
+	struct track_conf conf;	/* the tracking configuration, or none */
 };
 
 static void progress_show(struct backup *b, bool force)
@@ -376,11 +385,11 @@ static int changed_ranges(struct bdev *d, const uint8_t *map, uint32_t count)
 	while (i < count) {
 		uint32_t s;
 
-		if (map[i] <= d->prev.changes_number) {
+		if (map[i] <= d->m.base_changes_number) {
 			i++;
 			continue;
 		}
-		for (s = i; i < count && map[i] > d->prev.changes_number; i++)
+		for (s = i; i < count && map[i] > d->m.base_changes_number; i++)
 			;
 		if (d->nranges == cap) {
 			struct brange *nr;
@@ -439,6 +448,36 @@ static int open_image(struct backup *b, struct bdev *d)
 	return 0;
 }
 
+/*
+ * Whether the tracker (generation ci->generation) continues the one of
+ * the previous backup after a crash (links file beside the state file,
+ * see wlog.c and track.c): then the base is min(k, r), k the previous
+ * backup's number, r the number of the state the tracker was recovered
+ * from.
+ *
+ * Why: the recovered tracker holds the state saved at number r and, as
+ * changed after it, every region the write-intent log marked (every
+ * write since that save).  Backups may have been taken after the save
+ * and before the crash, with numbers above r: their numbers mean nothing
+ * to the new tracker.  The blocks changed since the previous backup are
+ * either changed after the save (in the log's regions, above r in the
+ * map) or between the backup and the save when k < r (above k in the
+ * saved map).  Above min(k, r) is all of them, and more when k > r (the
+ * changes between the save and that backup, copied again): never less.
+ */
+static bool backup_linked(struct bdev *d, const struct blksnap_cbt_info *ci)
+{
+	uint32_t r;
+
+	if (!d->state[0] ||
+	    links_find(d->state, &ci->generation, &d->prev.generation, &r) < 0)
+		return false;
+	d->m.base_linked = true;
+	d->m.base_generation = d->prev.generation;
+	d->m.base_changes_number = r < d->prev.changes_number ? r : d->prev.changes_number;
+	return true;
+}
+
 /* Decide full or incremental, set up the new metadata and temp files.
  * 0 ready, 1 d's image failed, -1 the run failed (reported). */
 static int prepare_device(struct backup *b, struct bdev *d)
@@ -477,7 +516,8 @@ static int prepare_device(struct backup *b, struct bdev *d)
 
 		if (!d->have_prev) {
 			why = "no previous complete backup";
-		} else if (memcmp(&d->prev.generation, &ci.generation, sizeof(ci.generation))) {
+		} else if (memcmp(&d->prev.generation, &ci.generation, sizeof(ci.generation)) &&
+			   !backup_linked(d, &ci)) {
 			why = "the change tracker was reset since the previous backup (generation changed)";
 			/* Why no saved state carried it over, if one could. */
 			state_explain(d->path, &ci, &d->prev.generation, state, sizeof(state));
@@ -485,7 +525,7 @@ static int prepare_device(struct backup *b, struct bdev *d)
 			 d->prev.block_size != ci.block_size ||
 			 d->prev.block_count != ci.block_count)
 			why = "the device size or tracker block size changed";
-		else if (d->prev.changes_number >= ci.changes_number)
+		else if (!d->m.base_linked && d->prev.changes_number >= ci.changes_number)
 			why = "the change tracker is behind the previous backup";
 		if (why && !b->quiet)
 			warnmsg(d->path, "full copy: %s%s", why, state);
@@ -494,7 +534,8 @@ static int prepare_device(struct backup *b, struct bdev *d)
 	d->m.incremental = incr;
 	if (incr) {
 		d->m.base_seq = d->prev.seq;
-		d->m.base_changes_number = d->prev.changes_number;
+		if (!d->m.base_linked)
+			d->m.base_changes_number = d->prev.changes_number;
 		ret = changed_ranges(d, map, ci.block_count);
 		if (ret < 0) {
 			free(map);
@@ -503,10 +544,13 @@ static int prepare_device(struct backup *b, struct bdev *d)
 		}
 		d->m.data_size = ranges_bytes(&d->m, d->ranges, d->nranges);
 	} else {
+		d->m.base_linked = false;
 		d->m.changed_blocks = ci.block_count;
 		d->m.data_size = ci.device_size;
 	}
-	free(map);
+	/* Kept for the state saved after the backup. */
+	d->ci = ci;
+	d->map = map;
 	d->to_read = d->m.data_size;
 
 	file_name(d->img_final, sizeof(d->img_final), b->dir, d->name, d->m.seq, "img");
@@ -690,6 +734,51 @@ static int print_summary(struct backup *b, double seconds)
 	return 0;
 }
 
+/*
+ * A device whose tracker has a write-intent log of the configuration:
+ * the state of the backup's take saved and made the log's checkpoint, as
+ * track stop saves it, so that the log holds the regions written since
+ * this backup only.  Without it the log keeps growing until the next
+ * save, and a crash recovers from the older state: correct, but more
+ * is copied.
+ */
+static void backup_checkpoint(struct backup *b, struct bdev *d)
+{
+	struct blksnap_cbt_log lg = { .size = sizeof(lg) };
+	char dir[4096];
+	struct cbt_state s;
+	int ret;
+
+	if (!d->map || blksnap_cbt_log_state(d->dev, 0, &lg) < 0 ||
+	    !(lg.state & BLKSNAP_CBT_LOG_ATTACHED))
+		return;
+	if (!d->conf || !d->conf->log[0] || !d->state[0]) {
+		if (!b->quiet)
+			warnmsg(d->path, "its write-intent log is not one of %s: its checkpoint stays",
+				b->confpath);
+		return;
+	}
+	if (lg.state & BLKSNAP_CBT_LOG_FAILED) {
+		errmsg(d->path, -lg.error, "the write-intent log failed: after a crash, the next incremental backup is full");
+		wlog_failed(d->state);
+		return;
+	}
+	snprintf(dir, sizeof(dir), "%s", d->state);
+	if (mkdir(dirname(dir), 0700) < 0 && errno != EEXIST) {
+		errmsg(dir, errno, "cannot create the state folder");
+		return;
+	}
+	memset(&s, 0, sizeof(s));
+	state_of(&s, &d->ci, d->identity);
+	s.map = d->map;
+	ret = state_checkpoint(d->path, d->dev, d->state, &s);
+	if (ret == 1)
+		warnmsg(d->path, "a snapshot was taken after the backup's: the write-intent log keeps its older checkpoint");
+	else if (ret == 0 && !b->quiet)
+		warnmsg(d->path, "tracking state saved to %s, the write-intent log's checkpoint",
+			d->state);
+}
+
 static int backup_run(struct backup *b, const char *storage, uint64_t limit)
 {
 	int i, ret;
@@ -781,6 +870,9 @@ static int backup_run(struct backup *b, const char *storage, uint64_t limit)
 	if (finalize(b) < 0)
 		return EXIT_FAIL;
 	b->ended = true;
+	for (i = 0; i < b->ndevs; i++)
+		if (b->devs[i].finished)
+			backup_checkpoint(b, &b->devs[i]);
 	return b->nfailed ? EXIT_CORRUPTED : EXIT_OK;
 
 failed:
@@ -788,6 +880,36 @@ failed:
 	if (stop_signal)
 		return 128 + stop_signal;
 	return EXIT_FAIL;
+}
+
+/*
+ * The tracking configuration (--config, or the default one if it exists):
+ * each device's entry and state file, for the links of a recovered
+ * tracker and the checkpoint of its write-intent log.  -1 if a
+ * configuration given cannot be used (reported).
+ */
+static int backup_conf(struct backup *b, bool given)
+{
+	int i;
+
+	if ((given || access(b->confpath, F_OK) == 0) &&
+	    track_conf_read(b->confpath, &b->conf) < 0) {
+		if (given)
+			return -1;
+		warnmsg(b->confpath, "unusable: the devices' tracking states are not used");
+		return 0;
+	}
+	for (i = 0; i < b->ndevs; i++) {
+		struct bdev *d = &b->devs[i];
+
+		d->conf = track_conf_find(&b->conf, d->rdev);
+		if (d->conf && d->conf->identity[0])
+			snprintf(d->identity, sizeof(d->identity), "%s", d->conf->identity);
+		else if (device_identity(d->path, d->identity, sizeof(d->identity)) < 0)
+			continue;
+		state_default_path(b->conf.state_dir, d->identity, d->state, sizeof(d->state));
+	}
+	return 0;
 }
 
 int cmd_backup(int argc, char **argv)
@@ -800,6 +922,7 @@ int cmd_backup(int argc, char **argv)
 		{ "storage", required_argument, NULL, 's' },
 		{ "limit", required_argument, NULL, 'l' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "config", required_argument, NULL, 'c' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct backup b;
@@ -809,9 +932,11 @@ int cmd_backup(int argc, char **argv)
 	struct stat st;
 	double t_start;
 	int opt, i, k, rc = EXIT_FAIL, ret;
+	bool conf_given = false;
 
 	memset(&b, 0, sizeof(b));
-	while ((opt = getopt_long(argc, argv, "hjiVs:l:q", opts, NULL)) != -1) {
+	b.confpath = TRACK_CONF_DEFAULT;
+	while ((opt = getopt_long(argc, argv, "hjiVs:l:qc:", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'h': return command_help(argv[0]);
 		case 'j': b.json = true; break;
@@ -819,6 +944,7 @@ int cmd_backup(int argc, char **argv)
 		case 'V': b.verify = true; break;
 		case 'q': b.quiet = true; break;
 		case 's': storage = optarg; break;
+		case 'c': b.confpath = optarg; conf_given = true; break;
 		case 'l':
 			if (parse_limit(argv[0], optarg, &limit))
 				return EXIT_USAGE;
@@ -906,6 +1032,8 @@ int cmd_backup(int argc, char **argv)
 			}
 		}
 	}
+	if (backup_conf(&b, conf_given) < 0)
+		goto out;
 	if (!storage)
 		storage = default_storage();
 	snprintf(storage_path, sizeof(storage_path), "%s", storage);
@@ -951,8 +1079,10 @@ out:
 		for (i = 0; i < b.ndevs; i++) {
 			blksnap_dev_close(b.devs[i].dev);
 			free(b.devs[i].ranges);
+			free(b.devs[i].map);
 		}
 	}
+	track_conf_free(&b.conf);
 	free(b.devs);
 	free(b.buf);
 	free(b.buf2);

@@ -83,7 +83,7 @@ void file_name(char *buf, size_t len, const char *dir, const char *name,
 int meta_write(const char *dir, const struct meta *m)
 {
 	char path[4096 + 256], tmp[4096 + 300], gen[BLKSNAP_ID_STR_LEN];
-	char date[64];
+	char date[64], bgen[BLKSNAP_ID_STR_LEN];
 	struct tm tm;
 	time_t t = (time_t)m->time;
 	FILE *f;
@@ -114,6 +114,9 @@ int meta_write(const char *dir, const struct meta *m)
 	if (m->incremental) {
 		fprintf(f, "base=%u\n", m->base_seq);
 		fprintf(f, "base_changes_number=%u\n", m->base_changes_number);
+		if (m->base_linked)
+			fprintf(f, "base_generation=%s\n",
+				blksnap_id_format(&m->base_generation, bgen));
 	}
 	fprintf(f, "device_size=%" PRIu64 "\n", m->device_size);
 	fprintf(f, "block_size=%" PRIu32 "\n", m->block_size);
@@ -302,6 +305,12 @@ int meta_read(const char *path, struct meta *m, char *why, size_t whylen)
 				goto bad;
 			}
 			seen |= K_GEN;
+		} else if (strcmp(key, "base_generation") == 0) {
+			if (blksnap_id_parse(val, &m->base_generation) < 0) {
+				why_set(why, whylen, "line %u: bad base_generation", lineno);
+				goto bad;
+			}
+			m->base_linked = true;
 		} else if (strcmp(key, "snapshot") == 0) {
 			snprintf(m->snapshot, sizeof(m->snapshot), "%s", val);
 		} else if (strcmp(key, "verified") == 0) {
@@ -687,12 +696,23 @@ int chain_load(const char *dir, const char *name, unsigned int seq,
 					path, next->seq);
 				goto fail;
 			}
-			if (memcmp(&m.generation, &next->generation, sizeof(m.generation)) != 0) {
+			/* A base of an older generation that the tracker
+			 * continued after a crash: next holds the changes since
+			 * an older number, a superset (see backup.c). */
+			if (next->base_linked) {
+				if (memcmp(&m.generation, &next->base_generation,
+					   sizeof(m.generation)) != 0 ||
+				    next->base_changes_number > m.changes_number) {
+					why_set(why, whylen, "%s: generation %s and changes number %u, backup %u expects those of its base",
+						path, blksnap_id_format(&m.generation, sub),
+						m.changes_number, next->seq);
+					goto fail;
+				}
+			} else if (memcmp(&m.generation, &next->generation, sizeof(m.generation)) != 0) {
 				why_set(why, whylen, "%s: generation differs from that of backup %u",
 					path, next->seq);
 				goto fail;
-			}
-			if (m.changes_number != next->base_changes_number ||
+			} else if (m.changes_number != next->base_changes_number ||
 			    m.changes_number >= next->changes_number) {
 				why_set(why, whylen, "%s: changes number %u, backup %u expects %u",
 					path, m.changes_number, next->seq,
