@@ -38,6 +38,11 @@ bool all_zero(const void *buf, size_t len);
 int write_all(int fd, const void *buf, size_t len, uint64_t off);
 int read_all(int fd, void *buf, size_t len, uint64_t off);
 int fsync_dir(const char *dir);
+/* A file written whole and durably: created as tmp (O_EXCL), then
+ * file_commit() flushes and syncs it, renames it to path and syncs dir;
+ * on an error tmp is removed.  NULL or 0, else -errno (in *err). */
+FILE *file_create(const char *tmp, mode_t mode, int *err);
+int file_commit(FILE *f, const char *tmp, const char *path, const char *dir);
 double now_seconds(void);
 const char *ctl_path(void);
 bool module_loaded(void);

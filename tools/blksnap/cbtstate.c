@@ -267,29 +267,20 @@ int state_write(const char *path, const struct cbt_state *s)
 {
 	char tmp[PATH_MAX + 32], dir[PATH_MAX];
 	uint8_t h[STATE_HDR_SIZE];
-	int fd, ret;
+	FILE *f;
+	int ret;
 
 	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid());
 	snprintf(dir, sizeof(dir), "%s", path);
 	dirname(dir);
 	state_encode(s, h);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -errno;
-	ret = write_all(fd, h, sizeof(h), 0);
-	if (!ret)
-		ret = write_all(fd, s->map, s->block_count, STATE_HDR_SIZE);
-	if (!ret && fsync(fd) < 0)
-		ret = -errno;
-	if (close(fd) < 0 && !ret)
-		ret = -errno;
-	if (!ret && rename(tmp, path) < 0)
-		ret = -errno;
-	if (ret) {
-		unlink(tmp);
+	f = file_create(tmp, 0600, &ret);
+	if (!f)
 		return ret;
-	}
-	return fsync_dir(dir);
+	/* A short write sets the stream's error, which file_commit() sees. */
+	fwrite(h, sizeof(h), 1, f);
+	fwrite(s->map, s->block_count, 1, f);
+	return file_commit(f, tmp, path, dir);
 }
 
 /* Rewrite the header of s at path with flags changed, durably: a torn

@@ -87,21 +87,14 @@ int meta_write(const char *dir, const struct meta *m)
 	struct tm tm;
 	time_t t = (time_t)m->time;
 	FILE *f;
-	int fd, ret;
+	int ret;
 
 	file_name(path, sizeof(path), dir, m->name, m->seq, "meta");
 	snprintf(tmp, sizeof(tmp), "%s/.%s.%06u.meta.tmp.%d", dir, m->name,
 		 m->seq, (int)getpid());
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return -errno;
-	f = fdopen(fd, "w");
-	if (!f) {
-		ret = -errno;
-		close(fd);
-		unlink(tmp);
+	f = file_create(tmp, 0644, &ret);
+	if (!f)
 		return ret;
-	}
 	gmtime_r(&t, &tm);
 	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	blksnap_id_format(&m->generation, gen);
@@ -131,23 +124,7 @@ int meta_write(const char *dir, const struct meta *m)
 	fprintf(f, "date=%s\n", date);
 	fprintf(f, "verified=%d\n", m->verified ? 1 : 0);
 	fprintf(f, "complete=1\n");
-	if (fflush(f) != 0 || fsync(fd) < 0) {
-		ret = -errno;
-		fclose(f);
-		unlink(tmp);
-		return ret;
-	}
-	if (fclose(f) != 0) {
-		ret = -errno;
-		unlink(tmp);
-		return ret;
-	}
-	if (rename(tmp, path) < 0) {
-		ret = -errno;
-		unlink(tmp);
-		return ret;
-	}
-	return fsync_dir(dir);
+	return file_commit(f, tmp, path, dir);
 }
 
 static int num(const char *v, uint64_t max, uint64_t *out)

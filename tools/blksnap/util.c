@@ -205,6 +205,45 @@ int fsync_dir(const char *dir)
 	return ret;
 }
 
+FILE *file_create(const char *tmp, mode_t mode, int *err)
+{
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+	FILE *f;
+
+	if (fd < 0) {
+		*err = -errno;
+		return NULL;
+	}
+	f = fdopen(fd, "w");
+	if (!f) {
+		*err = -errno;
+		close(fd);
+		unlink(tmp);
+	}
+	return f;
+}
+
+int file_commit(FILE *f, const char *tmp, const char *path, const char *dir)
+{
+	int ret = 0;
+
+	if (fflush(f) != 0)
+		ret = -errno;
+	else if (ferror(f))	/* an earlier write of the caller's */
+		ret = -EIO;
+	else if (fsync(fileno(f)) < 0)
+		ret = -errno;
+	if (fclose(f) != 0 && !ret)
+		ret = -errno;
+	if (!ret && rename(tmp, path) < 0)
+		ret = -errno;
+	if (ret) {
+		unlink(tmp);
+		return ret;
+	}
+	return fsync_dir(dir);
+}
+
 double now_seconds(void)
 {
 	struct timespec ts;

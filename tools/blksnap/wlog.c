@@ -302,22 +302,16 @@ int links_write(const char *path, const struct blksnap_id *child,
 	char file[PATH_MAX + 16], tmp[PATH_MAX + 48], dir[PATH_MAX + 16];
 	char g1[BLKSNAP_ID_STR_LEN], g2[BLKSNAP_ID_STR_LEN];
 	struct link l[LINKS_MAX];
-	int i, n, fd, ret = 0;
+	int i, n, ret;
 	FILE *f;
 
 	n = links_load(path, l, LINKS_MAX);
 	links_path(path, file, sizeof(file));
 	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", file, (int)getpid());
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -errno;
-	f = fdopen(fd, "w");
-	if (!f) {
-		ret = -errno;
-		close(fd);
-		unlink(tmp);
+	snprintf(dir, sizeof(dir), "%s", file);
+	f = file_create(tmp, 0600, &ret);
+	if (!f)
 		return ret;
-	}
 	fprintf(f, "# blksnap: generations continued after a crash, see blksnap(8)\n");
 	fprintf(f, "%s %s %u\n", blksnap_id_format(child, g1),
 		blksnap_id_format(parent, g2), nr);
@@ -325,16 +319,5 @@ int links_write(const char *path, const struct blksnap_id *child,
 		if (!memcmp(&l[i].child, parent, sizeof(*parent)))
 			fprintf(f, "%s %s %u\n", g1, blksnap_id_format(&l[i].ancestor, g2),
 				l[i].nr < nr ? l[i].nr : nr);
-	if (fflush(f) || fsync(fd) < 0)
-		ret = -errno;
-	if (fclose(f) && !ret)
-		ret = -errno;
-	if (!ret && rename(tmp, file) < 0)
-		ret = -errno;
-	if (ret) {
-		unlink(tmp);
-		return ret;
-	}
-	snprintf(dir, sizeof(dir), "%s", file);
-	return fsync_dir(dirname(dir));
+	return file_commit(f, tmp, file, dirname(dir));
 }
