@@ -520,7 +520,9 @@ static int prepare_device(struct backup *b, struct bdev *d)
 			   !backup_linked(d, &ci)) {
 			why = "the change tracker was reset since the previous backup (generation changed)";
 			/* Why no saved state carried it over, if one could. */
-			state_explain(d->path, &ci, &d->prev.generation, state, sizeof(state));
+			state_explain(d->path, d->state[0] ? d->state : NULL,
+				      d->identity[0] ? d->identity : NULL, &ci,
+				      &d->prev.generation, state, sizeof(state));
 		} else if (d->prev.device_size != ci.device_size ||
 			 d->prev.block_size != ci.block_size ||
 			 d->prev.block_count != ci.block_count)

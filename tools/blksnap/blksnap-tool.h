@@ -197,7 +197,10 @@ int cbt_restore(const char *devpath, const char *path, const char *identity,
 /* Attach the filter, loading the module if needed: 0, 1 if it was
  * attached already, or -errno (reported). */
 int attach_dev(const char *devpath, struct blksnap_dev *dev);
-void state_explain(const char *devpath, const struct blksnap_cbt_info *ci,
+/* Why the saved state file (NULL: the default one) of the device, of
+ * identity given_id (NULL: its own), did not carry its tracker over. */
+void state_explain(const char *devpath, const char *file, const char *given_id,
+		   const struct blksnap_cbt_info *ci,
 		   const struct blksnap_id *prev_gen, char *why, size_t len);
 
 /* trackconf.c: the configuration of track, blksnap-tracking.conf(5). */

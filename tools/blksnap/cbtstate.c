@@ -361,7 +361,8 @@ int state_belongs(const struct cbt_state *s, const char *identity,
 	return 0;
 }
 
-void state_explain(const char *devpath, const struct blksnap_cbt_info *ci,
+void state_explain(const char *devpath, const char *file, const char *given_id,
+		   const struct blksnap_cbt_info *ci,
 		   const struct blksnap_id *prev_gen, char *why, size_t len)
 {
 	char identity[STATE_ID_MAX + 1], path[PATH_MAX], reason[1024];
@@ -369,11 +370,16 @@ void state_explain(const char *devpath, const struct blksnap_cbt_info *ci,
 	uint64_t size;
 	int ret;
 
-	if (device_identity(devpath, identity, sizeof(identity)) < 0) {
+	if (given_id)
+		snprintf(identity, sizeof(identity), "%s", given_id);
+	else if (device_identity(devpath, identity, sizeof(identity)) < 0) {
 		snprintf(why, len, "; the device has no stable identity for a saved tracking state");
 		return;
 	}
-	state_default_path(NULL, identity, path, sizeof(path));
+	if (file)
+		snprintf(path, sizeof(path), "%s", file);
+	else
+		state_default_path(NULL, identity, path, sizeof(path));
 	ret = state_read(path, &s, reason, sizeof(reason));
 	if (ret == -ENOENT) {
 		snprintf(why, len, "; no saved tracking state (%s)", path);
