@@ -31,9 +31,7 @@ cleanup() {
 	umount "$mnt" 2>/dev/null
 }
 trap cleanup EXIT
-mkfs.ext4 -q -F "$fsd" || fail "mkfs"
-mkdir -p "$mnt"
-mount "$fsd" "$mnt" || fail "mount"
+ext4_at "$fsd" "$mnt"
 log=$mnt/log
 
 # w MIB: 4 KiB of random data at MIB MiB of $d, a direct write that must
@@ -159,16 +157,7 @@ w 60
 # A log on a block device: device-mapper over the third disk.
 if command -v dmsetup >/dev/null && { modprobe dm-mod 2>/dev/null; [[ -c /dev/mapper/control ]]; }; then
 	lsize=$((size / 512))
-	dmsetup create --noudevsync "$dm" --table "0 $lsize linear $ld 0" ||
-		fail "dmsetup create"
-	dmsetup mknodes "$dm"
-	ldev=/dev/dm-$(dmsetup info -c --noheadings -o minor "$dm" | tr -d ' ')
-	[[ -b $ldev ]] || fail "no $ldev"
-	table() { # table TARGET: the log device's table.
-		dmsetup suspend --noudevsync "$dm" || fail "dmsetup suspend"
-		dmsetup load "$dm" --table "0 $lsize $1" || fail "dmsetup load $1"
-		dmsetup resume --noudevsync "$dm" || fail "dmsetup resume"
-	}
+	ldev=$(dm_linear "$dm" "$lsize" "$ld")
 	cl -r $MIB "$d" attach "$ldev" >/dev/null
 	n0=$(blkstat "$ldev" 4)
 	w 7
@@ -184,7 +173,7 @@ if command -v dmsetup >/dev/null && { modprobe dm-mod 2>/dev/null; [[ -c /dev/ma
 	[[ $n2 == "$n1" ]] || fail "writes into a marked region wrote the log ($n1, $n2)"
 	[[ $(field sequence "$(cl "$d" status)") == "$seq" ]] || fail "sequence moved"
 	# The log fails: the writes pass and land, the log says so.
-	table error
+	dm_table "$dm" "$lsize" error
 	w 9
 	w 11
 	out=$(cl "$d" status)
@@ -192,7 +181,7 @@ if command -v dmsetup >/dev/null && { modprobe dm-mod 2>/dev/null; [[ -c /dev/ma
 		fail "a failed log: $out"
 	r EIO "$d" checkpoint
 	dmesg | grep -q "write-intent log failed" || fail "no message of the failure"
-	table "linear $ld 0"
+	dm_table "$dm" "$lsize" "linear $ld 0"
 	w 13
 	cl "$d" detach >/dev/null
 	# The writes since the take, then 7; not 9, 11, 13.

@@ -533,3 +533,68 @@ unpart() {
 	done
 	return 0
 }
+
+# track WANT ARGS...: blksnap track with the configuration $conf; its
+# exit status in $rc must be WANT; its stderr shown and in $TEST_TMP/err.
+track() {
+	local want=$1
+	shift
+	blksnap track -c "${conf:?}" "$@" 2>"$TEST_TMP/err"
+	rc=$?
+	cat "$TEST_TMP/err"
+	[[ $rc == "$want" ]] || fail "track $*: exit $rc, expected $want"
+}
+# track_status: blksnap track status --json of $conf, in $TEST_TMP/j and
+# shown.
+track_status() {
+	blksnap track -c "${conf:?}" status --json >"$TEST_TMP/j" || fail "track status"
+	cat "$TEST_TMP/j"
+}
+# ext4_at DISK DIR: a new ext4 file system on DISK mounted at DIR.
+ext4_at() {
+	mkfs.ext4 -q -F "$1" || fail "mkfs $1"
+	mkdir -p "$2"
+	mount "$1" "$2" || fail "mount $1"
+}
+# dm_linear NAME SECTORS DEV: a device-mapper device NAME over the first
+# SECTORS of DEV, without udev; prints its /dev/dm-N.
+dm_linear() {
+	local n
+	dmsetup create --noudevsync "$1" --table "0 $2 linear $3 0" ||
+		fail "dmsetup create $1"
+	dmsetup mknodes "$1"
+	n=/dev/dm-$(dmsetup info -c --noheadings -o minor "$1" | tr -d ' ')
+	[[ -b $n ]] || fail "no $n"
+	echo "$n"
+}
+# dm_table NAME SECTORS TARGET: NAME's table becomes "0 SECTORS TARGET".
+dm_table() {
+	dmsetup suspend --noudevsync "$1" || fail "dmsetup suspend $1"
+	dmsetup load "$1" --table "0 $2 $3" || fail "dmsetup load $1 $3"
+	dmsetup resume --noudevsync "$1" || fail "dmsetup resume $1"
+}
+
+# track_log_env: for the tests of the write-intent log: $d, a partition
+# of 64 MiB of the first disk; an ext4 file system of the second disk at
+# $mnt; $conf with the state-dir $sd and $d with the log $log, a file on
+# it, of 1 MiB regions; the tool's environment (backup_env); all undone
+# at exit.
+track_log_env() {
+	need_disks 2
+	need_cmd sfdisk mkfs.ext4
+	load_blksnap diff_storage_minimum=2048
+	mnt=$TEST_TMP/logfs
+	trap 'cleanup_blksnap; umount "$mnt" 2>/dev/null; unpart' EXIT
+	backup_env
+	d=$(part "${DISKS[0]}" 64)
+	ext4_at "${DISKS[1]}" "$mnt"
+	log=$mnt/blksnap/log
+	mkdir -p "$mnt/blksnap"
+	conf=$TEST_TMP/tracking.conf
+	sd=$TEST_TMP/tstate
+	cat >"$conf" <<CONF
+state-dir $sd
+storage $TEST_TMP
+device $d log=$log log-region=1M
+CONF
+}

@@ -35,15 +35,6 @@ storage $TEST_TMP
 device IDENTITY=$ident
 device IDENTITY=serial:no-such-disk
 EOF
-# track C ACTION ARGS...: blksnap track, exit status in $rc, stderr shown.
-track() {
-	local want=$1
-	shift
-	blksnap track -c "$conf" "$@" 2>"$TEST_TMP/err"
-	rc=$?
-	cat "$TEST_TMP/err"
-	[[ $rc == "$want" ]] || fail "track $*: exit $rc, expected $want"
-}
 generation() { B cbtinfo "$d" | sed -n 's/^generation=//p'; }
 reload() {
 	unload_blksnap
