@@ -76,6 +76,19 @@ busy_stop() {
 	kill "$busy_pid" 2>/dev/null
 	wait "$busy_pid" 2>/dev/null
 }
+# restored_same BACKUP SUMS: BACKUP (a backup's metadata or a folder of
+# backups) restored to the scratch disk: fsck clean, and its files'
+# checksums those of the file SUMS.
+restored_same() {
+	blksnap restore --quiet "$1" "$SCRATCH" || fail "blksnap restore $1"
+	e2fsck -fn "$SCRATCH" >/tmp/fsck.log 2>&1 || { cat /tmp/fsck.log; fail "fsck of $1 restored"; }
+	mkdir -p /mnt/restored
+	mount -o ro "$SCRATCH" /mnt/restored || fail "mount $1 restored"
+	sums /mnt/restored >/tmp/rsums
+	umount /mnt/restored
+	cmp -s "$2" /tmp/rsums || { diff "$2" /tmp/rsums | head; fail "the files of $1 restored differ"; }
+}
+
 # backup_check FIRST_NEW LAST_NEW: new files, a backup under writes, its
 # restore to the scratch disk: fsck clean and the files as they were.
 backup_check() {
@@ -91,13 +104,7 @@ backup_check() {
 	name=${DATA#/dev/}
 	meta=$(find "$BK" -name "$name.*.meta" | sort | tail -n1)
 	[[ -n $meta ]] || fail "no backup of $name in $BK: $(ls "$BK")"
-	blksnap restore --quiet "$meta" "$SCRATCH" || fail "blksnap restore $meta"
-	e2fsck -fn "$SCRATCH" >/tmp/fsck.log 2>&1 || { cat /tmp/fsck.log; fail "fsck of the restored disk"; }
-	mkdir -p /mnt/restored
-	mount -o ro "$SCRATCH" /mnt/restored || fail "mount the restored disk"
-	sums /mnt/restored >/tmp/rsums
-	umount /mnt/restored
-	cmp -s /tmp/sums /tmp/rsums || { diff /tmp/sums /tmp/rsums | head; fail "restored files differ"; }
+	restored_same "$meta" /tmp/sums
 	echo "restored $meta: fsck clean, $(wc -l </tmp/rsums) files as at the backup"
 }
 dkms_has() { # KERNEL: the modules built and installed for it
@@ -191,13 +198,7 @@ track_after_reboot() {
 	[[ $type == incremental ]] || fail "the backup after the reboot is $type, not incremental"
 	# 8 MiB of files and ext4's metadata, out of a 1 GiB disk.
 	((read_b <= 32 << 20)) || fail "the incremental backup read $read_b bytes for 8 MiB of files"
-	blksnap restore --quiet "$BK/track" "$SCRATCH" || fail "restore the chain"
-	e2fsck -fn "$SCRATCH" >/tmp/fsck.log 2>&1 || { cat /tmp/fsck.log; fail "fsck of the restored chain"; }
-	mkdir -p /mnt/restored
-	mount -o ro "$SCRATCH" /mnt/restored || fail "mount the restored chain"
-	sums /mnt/restored >/tmp/track-rsums
-	umount /mnt/restored
-	cmp -s /tmp/track-sums /tmp/track-rsums || fail "the restored chain's files differ"
+	restored_same "$BK/track" /tmp/track-sums
 	echo "incremental after the reboot: $read_b bytes read, the chain restored as written"
 }
 
