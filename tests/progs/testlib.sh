@@ -172,9 +172,28 @@ incremental_exact() {
 	read_bytes=$(json_val bytes_read <"$TEST_TMP/j")
 	echo "incremental: $read_bytes bytes read for $2 MiB written"
 	((read_bytes == $2 << 20)) || fail "read $read_bytes bytes, written $2 MiB"
-	B restore -q "$bk" "$TEST_TMP/r"
-	cmp "$TEST_TMP/r" "$1" || fail "restored chain differs from the device"
+	restored_equals "$1"
+}
+
+# restored_equals DEV: DEV's latest backup in $bk, restored to a file,
+# equals DEV block for block.
+restored_equals() {
+	local n=${1#/dev/}
+	B restore -q --name "${n//\//-}" "$bk" "$TEST_TMP/r"
+	cmp "$TEST_TMP/r" "$1" || fail "restored chain differs from $1"
 	rm "$TEST_TMP/r"
+}
+
+# backup_full_because DEV REASON: backup --incremental of DEV into $bk
+# makes a full copy whose note on standard error gives REASON (a grep
+# pattern), and the chain restored to a file equals DEV block for block.
+backup_full_because() {
+	B backup --incremental --json "$bk" "$1" >"$TEST_TMP/j" 2>"$TEST_TMP/err"
+	cat "$TEST_TMP/err"
+	[[ $(json_val type <"$TEST_TMP/j") == full ]] || fail "$1: not a full copy ($2)"
+	grep -q "full copy: the change tracker was reset.*$2" "$TEST_TMP/err" ||
+		fail "$1: the full copy does not say '$2'"
+	restored_equals "$1"
 }
 
 # need_nullb: null_blk with configfs, or skip.

@@ -48,12 +48,6 @@ randwrite "$d" 8 1024
 blksnap cbt-restore "$d" 2>"$TEST_TMP/err" && fail "a consumed state restored"
 cat "$TEST_TMP/err"
 grep -q "restored once already" "$TEST_TMP/err" || fail "no reason for the refusal"
-B backup --incremental --json "$bk" "$d" >"$TEST_TMP/j" 2>"$TEST_TMP/err"
-cat "$TEST_TMP/err"
-[[ $(json_val type <"$TEST_TMP/j") == full ]] || fail "not full with a consumed state"
-grep -q "full copy: the change tracker was reset.*restored once already" "$TEST_TMP/err" ||
-	fail "the full copy does not say why"
-B restore -q "$bk" "$TEST_TMP/r"
-cmp "$TEST_TMP/r" "$d" || fail "restored full backup differs from the device"
+backup_full_because "$d" "restored once already"
 B detach "$d"
 unload_blksnap

@@ -36,14 +36,7 @@ refused() {
 	g=$(B cbtinfo "$b" | sed -n 's/^generation=//p')
 	grep -q "generation=$g" "$bk"/*.meta && fail "a refused state's generation in the tracker"
 	randwrite "$b" 6 1024
-	B backup --incremental --json "$bk" "$b" >"$TEST_TMP/j" 2>"$TEST_TMP/err"
-	cat "$TEST_TMP/err"
-	[[ $(json_val type <"$TEST_TMP/j") == full ]] || fail "not full: $1"
-	grep -q "full copy: the change tracker was reset.*$2" "$TEST_TMP/err" ||
-		fail "the full copy does not say '$2'"
-	B restore -q "$bk" "$TEST_TMP/r"
-	cmp "$TEST_TMP/r" "$b" || fail "restored full backup differs from $b"
-	rm "$TEST_TMP/r"
+	backup_full_because "$b" "$2"
 }
 
 # Another disk's state, under this disk's name (the disks swapped, say).
