@@ -196,6 +196,38 @@ backup_full_because() {
 	restored_equals "$1"
 }
 
+# ---- tests across boots -----------------------------------------------
+# A test with a "# boots: MAX" line runs again in each boot of a series on
+# the same disks, BOOT_NUMBER telling which (tests/vm/run.sh, init).
+
+# boot_again: end this boot with a clean shutdown (the EXIT traps run,
+# the guest syncs and powers off); the next boot runs the test again.
+boot_again() {
+	echo "boot $BOOT_NUMBER ends: clean shutdown, then boot $((BOOT_NUMBER + 1))"
+	exit 78
+}
+
+# crash_in MS: the guest is reset MS milliseconds from now, with no sync
+# (sysrq-b), and the next boot runs the test again.  The writes the guest's
+# disks completed stay (they are in the host's cache), those in flight may
+# be lost or partly done, the guest's page cache is lost.  The test goes
+# on meanwhile and must not end first: its exit status would count.
+crash_in() {
+	[[ -p ${TEST_BOOT_CTL:-} ]] || fail "no crash control (run by tests/vm/init?)"
+	echo "boot $BOOT_NUMBER ends in $1 ms: a reset with no sync, then boot $((BOOT_NUMBER + 1))"
+	echo "crash $1" >"$TEST_BOOT_CTL" || fail "crash request"
+}
+
+# keep_fs DEV DIR: the ext4 on DEV that the test's boots share, mounted
+# on DIR: made in the first boot; in the others mounted as it is (its
+# journal replayed after a crash).  DIR is the same in every boot (not
+# below TEST_TMP, which is not) when files on it name it.
+keep_fs() {
+	mkdir -p "$2" || fail "mkdir $2"
+	((BOOT_NUMBER > 1)) || mkfs.ext4 -q -F "$1" || fail "mkfs.ext4 $1"
+	mount "$1" "$2" || fail "mount $1 in boot $BOOT_NUMBER"
+}
+
 # need_nullb: null_blk with configfs, or skip.
 need_nullb() {
 	modprobe null_blk nr_devices=0 2>/dev/null || skip "no null_blk"

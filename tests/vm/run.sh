@@ -5,6 +5,17 @@
 #
 # TEST is a bash script; its name in the results is its path relative to
 # tests/ (or to the top of the tree) without ".sh", e.g. selftest/001-pass.
+# The tests share one boot, in the order given, except those with a line
+# "# boots: MAX": each of them runs after the others in a series of up to
+# MAX boots of its own, on disks of its own that persist from one boot of
+# the series to the next (and are new for the next test).  The guest runs
+# the test again in each boot, with BOOT_NUMBER (1, 2, ...) in its
+# environment, until it ends with a result; in a boot it ends by asking
+# for the next one (see tests/vm/init): after a clean shutdown (exit
+# status 78) or by a reset with no sync (sysrq-b) at a moment it chose.
+# QEMU runs with -no-reboot and this script starts the next boot; any
+# other end of a boot (a panic, a hang) fails the test, and the kernel log
+# checks apply to every boot.  "# timeout:" is per boot.
 #
 # Options:
 #   --kernel 6.12|6.1[-cloud|-rt]|debug
@@ -40,6 +51,12 @@
 #                       run to run, for the benchmarks; no use for real I/O
 #                       (waits for the host take no guest time); the
 #                       CPU has no CMPXCHG16B then (see cpu_model)
+#   --boots MAX         the most boots of each series (instead of the
+#                       tests' "# boots:" lines), for a longer run of a
+#                       test that takes its length from the environment
+#   --test-env NAME=VALUE  the tests' environment in the guest gets it
+#                       (kernel command line blksnap.env=NAME=VALUE; no
+#                       blanks), e.g. CRASH_POINTS=100
 #   --mem SIZE          guest memory (default 2G)
 #   --smp N             guest CPUs (default 2)
 #   --timeout SECONDS   wall-clock limit of the whole VM run (default: sum
@@ -79,6 +96,8 @@ results=
 append=
 tscale=
 show_output=
+boots_max=
+test_env=
 
 usage() {
 	sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}"
@@ -97,6 +116,8 @@ while (($#)); do
 	--disk-cache) disk_cache=${2:?}; shift 2 ;;
 	--tcg-thread) tcg_thread=${2:?}; shift 2 ;;
 	--icount) icount=${2:?}; shift 2 ;;
+	--boots) boots_max=${2:?}; shift 2 ;;
+	--test-env) test_env+=" blksnap.env=${2:?}"; shift 2 ;;
 	--mem) mem=${2:?}; shift 2 ;;
 	--smp) smp=${2:?}; shift 2 ;;
 	--timeout) timeout=${2:?}; shift 2 ;;
@@ -113,6 +134,8 @@ while (($#)); do
 done
 (($#)) || usage
 [[ $ndisks =~ ^[0-9]+$ ]] || die "--disks needs a number"
+[[ -z $boots_max || $boots_max =~ ^[1-9][0-9]*$ ]] || die "--boots needs a positive number"
+[[ $test_env != *" blksnap.env="[!A-Za-z_]* ]] || die "--test-env: NAME=VALUE"
 [[ $disk_cache == none || $disk_cache == writeback ]] ||
 	die "--disk-cache: none or writeback, not '$disk_cache'"
 [[ $tcg_thread == single || $tcg_thread == multi ]] ||
@@ -159,9 +182,17 @@ PROGDIR=${PROGDIR:-$TOP/build/tests-bin}
 results=${results:-$log_dir/results-$KVER.txt}
 mkdir -p "$log_dir" "$(dirname "$results")"
 
-# Test names and files.
+# Test names and files; the tests of the shared boot (single) and those
+# with boots of their own (multi, with the most boots and the wall-clock
+# limit of one boot).
+header() {
+	sed -n "s/^#[[:space:]]*$1:[[:space:]]*\([0-9][0-9]*\).*/\1/p" "$2" | head -n1
+}
 names=()
 files=()
+single=()
+multi=()
+declare -A max_boots=() boot_limit=()
 total_timeout=0
 for f in "$@"; do
 	[[ -f $f ]] || die "no such test: $f"
@@ -174,8 +205,18 @@ for f in "$@"; do
 	n=${n%.sh}
 	names+=("$n")
 	files+=("$abs")
-	t=$(sed -n 's/^#[[:space:]]*timeout:[[:space:]]*\([0-9][0-9]*\).*/\1/p' "$abs" | head -n1)
-	total_timeout=$((total_timeout + ${t:-180} * tscale + 25))
+	t=$(header timeout "$abs")
+	t=$((${t:-180} * tscale + 25))
+	b=$(header boots "$abs")
+	if [[ -n $b ]]; then
+		multi+=("$n")
+		max_boots[$n]=${boots_max:-$b}
+		boot_limit[$n]=$((t + 120))
+		total_timeout=$((total_timeout + max_boots[$n] * boot_limit[$n]))
+	else
+		single+=("$n")
+		total_timeout=$((total_timeout + t))
+	fi
 done
 timeout=${timeout:-$((total_timeout + 120))}
 
@@ -203,7 +244,7 @@ if [[ -d $TOP/tests/lib ]]; then
 	mkdir -p "$WORK/suite/opt/tests/lib"
 	cp -r "$TOP/tests/lib/." "$WORK/suite/opt/tests/lib/"
 fi
-printf '%s\n' "${names[@]}" >"$WORK/suite/opt/tests/list"
+printf '%s\n' "${single[@]}" >"$WORK/suite/opt/tests/list"
 (cd "$WORK/suite" && find . -mindepth 1 | LC_ALL=C sort |
 	cpio -o -H newc --owner=0:0 --quiet) | gzip -1 >"$WORK/suite.cpio.gz"
 cat "$base" "$WORK/suite.cpio.gz" >"$WORK/initrd"
@@ -223,14 +264,22 @@ drives=()
 # Each disk has a serial number, as real disks do: its stable identity in
 # the guest (/sys/block/vdX/serial), which blksnap's tracking state names.
 for ((i = 0; i < ndisks; i++)); do
-	truncate -s "$disk_size" "$WORK/disk$i.img"
 	drives+=(-drive "file=$WORK/disk$i.img,format=raw,if=none,id=disk$i,cache=$cache,aio=threads,discard=unmap"
 		-device "virtio-blk-pci,drive=disk$i,serial=blksnap-disk$i")
 done
+# new_disks: empty disks, for the shared boot and for each series of boots.
+new_disks() {
+	local i
+	for ((i = 0; i < ndisks; i++)); do
+		rm -f "$WORK/disk$i.img"
+		truncate -s "$disk_size" "$WORK/disk$i.img"
+	done
+}
 
-console=$WORK/console.log
+console=$WORK/console.log	# this boot's
+consoles=$WORK/consoles.log	# every boot's, each after a "vm: boot" line
 reslog=$WORK/results.log
-cmdline="console=ttyS0 panic=-1 loglevel=5 log_buf_len=16M rdinit=/init blksnap.timeout_scale=$tscale"
+cmdline="console=ttyS0 panic=-1 loglevel=5 log_buf_len=16M rdinit=/init blksnap.timeout_scale=$tscale$test_env"
 # The debug kernel interprets ACPI's PCI interrupt routing so slowly that
 # it hits the AML loop timeout (30 s, then 90 s more to reach the tests):
 # route by the BIOS's table instead.  With 5-level paging (QEMU's max
@@ -241,17 +290,18 @@ cmdline="console=ttyS0 panic=-1 loglevel=5 log_buf_len=16M rdinit=/init blksnap.
 # 4-level paging, as most machines run, avoids that false report.
 ((!debug)) || cmdline+=" pci=noacpi no5lvl"
 cmdline+=" $append"
+# start_vm ARGS: boot with ARGS added to the kernel command line.
 start_vm() {
 	: >"$console"
 	: >"$reslog"
 	shown=0
 	ready=
-	last=
+	again=
 	killed=
 	start=$(date +%s.%N)
 	qemu-system-x86_64 -accel "tcg,thread=$tcg_thread" ${icount:+-icount "shift=$icount,sleep=off"} -machine pc -cpu "$cpu_model" -smp "$smp" -m "$mem" \
 		-nodefaults -display none -no-reboot \
-		-kernel "$VMLINUZ" -initrd "$WORK/initrd" -append "$cmdline" \
+		-kernel "$VMLINUZ" -initrd "$WORK/initrd" -append "$cmdline$1" \
 		-serial "file:$console" -serial "file:$reslog" \
 		"${drives[@]}" </dev/null >"$WORK/qemu.out" 2>&1 &
 	qpid=$!
@@ -272,8 +322,13 @@ report_new() {
 		case $line in
 		"blksnap-test: ready"*)
 			[[ -n $ready ]] || ready=$(date +%s.%N)
-			last=$ready
-			printf 'vm: booted to first test in %.1f s\n' "$(echo "$ready - $start" | bc)"
+			[[ -n $last ]] || last=$ready
+			printf 'vm: %sbooted to first test in %.1f s\n' "${boot_name:+$boot_name: }" "$(echo "$ready - $start" | bc)"
+			;;
+		"blksnap-test: reboot "* | "blksnap-test: crash "*)
+			# The test asked for the next boot: after a clean
+			# shutdown, or a reset the guest is about to make.
+			read -r again_how again <<<"${line#blksnap-test: }"
 			;;
 		"blksnap-test: time "*)
 			read -r n ts ta <<<"${line#blksnap-test: time }"
@@ -299,41 +354,111 @@ report_new() {
 	shown=${#lines[@]}
 }
 
-# Software emulation rarely oopses in early boot (an int3 of kernel text
-# patching, seen under host load), before any module or test of ours ran:
-# that boot alone is tried once more; everything later counts.
-for attempt in 1 2; do
-start_vm
-deadline=$(($(date +%s) + timeout))
-while kill -0 "$qpid" 2>/dev/null; do
-	report_new
-	if (($(date +%s) > deadline)); then
-		echo "vm: wall-clock limit of ${timeout}s exceeded, killing QEMU"
-		killed=1
-		kill "$qpid" 2>/dev/null || true
-		sleep 1
-		kill -KILL "$qpid" 2>/dev/null || true
+# boot_vm ARGS LIMIT: one boot (ARGS added to the kernel command line),
+# ended by the guest, or killed after LIMIT seconds or at the deadline of
+# the whole run; sets qrc, killed, ready, again (the test that asked for
+# the next boot) and again_how (reboot or crash), and adds the boot's
+# console to $consoles.  Software emulation rarely oopses in early boot
+# (an int3 of kernel text patching, seen under host load), before any
+# module or test of ours ran: that boot alone is tried once more;
+# everything later counts.
+boot_vm() {
+	local attempt end
+	for attempt in 1 2; do
+		start_vm "$1"
+		end=$(($(date +%s) + $2))
+		((end <= deadline)) || end=$deadline
+		while kill -0 "$qpid" 2>/dev/null; do
+			report_new
+			if (($(date +%s) > end)); then
+				echo "vm: ${boot_name:+$boot_name: }wall-clock limit of $((end - ${start%.*}))s exceeded, killing QEMU"
+				killed=$((end - ${start%.*}))
+				kill "$qpid" 2>/dev/null || true
+				sleep 1
+				kill -KILL "$qpid" 2>/dev/null || true
+				break
+			fi
+			sleep 0.5
+		done
+		qrc=0
+		wait "$qpid" || qrc=$?
+		qpid=
+		report_new
+		{ echo "vm: ${boot_name:-boot}"; tr -d '\r' <"$console"; } >>"$consoles"
+		[[ ! -s $WORK/qemu.out ]] || sed 's/^/qemu: /' "$WORK/qemu.out"
+		if ((attempt == 1)) && [[ -z $ready && -z $killed ]] &&
+			grep -q 'Kernel panic' "$console"; then
+			cp "$console" "$WORK/console-boot-panic.log"
+			echo "vm: the kernel panicked while booting, before any test ran; booting again"
+			continue
+		fi
 		break
+	done
+}
+
+# no_result TEST...: those of the tests without a result fail, saying how
+# the last boot ended.
+no_result() {
+	local n rs
+	for n in "$@"; do
+		[[ -z ${status[$n]:-} ]] || continue
+		if [[ -n $killed ]]; then
+			rs="no result: VM killed after ${killed}s"
+		elif grep -q '^blksnap-test: done' <(tr -d '\r' <"$reslog"); then
+			rs="no result"
+		else
+			rs="no result: VM died (panic?)"
+		fi
+		[[ -z $boot_name ]] || rs+=" in $boot_name"
+		echo "FAIL $n $rs"
+		status[$n]=fail
+		reason[$n]=$rs
+	done
+}
+
+deadline=$(($(date +%s) + timeout))
+: >"$consoles"
+if ((${#single[@]})); then
+	new_disks
+	boot_name=
+	last=
+	boot_vm "" "$timeout"
+	printf 'vm: ran %d tests in %.1f s (QEMU exit %d)\n' "${#single[@]}" \
+		"$(echo "$(date +%s.%N) - $start" | bc)" "$qrc"
+	if [[ -n $again && -z ${status[$again]:-} ]]; then
+		status[$again]=fail
+		reason[$again]="asked for a $again_how, but has no '# boots:' line"
+		echo "FAIL $again ${reason[$again]}"
 	fi
-	sleep 0.5
-done
-qrc=0
-wait "$qpid" || qrc=$?
-qpid=
-report_new
-if ((attempt == 1)) && [[ -z $ready && -z $killed ]] &&
-	grep -q 'Kernel panic' "$console"; then
-	cp "$console" "$WORK/console-boot-panic.log"
-	echo "vm: the kernel panicked while booting, before any test ran; booting again"
-	continue
+	no_result "${single[@]}"
 fi
-break
+for n in "${multi[@]}"; do
+	new_disks
+	last=
+	series=$(date +%s.%N)
+	for ((b = 1; ; b++)); do
+		boot_name="boot $b of $n"
+		if (($(date +%s) >= deadline)); then
+			status[$n]=fail
+			reason[$n]="no result: the run's wall-clock limit of ${timeout}s reached before $boot_name"
+			echo "FAIL $n ${reason[$n]}"
+			break
+		fi
+		boot_vm " blksnap.tests=$n blksnap.boot=$b" "${boot_limit[$n]}"
+		[[ -n ${status[$n]:-} || $again != "$n" || -n $killed ]] && break
+		printf 'vm: %s ended in a %s after %.1f s\n' "$boot_name" "$again_how" \
+			"$(echo "$(date +%s.%N) - $start" | bc)"
+		if ((b == max_boots[$n])); then
+			status[$n]=fail
+			reason[$n]="asked for boot $((b + 1)), more than its ${max_boots[$n]}"
+			echo "FAIL $n ${reason[$n]}"
+			break
+		fi
+	done
+	no_result "$n"
+	printf 'vm: %s ran in %d boots, %.1f s\n' "$n" "$b" "$(echo "$(date +%s.%N) - $series" | bc)"
 done
-end=$(date +%s.%N)
-printf 'vm: ran %d tests in %.1f s (QEMU exit %d)\n' "${#names[@]}" "$(echo "$end - $start" | bc)" "$qrc"
-if [[ -s $WORK/qemu.out ]]; then
-	sed 's/^/qemu: /' "$WORK/qemu.out"
-fi
+boot_name=
 
 # The first kernel report of the console in one line: what it was, where
 # (RIP) and the innermost callers, so that a summary's last lines (CI's)
@@ -353,27 +478,14 @@ report_summary() {
 		trace && /<\/TASK>|---\[ end/ { trace = 0 }
 		END { if (what) printf "%s%s%s\n", what, rip ? "; RIP " rip : "", calls ? "; " calls : "" }'
 }
-summary=$(report_summary "$console")
+summary=$(report_summary "$consoles")
 [[ -z $summary ]] || echo "vm: kernel report: $summary"
 
-done_seen=$(grep -c '^blksnap-test: done' <(tr -d '\r' <"$reslog") || true)
 npass=0 nfail=0 nskip=0
 failed=()
 : >"$results.tmp"
 for n in "${names[@]}"; do
-	st=${status[$n]:-}
-	if [[ -z $st ]]; then
-		if [[ -n $killed ]]; then
-			rs="no result: VM killed after ${timeout}s"
-		elif ((done_seen)); then
-			rs="no result"
-		else
-			rs="no result: VM died (panic?)"
-		fi
-		echo "FAIL $n $rs"
-		st=fail
-		reason[$n]=$rs
-	fi
+	st=${status[$n]}
 	case $st in
 	pass) npass=$((npass + 1)) ;;
 	skip) nskip=$((nskip + 1)) ;;
@@ -404,7 +516,7 @@ test_output() {
 if ((nfail)) || [[ -n $show_output ]]; then
 	stamp=$(date +%Y%m%d-%H%M%S)
 	kept=$log_dir/console-$KVER-$stamp.log
-	tr -d '\r' <"$console" >"$kept"
+	cp "$consoles" "$kept"
 	echo "vm: console log kept in $kept"
 fi
 if [[ -n $show_output ]]; then
