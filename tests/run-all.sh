@@ -181,7 +181,9 @@ for k in $KERNELS; do
 		: >"$LOG_DIR/tests-$k-boot$b"
 	done
 	# Longest first, each to the boot with the least so far, weighed by
-	# their timeouts: the boots end close together.
+	# their timeouts (times their most boots, for a test with boots of its
+	# own, which tests/vm/run.sh runs after the boot's other tests): the
+	# boots end close together.
 	declare -A load=()
 	for ((b = 1; b <= nb; b++)); do load[$b]=0; done
 	while read -r w t; do
@@ -193,7 +195,8 @@ for k in $KERNELS; do
 		echo "$t" >>"$LOG_DIR/tests-$k-boot$best"
 	done < <(for t in "${ktests[@]}"; do
 		w=$(sed -n 's/^#[[:space:]]*timeout:[[:space:]]*\([0-9][0-9]*\).*/\1/p' "$t" | head -n1)
-		echo "${w:-120} $t"
+		mb=$(sed -n 's/^#[[:space:]]*boots:[[:space:]]*\([0-9][0-9]*\).*/\1/p' "$t" | head -n1)
+		echo "$((${w:-120} * ${mb:-1})) $t"
 	done | sort -s -k1,1nr)
 	unset load
 	for ((b = 1; b <= nb; b++)); do
