@@ -218,14 +218,21 @@ crash_in() {
 	echo "crash $1" >"$TEST_BOOT_CTL" || fail "crash request"
 }
 
-# keep_fs DEV DIR: the ext4 on DEV that the test's boots share, mounted
-# on DIR: made in the first boot; in the others mounted as it is (its
-# journal replayed after a crash).  DIR is the same in every boot (not
-# below TEST_TMP, which is not) when files on it name it.
-keep_fs() {
-	mkdir -p "$2" || fail "mkdir $2"
+# keep_env DEV: for the tests of blksnap track across boots (after
+# load_blksnap): the ext4 on DEV that the boots share, at S=/mnt/keep (the
+# same path in every boot: the configuration names it), made in the first
+# boot, mounted as it is in the others (its journal replayed after a
+# crash), unmounted at exit; on it the tool's state-dir and storage, the
+# backups ($bk) and the configuration ($conf).
+keep_env() {
+	S=/mnt/keep
+	mkdir -p "$S" || fail "mkdir $S"
 	((BOOT_NUMBER > 1)) || mkfs.ext4 -q -F "$1" || fail "mkfs.ext4 $1"
-	mount "$1" "$2" || fail "mount $1 in boot $BOOT_NUMBER"
+	mount "$1" "$S" || fail "mount $1 in boot $BOOT_NUMBER"
+	trap 'cd /; umount "$S" 2>/dev/null; cleanup_blksnap' EXIT
+	export BLKSNAP_STATE_DIR=$S/state BLKSNAP_STORAGE=$S
+	bk=$S/backup
+	conf=$S/tracking.conf
 }
 
 # need_nullb: null_blk with configfs, or skip.

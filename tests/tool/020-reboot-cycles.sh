@@ -24,12 +24,7 @@
 need_disks 3
 need_cmd sfdisk mkfs.ext4
 load_blksnap diff_storage_minimum=2048
-S=/mnt/keep	# the same path in every boot: the configuration names it
-trap 'cd /; umount "$S" 2>/dev/null; cleanup_blksnap' EXIT
-keep_fs "${DISKS[2]}" "$S"
-export BLKSNAP_STATE_DIR=$S/state BLKSNAP_STORAGE=$S
-bk=$S/backup
-conf=$S/tracking.conf
+keep_env "${DISKS[2]}"
 a=${DISKS[0]}1
 b=${DISKS[1]}1
 # ident DISK: the identity of its first partition, made by part().

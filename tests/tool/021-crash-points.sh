@@ -32,12 +32,7 @@
 need_disks 2
 need_cmd sfdisk mkfs.ext4 fio
 load_blksnap diff_storage_minimum=2048
-S=/mnt/keep	# the same path in every boot: the configuration names it
-trap 'cd /; umount "$S" 2>/dev/null; cleanup_blksnap' EXIT
-keep_fs "${DISKS[1]}" "$S"
-export BLKSNAP_STATE_DIR=$S/state BLKSNAP_STORAGE=$S
-bk=$S/backup
-conf=$S/tracking.conf
+keep_env "${DISKS[1]}"
 LOG=$S/vda1.log
 REGION=$((1 << 20))
 points=${CRASH_POINTS:-20}
