@@ -207,19 +207,23 @@ done
 # The host tests and the benchmark smoke run: while the debug kernel
 # builds, right after the other kernels' boots, beside the build's last
 # minutes rather than after everything; else after the last boot started,
-# in the time in which one boot is over and another not yet.
+# in the time in which one boot is over and another not yet. The
+# installed-system test, one long job (about 12 minutes), first: started
+# late, it would hold a slot that the debug kernel's boots, the longest,
+# wait for once the build is done.
 extra=()
+early=()
 if ((run_host)); then
 	[[ ! -x $TOP/tests/host/run.sh ]] || extra+=("host 0 0")
 	[[ ${BENCH_SMOKE:-1} == 0 || ! -x $TOP/bench/run.sh ]] || extra+=("bench 0 0")
-	[[ ${INSTALLED:-1} == 0 ]] || extra+=("installed 0 0")
+	[[ ${INSTALLED:-1} == 0 ]] || early+=("installed 0 0")
 fi
 if [[ -n $build_pid ]]; then
-	jobs=("${boots[@]}" "${extra[@]}" "${first[@]}")
+	jobs=("${early[@]}" "${boots[@]}" "${extra[@]}" "${first[@]}")
 	boots=("${boots[@]}" "${first[@]}")
 else
 	boots=("${first[@]}" "${boots[@]}")
-	jobs=("${boots[@]}" "${extra[@]}")
+	jobs=("${early[@]}" "${boots[@]}" "${extra[@]}")
 fi
 
 # run_boot KERNEL BOOT: one VM; its results in results-KERNEL-bootBOOT.txt.
