@@ -383,38 +383,37 @@ if [[ " ${jobs[*]} " == *" host 0 0 "* ]]; then
 	fi
 fi
 
+# job_result JOB NAME LOG PATTERN LINES: the exit status of JOB
+# (status-JOB) counted as the one test NAME; if it failed, the last LINES
+# lines of LOG matching PATTERN (the cause, where CI's last lines show
+# it) go into the summary.
+job_result() {
+	local rc line
+	read -r rc 2>/dev/null <"$LOG_DIR/status-$1" || rc=1
+	if [[ $rc == 0 ]]; then
+		npass=$((npass + 1)); summary+=("PASS $2")
+		return 0
+	fi
+	nfail=$((nfail + 1))
+	summary+=("FAIL $2 (exit $rc, log $3)")
+	while read -r line; do
+		summary+=("  $2: $line")
+	done < <(tr -d '\r' 2>/dev/null <"$3" | grep -aE "$4" | tail -n "$5")
+}
+
 if [[ " ${jobs[*]} " == *" bench 0 0 "* ]]; then
-	read -r rc <"$LOG_DIR/status-bench" 2>/dev/null || rc=1
 	echo "==== benchmark smoke run ===="
 	tail -n 3 "$LOG_DIR/bench-smoke.log" 2>/dev/null
-	if [[ $rc == 0 ]]; then
-		npass=$((npass + 1)); summary+=("PASS bench/smoke")
-	else
-		nfail=$((nfail + 1))
-		summary+=("FAIL bench/smoke (exit $rc, log $LOG_DIR/bench-smoke.log)")
-		# The cause, where CI's last lines show it: the errors the
-		# bench reported, the VM's verdict and any kernel report.
-		while read -r line; do
-			summary+=("  bench/smoke: $line")
-		done < <(tr -d '\r' <"$LOG_DIR/bench-smoke.log" |
-			grep -E '^(error: |bench: the (counted )?VM|vm: |FAIL)|Oops|BUG:|WARNING:|[Pp]anic|double fault' |
-			tail -n 20)
-	fi
+	# The errors the bench reported, the VM's verdict, any kernel report.
+	job_result bench bench/smoke "$LOG_DIR/bench-smoke.log" \
+		'^(error: |bench: the (counted )?VM|vm: |FAIL)|Oops|BUG:|WARNING:|[Pp]anic|double fault' 20
 fi
 
 if [[ " ${jobs[*]} " == *" installed 0 0 "* ]]; then
-	read -r rc <"$LOG_DIR/status-installed" 2>/dev/null || rc=1
 	echo "==== installed-system test (quick) ===="
 	grep -E '^installed: ' "$LOG_DIR/installed.log" 2>/dev/null | tail -n 8
-	if [[ $rc == 0 ]]; then
-		npass=$((npass + 1)); summary+=("PASS installed/quick")
-	else
-		nfail=$((nfail + 1))
-		summary+=("FAIL installed/quick (exit $rc, log $LOG_DIR/installed.log)")
-		while read -r line; do
-			summary+=("  installed: $line")
-		done < <(grep -aE '^(installed: |RESULT |no packages)' "$LOG_DIR/installed.log" | tail -n 10)
-	fi
+	job_result installed installed/quick "$LOG_DIR/installed.log" \
+		'^(installed: |RESULT |no packages)' 10
 fi
 
 finish
