@@ -300,7 +300,7 @@ reboot)
 	;;
 *) fail "unknown stage $stage" ;;
 esac
-if dmesg | grep -E 'BUG:|WARNING:|Oops|Call Trace' >/tmp/oops; then
+if dmesg | grep -E 'BUG:|WARNING:|Oops|INFO: task .* blocked|rcu: INFO|page allocation failure|Call Trace' >/tmp/oops; then
 	dmesg | tail -n 60
 	fail "the kernel reported: $(head -n1 /tmp/oops)"
 fi

@@ -126,12 +126,14 @@ boot() {
 	qpid=
 	[[ -z $lock ]] || exec 8>&-
 	cp "$WORK/payload/log-$stage.txt" "$log_dir/" 2>/dev/null || true
-	local result
+	local result report
 	result=$(grep -a '^RESULT' "$log_dir/log-$stage.txt" 2>/dev/null | tail -n1 || true)
 	if [[ $result == "RESULT PASS" ]]; then
 		rc=0
 	else
 		echo "installed: stage $stage failed: ${result:-no result (see $log_dir/console-$stage.log)}"
+		report=$("$TOP/tests/vm/kernel-report.sh" "$log_dir/console-$stage.log" 2>/dev/null || true)
+		[[ -z $report ]] || echo "installed: kernel report: $report"
 		tail -n 40 "$log_dir/log-$stage.txt" 2>/dev/null || tail -n 40 "$log_dir/console-$stage.log"
 	fi
 	grep -a '^== ' "$log_dir/log-$stage.txt" 2>/dev/null | sed 's/^/    /' || true

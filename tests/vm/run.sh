@@ -460,25 +460,8 @@ for n in "${multi[@]}"; do
 done
 boot_name=
 
-# The first kernel report of the console in one line: what it was, where
-# (RIP) and the innermost callers, so that a summary's last lines (CI's)
-# name the crash even when the whole console log is out of reach.
-report_summary() {
-	tr -d '\r' <"$1" | awk '
-		function fn(s) { sub(/^\[ *[0-9.]+\] /, "", s); sub(/^ *(\? )?/, "", s); return s }
-		!what && /(BUG:|Oops|WARNING:|kernel BUG|general protection fault|Kernel panic)/ {
-			what = fn($0); next }
-		what && !rip && /RIP: 0010:/ { rip = fn($0); sub(/^RIP: 0010:/, "", rip); next }
-		what && !traced && /Call Trace:/ { trace = traced = 1; next }
-		trace && / \? / { next }
-		trace && n < 8 && /\] +[a-zA-Z_][a-zA-Z0-9_.]*\+0x/ {
-			f = fn($0); sub(/\+0x.*/, "", f)
-			if (f !~ /^(<IRQ>|<\/IRQ>|<TASK>|<\/TASK>)$/) calls = calls (n++ ? " < " : "") f
-			next }
-		trace && /<\/TASK>|---\[ end/ { trace = 0 }
-		END { if (what) printf "%s%s%s\n", what, rip ? "; RIP " rip : "", calls ? "; " calls : "" }'
-}
-summary=$(report_summary "$consoles")
+# The first kernel report of the console in one line (CI's last lines name it).
+summary=$("$TOP/tests/vm/kernel-report.sh" "$consoles")
 [[ -z $summary ]] || echo "vm: kernel report: $summary"
 
 npass=0 nfail=0 nskip=0
