@@ -10,7 +10,7 @@
 #     attaches nothing, a failed create creates no snapshot, a failed add
 #     adds nothing, a failed take leaves a snapshot that destroy removes,
 #     destroy always succeeds. The first 16 points of a call are all tried,
-#     then ever fewer (N grows by half each time), for 45 s at most.
+#     then ever fewer (N grows by half each time), for 30 s at most.
 #  2. Failures at random (2% to 50% of the allocations, in any task: the
 #     copy-on-write and image work items too) through rounds of attach,
 #     create, add, take, writes to the original, image reads and writes,
@@ -102,7 +102,7 @@ expect() {
 # reached any more (or SWEEP_SECONDS have passed): pre_NAME, call_NAME N
 # (which runs its call with "run -n N"), the call must end with OK or one
 # of ERRS, post_NAME checks the state and undoes what the call did.
-SWEEP_SECONDS=45
+SWEEP_SECONDS=30
 sweep() {
 	local name=$1 n=1 runs=0 injected=0 failed=0 t0=$SECONDS end=""
 	while :; do
