@@ -41,6 +41,7 @@
 set -euo pipefail
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+start_all=$(date +%s)
 KERNELS=${KERNELS:-6.12 6.1}
 BOOT_MAX=${BOOT_MAX:-30}
 VM_JOBS=${VM_JOBS:-1}
@@ -281,14 +282,17 @@ run_installed() {
 }
 
 # run_job KERNEL BOOT: a boot, or the host tests (host), the benchmark
-# smoke run (bench) or the installed-system test (installed).
+# smoke run (bench) or the installed-system test (installed); when it
+# started and ended, in seconds from run-all's start, in span-KERNEL-BOOT.
 run_job() {
+	local t0=$(($(date +%s) - start_all))
 	case $1 in
 	host) run_host_tests ;;
 	bench) run_bench_smoke ;;
 	installed) run_installed ;;
 	*) run_boot "$1" "$2" ;;
 	esac
+	echo "$t0 $(($(date +%s) - start_all))" >"$LOG_DIR/span-$1-$2"
 }
 
 # debug_built: wait for the background build of the debug kernel; true if
@@ -299,6 +303,7 @@ debug_built() {
 	echo "run-all: waiting for the debug kernel's build"
 	wait "$build_pid" || rc=$?
 	build_pid=
+	built_at=$(($(date +%s) - start_all))
 	tail -n 3 "$LOG_DIR/debug-build.log"
 	if ((rc)); then
 		fail_setup "the debug kernel's build failed (exit $rc, $LOG_DIR/debug-build.log)"
@@ -314,8 +319,10 @@ debug_built() {
 }
 
 debug_failed=0
+built_at=
 running=()
-rm -f "$LOG_DIR/status-host" "$LOG_DIR/status-bench" "$LOG_DIR/status-installed"
+rm -f "$LOG_DIR/status-host" "$LOG_DIR/status-bench" "$LOG_DIR/status-installed" \
+	"$LOG_DIR"/span-*
 for entry in "${jobs[@]}"; do
 	read -r k b _ <<<"$entry"
 	if [[ $k == debug ]]; then
@@ -363,6 +370,15 @@ done
 for k in $KERNELS; do
 	[[ -n ${ktotal[$k]:-} ]] && summary+=("kernel $k: ${ktotal[$k]} tests in ${ksecs[$k]} s of boots")
 done
+# Where the time went, among CI's last lines: each job's start and end.
+line=
+for entry in "${jobs[@]}"; do
+	read -r k b _ <<<"$entry"
+	read -r s e 2>/dev/null <"$LOG_DIR/span-$k-$b" || continue
+	[[ $b == 0 ]] && line+=" $k $s-$e," || line+=" $k#$b $s-$e,"
+done
+[[ -z $built_at ]] || line+=" debug kernel built at $built_at,"
+[[ -z $line ]] || summary+=("timeline (s from run-all's start):${line%,}")
 
 if [[ " ${jobs[*]} " == *" host 0 0 "* ]]; then
 	out=$LOG_DIR/host.log
