@@ -5,7 +5,9 @@
 # the blocks written since the full one (both sides of the reload), and
 # the chain restored elsewhere equals the device block for block. The
 # state file is used once: after a second reload without a save (as after
-# a crash) it is refused and the backup is full, saying why.
+# a crash) it is refused and the backup is full, saying why.  The state
+# restored is rewritten in format version 1 first: earlier versions'
+# files are still read.
 # needs: blksnap.ko, 1 disk
 # timeout: 400
 . "$TEST_BIN/testlib.sh"
@@ -29,9 +31,25 @@ B cbt-save --detach "$d" 2>"$TEST_TMP/err"
 cat "$TEST_TMP/err"
 state=$(ls "$BLKSNAP_STATE_DIR"/*.cbt) || fail "no state file"
 [[ $state == */serial_blksnap-disk0_part_1_start_2048.cbt ]] || fail "state file name: $state"
-[[ $(stat -c %s "$state") == $((328 + 65536 / 4)) ]] || fail "state file size"
+[[ $(stat -c %s "$state") == $((392 + 65536 / 4)) ]] || fail "state file size"
 [[ -z $(blksnap_devices) ]] || fail "still attached after --detach"
 gen=$(sed -n 's/^generation=//p' "$bk"/*.000001.meta)
+# Earlier versions wrote version 1 (the first 328 bytes of the header):
+# still read.  The saved file rewritten so; the header's CRC-32 is
+# gzip's (its trailer holds the CRC-32 of the data).
+{
+	head -c 8 "$state"
+	printf '\x01\x00\x00\x00'
+	tail -c +13 "$state" | head -c 308
+} >"$TEST_TMP/v1"
+{
+	cat "$TEST_TMP/v1"
+	gzip -c <"$TEST_TMP/v1" | tail -c 8 | head -c 4
+	head -c 4 /dev/zero
+	tail -c +393 "$state"
+} >"$state.v1" || fail "state of version 1"
+mv "$state.v1" "$state" || fail "mv"
+[[ $(stat -c %s "$state") == $((328 + 65536 / 4)) ]] || fail "state file of version 1: size"
 
 reload
 # cbt-restore attaches; 1 MiB more after it.

@@ -132,6 +132,7 @@ int cmd_track(int argc, char **argv);
 #define STATE_FL_LOGGED		2u	/* valid only with its write-intent log */
 #define STATE_FL_CLEAN		4u	/* saved, checkpointed, then detached */
 #define STATE_FL_LOGFAILED	8u	/* its log failed (at time): unusable */
+#define STATE_FL_UNTRACKED	16u	/* refused: written while untracked */
 
 struct cbt_state {
 	uint32_t flags;
@@ -142,6 +143,11 @@ struct cbt_state {
 	uint32_t changes_number;
 	int64_t time;
 	char identity[STATE_ID_MAX + 1];
+	uint32_t version;		/* of the file: 1, or 2 with the below */
+	char boot_id[40];		/* of the save; "": unknown */
+	uint64_t written;		/* sectors written and discarded on the
+					 * device at the save (untracked.c) */
+	uint64_t untracked;		/* STATE_FL_UNTRACKED: sectors seen */
 	uint8_t *map;			/* block_count bytes, malloc()ed */
 };
 
@@ -157,6 +163,10 @@ int state_read(const char *path, struct cbt_state *s, char *why, size_t len);
 void state_free(struct cbt_state *s);
 /* Mark the state file path of s consumed, durably: 0 or -errno. */
 int state_consume(const char *path, struct cbt_state *s);
+/* Mark it refused for n sectors written while untracked (state_untracked),
+ * durably, so that it is refused ever after with that reason: 0 or
+ * -errno. */
+int state_refuse_untracked(const char *path, struct cbt_state *s, uint64_t n);
 /* Set and clear flags of s and rewrite its header at path, durably. */
 int state_flags(const char *path, struct cbt_state *s, uint32_t set,
 		uint32_t clear);
@@ -202,6 +212,26 @@ int attach_dev(const char *devpath, struct blksnap_dev *dev);
 void state_explain(const char *devpath, const char *file, const char *given_id,
 		   const struct blksnap_cbt_info *ci,
 		   const struct blksnap_id *prev_gen, char *why, size_t len);
+
+/* untracked.c: writes no tracker saw, by the devices' I/O statistics. */
+#define WRITTEN_UNKNOWN	UINT64_MAX
+/* Sectors written and discarded on the device since it appeared, or
+ * WRITTEN_UNKNOWN. */
+uint64_t device_written(const char *devpath);
+/* The kernel's boot id into buf ("" if unknown). */
+void boot_id(char *buf, size_t len);
+/* Record that dev's tracker was attached when before sectors had been
+ * written (a run-time file; nothing on an error). */
+void attach_note(const char *devpath, struct blksnap_dev *dev, uint64_t before);
+/* The sectors written before the attach of dev's tracker, by its record;
+ * without one (attached by another program), those written until now. */
+uint64_t attach_written(const char *devpath, struct blksnap_dev *dev);
+/* Whether the device of state s was written between its save and the
+ * attach of a tracker, before sectors having been written then: 0 no, or
+ * as far as the counts tell; else the sectors (WRITTEN_UNKNOWN: its
+ * statistics restarted), why into why. */
+uint64_t state_untracked(const struct cbt_state *s, uint64_t before,
+			 char *why, size_t len);
 
 /* trackconf.c: the configuration of track, blksnap-tracking.conf(5). */
 #define TRACK_CONF_DEFAULT	"/etc/blksnap/tracking.conf"

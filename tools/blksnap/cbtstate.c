@@ -32,10 +32,16 @@
 #include "blksnap-tool.h"
 
 #define STATE_MAGIC		"BLKSNCBT"
-#define STATE_VERSION		1
-#define STATE_HDR_SIZE		328
+#define STATE_VERSION		2
+#define STATE_HDR_SIZE_V1	328
+#define STATE_HDR_SIZE		392
 #define STATE_ID_OFF		64
 #define STATE_HCRC_OFF		320
+/* Version 2: what untracked.c needs, with a CRC of its own. */
+#define STATE_BOOT_OFF		328
+#define STATE_WRITTEN_OFF	368
+#define STATE_UNTRACKED_OFF	376
+#define STATE_XCRC_OFF		384
 #define STATE_DIR_DEFAULT	"/var/lib/blksnap"
 
 /* Little-endian fields of the header. */
@@ -64,11 +70,18 @@ static uint64_t get64(const uint8_t *p)
 	return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
 }
 
+/* The header's size in a file of version v (1 or 2). */
+static size_t state_hdr_size(uint32_t v)
+{
+	return v == 1 ? STATE_HDR_SIZE_V1 : STATE_HDR_SIZE;
+}
+
+/* The header of s, in the version of its file. */
 static void state_encode(const struct cbt_state *s, uint8_t *h)
 {
 	memset(h, 0, STATE_HDR_SIZE);
 	memcpy(h, STATE_MAGIC, 8);
-	put32(h + 8, STATE_VERSION);
+	put32(h + 8, s->version);
 	put32(h + 12, s->flags);
 	put64(h + 16, s->device_size);
 	put32(h + 24, s->block_size);
@@ -79,6 +92,13 @@ static void state_encode(const struct cbt_state *s, uint8_t *h)
 	put64(h + 56, (uint64_t)s->time);
 	memcpy(h + STATE_ID_OFF, s->identity, strlen(s->identity));
 	put32(h + STATE_HCRC_OFF, crc32_z(0, h, STATE_HCRC_OFF));
+	if (s->version == 1)
+		return;
+	memcpy(h + STATE_BOOT_OFF, s->boot_id, strnlen(s->boot_id, sizeof(s->boot_id) - 1));
+	put64(h + STATE_WRITTEN_OFF, s->written);
+	put64(h + STATE_UNTRACKED_OFF, s->untracked);
+	put32(h + STATE_XCRC_OFF, crc32_z(0, h + STATE_BOOT_OFF,
+					  STATE_XCRC_OFF - STATE_BOOT_OFF));
 }
 
 int sysfs_read(const char *dir, const char *file, char *buf, size_t len)
@@ -198,6 +218,7 @@ int state_read(const char *path, struct cbt_state *s, char *why, size_t len)
 {
 	uint8_t h[STATE_HDR_SIZE];
 	struct stat st;
+	size_t hsize;
 	int fd, ret;
 
 	memset(s, 0, sizeof(*s));
@@ -207,10 +228,12 @@ int state_read(const char *path, struct cbt_state *s, char *why, size_t len)
 		snprintf(why, len, "%s", strerror(-ret));
 		return ret;
 	}
-	ret = fstat(fd, &st) < 0 ? -errno : read_all(fd, h, sizeof(h), 0);
+	ret = fstat(fd, &st) < 0 ? -errno : read_all(fd, h, STATE_HDR_SIZE_V1, 0);
+	if (!ret)
+		s->version = get32(h + 8);
 	if (ret == -ENODATA || (!ret && (memcmp(h, STATE_MAGIC, 8) ||
-					 get32(h + 8) != STATE_VERSION))) {
-		snprintf(why, len, "not a tracking state file of version %d",
+					 s->version < 1 || s->version > STATE_VERSION))) {
+		snprintf(why, len, "not a tracking state file of version 1 to %d",
 			 STATE_VERSION);
 		ret = -EINVAL;
 	} else if (!ret && get32(h + STATE_HCRC_OFF) != crc32_z(0, h, STATE_HCRC_OFF)) {
@@ -219,8 +242,27 @@ int state_read(const char *path, struct cbt_state *s, char *why, size_t len)
 	} else if (ret) {
 		snprintf(why, len, "%s", strerror(-ret));
 	}
+	hsize = state_hdr_size(s->version);
+	if (!ret && hsize > STATE_HDR_SIZE_V1) {
+		ret = read_all(fd, h + STATE_HDR_SIZE_V1, hsize - STATE_HDR_SIZE_V1,
+			       STATE_HDR_SIZE_V1);
+		if (ret == -ENODATA || (!ret && get32(h + STATE_XCRC_OFF) !=
+			crc32_z(0, h + STATE_BOOT_OFF, STATE_XCRC_OFF - STATE_BOOT_OFF))) {
+			snprintf(why, len, "its header is corrupt (CRC)");
+			ret = -EINVAL;
+		} else if (ret) {
+			snprintf(why, len, "%s", strerror(-ret));
+		}
+	}
 	if (ret)
 		goto out;
+	s->written = WRITTEN_UNKNOWN;
+	if (s->version >= 2) {
+		memcpy(s->boot_id, h + STATE_BOOT_OFF, sizeof(s->boot_id) - 1);
+		s->boot_id[sizeof(s->boot_id) - 1] = '\0';
+		s->written = get64(h + STATE_WRITTEN_OFF);
+		s->untracked = get64(h + STATE_UNTRACKED_OFF);
+	}
 	s->flags = get32(h + 12);
 	s->device_size = get64(h + 16);
 	s->block_size = get32(h + 24);
@@ -231,7 +273,7 @@ int state_read(const char *path, struct cbt_state *s, char *why, size_t len)
 	memcpy(s->identity, h + STATE_ID_OFF, STATE_ID_MAX);
 	s->identity[STATE_ID_MAX] = '\0';
 	if (!s->block_count || s->changes_number > 254 ||
-	    (uint64_t)st.st_size != STATE_HDR_SIZE + (uint64_t)s->block_count) {
+	    (uint64_t)st.st_size != hsize + (uint64_t)s->block_count) {
 		snprintf(why, len, "its header is inconsistent with its size");
 		ret = -EINVAL;
 		goto out;
@@ -242,7 +284,7 @@ int state_read(const char *path, struct cbt_state *s, char *why, size_t len)
 		ret = -ENOMEM;
 		goto out;
 	}
-	ret = read_all(fd, s->map, s->block_count, STATE_HDR_SIZE);
+	ret = read_all(fd, s->map, s->block_count, hsize);
 	if (ret) {
 		snprintf(why, len, "%s", strerror(ret == -ENODATA ? EIO : -ret));
 	} else if (crc32_z(0, s->map, s->block_count) != get32(h + 52)) {
@@ -278,7 +320,7 @@ int state_write(const char *path, const struct cbt_state *s)
 	if (!f)
 		return ret;
 	/* A short write sets the stream's error, which file_commit() sees. */
-	fwrite(h, sizeof(h), 1, f);
+	fwrite(h, state_hdr_size(s->version), 1, f);
 	fwrite(s->map, s->block_count, 1, f);
 	return file_commit(f, tmp, path, dir);
 }
@@ -296,7 +338,7 @@ int state_flags(const char *path, struct cbt_state *s, uint32_t set,
 	fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	ret = write_all(fd, h, sizeof(h), 0);
+	ret = write_all(fd, h, state_hdr_size(s->version), 0);
 	if (!ret && fsync(fd) < 0)
 		ret = -errno;
 	if (close(fd) < 0 && !ret)
@@ -308,6 +350,13 @@ int state_flags(const char *path, struct cbt_state *s, uint32_t set,
 int state_consume(const char *path, struct cbt_state *s)
 {
 	return state_flags(path, s, STATE_FL_CONSUMED, 0);
+}
+
+int state_refuse_untracked(const char *path, struct cbt_state *s, uint64_t n)
+{
+	/* A file of version 1 has no room for the count: the flag alone. */
+	s->untracked = n;
+	return state_flags(path, s, STATE_FL_UNTRACKED, 0);
 }
 
 int device_bytes(const char *path, uint64_t *size)
@@ -356,6 +405,17 @@ int state_belongs(const struct cbt_state *s, const char *identity,
 	if (s->flags & STATE_FL_LOGFAILED) {
 		snprintf(why, len, "the write-intent log failed at %s: the writes since are unknown",
 			 state_date(s->time, date, sizeof(date)));
+		return 1;
+	}
+	if ((s->flags & STATE_FL_UNTRACKED) && s->untracked == WRITTEN_UNKNOWN) {
+		snprintf(why, len, "the device's I/O statistics restarted after the save of %s (it was removed and added again): its writes since are unknown",
+			 state_date(s->time, date, sizeof(date)));
+		return 1;
+	}
+	if (s->flags & STATE_FL_UNTRACKED) {
+		snprintf(why, len, "the device was written while untracked after the save of %s (%llu sectors, by its I/O statistics)",
+			 state_date(s->time, date, sizeof(date)),
+			 (unsigned long long)s->untracked);
 		return 1;
 	}
 	return 0;
@@ -530,6 +590,10 @@ static int state_take(const char *path, struct blksnap_dev *dev,
 void state_of(struct cbt_state *s, const struct blksnap_cbt_info *ci,
 	      const char *identity)
 {
+	s->version = STATE_VERSION;
+	boot_id(s->boot_id, sizeof(s->boot_id));
+	s->written = WRITTEN_UNKNOWN;
+	s->untracked = 0;
 	s->flags = 0;
 	s->device_size = ci->device_size;
 	s->block_size = ci->block_size;
@@ -618,11 +682,16 @@ int cbt_save(const char *devpath, const char *path, const char *identity,
 		logged = false;
 	}
 	for (tries = 0;; tries++) {
+		/* Counted before the take: a write between the take and the
+		 * detach, missed by the state, shows as untracked. */
+		uint64_t written = device_written(devpath);
+
 		if (state_take(devpath, dev, o) < 0)
 			goto out;
 		state_free(&s);
 		if (state_fill(devpath, dev, identity, &ci, &s) < 0)
 			goto out;
+		s.written = written;
 		if (!logged) {
 			ret = state_write(path, &s);
 			if (ret < 0) {
@@ -695,6 +764,7 @@ static void restore_error(const char *dev, int ret)
 
 int attach_dev(const char *devpath, struct blksnap_dev *dev)
 {
+	uint64_t before = device_written(devpath);
 	int ret = blksnap_attach(dev);
 
 	/* The filter is unknown (ENOENT), or out of tree blkfilter.ko is
@@ -705,6 +775,8 @@ int attach_dev(const char *devpath, struct blksnap_dev *dev)
 		ret = blksnap_attach(dev);
 	if (ret == -EALREADY)
 		return 1;
+	if (ret == 0)
+		attach_note(devpath, dev, before);
 	if (ret == -EBUSY)
 		errmsg(devpath, 0, "another filter is attached");
 	else if (ret == -ENOENT)
@@ -746,7 +818,7 @@ int cbt_restore(const char *devpath, const char *path, const char *identity,
 	struct blksnap_cbt_info ci = { .size = sizeof(ci) };
 	struct blksnap_dev *dev;
 	struct cbt_state s;
-	uint64_t size;
+	uint64_t size, untracked;
 	char why[1024];
 	int ret, rc = -1;
 
@@ -780,6 +852,14 @@ int cbt_restore(const char *devpath, const char *path, const char *identity,
 	}
 	if (ci.block_size != s.block_size || ci.block_count != s.block_count) {
 		restore_error(devpath, -ERANGE);
+		goto out;
+	}
+	untracked = state_untracked(&s, attach_written(devpath, dev), why, sizeof(why));
+	if (untracked) {
+		errmsg(path, 0, "not restored to %s: %s", devpath, why);
+		ret = state_refuse_untracked(path, &s, untracked);
+		if (ret < 0)
+			errmsg(path, ret, "cannot mark refused");
 		goto out;
 	}
 	/* Consumed first: if the restore then fails, the state is lost (a

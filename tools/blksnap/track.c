@@ -294,7 +294,7 @@ static int track_recover(const struct track_args *a, const struct track_dev *d,
 	struct blksnap_id gen = s->generation;
 	struct cbt_state n;
 	struct wlog l;
-	uint64_t size;
+	uint64_t size, untracked;
 	int ret;
 
 	ret = device_bytes(dev, &size);
@@ -310,6 +310,16 @@ static int track_recover(const struct track_args *a, const struct track_dev *d,
 	}
 	if (track_log_fits(s, &l, size, why, sizeof(why)) < 0) {
 		warnmsg(dev, "saved tracking state %s refused: %s", path, why);
+		goto fail;
+	}
+	/* The log holds the writes of trackers with it, not those before
+	 * this one's attach. */
+	untracked = state_untracked(s, attach_written(dev, bd), why, sizeof(why));
+	if (untracked) {
+		warnmsg(dev, "saved tracking state %s refused: %s", path, why);
+		ret = state_refuse_untracked(path, s, untracked);
+		if (ret < 0)
+			errmsg(path, ret, "cannot mark refused");
 		goto fail;
 	}
 	if (clean)
@@ -337,10 +347,8 @@ static int track_recover(const struct track_args *a, const struct track_dev *d,
 		n.map = NULL;
 		ret = blksnap_cbt_map(bd, &ci, &n.map);
 		if (ret == 0) {
-			n.generation = ci.generation;
-			n.changes_number = ci.changes_number;
+			state_of(&n, &ci, s->identity);
 			n.flags = STATE_FL_LOGGED;
-			n.time = (int64_t)time(NULL);
 			ret = state_write(path, &n);
 		}
 		state_free(&n);

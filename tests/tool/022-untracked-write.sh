@@ -1,0 +1,99 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# A saved tracking state older than the device's last untracked write is
+# refused, and the next backup is full, saying why; a state with no such
+# write is restored.  Partitions A and B (64 MiB each) of two disks, named
+# in the configuration by their identity; the configuration, the states
+# and the backups on a third disk's ext4 that the boots share.
+#   boot 1: full backups of both.  Stop and start with no write between:
+#           both restored (no false alarm in the boot of the save).  A
+#           stop, a write to A (untracked), a start: A's state refused
+#           ("written while untracked ... between the save"), B's
+#           restored; A's backup full, saying why (from the mark that the
+#           refusal left on the state file), B's exact; then A's exact on
+#           the new tracker.  Stop.
+#   boot 2: a write to B before the start (untracked, in a later boot): B's
+#           state refused ("since this boot before its tracker was
+#           attached"), A's restored; B's backup full, saying why, A's
+#           exact.  Then a stop, the module reloaded, a start: both
+#           restored again.
+# boots: 2
+# needs: blksnap.ko, 3 disks
+# timeout: 180
+. "$TEST_BIN/testlib.sh"
+need_disks 3
+need_cmd sfdisk mkfs.ext4
+load_blksnap diff_storage_minimum=2048
+keep_env "${DISKS[2]}"
+a=${DISKS[0]}1
+b=${DISKS[1]}1
+# ident DISK: the identity of its first partition, made by part().
+ident() { echo "serial:$(cat "/sys/class/block/${1##*/}/serial");part=1;start=2048"; }
+# restored N: track start restored N states.
+restored() {
+	[[ $(grep -c "restored from" "$TEST_TMP/err") == "$1" ]] || fail "$1 states not restored"
+}
+# refused DEV PATTERN: track start refused DEV's state, saying PATTERN.
+refused() {
+	grep -E "(^blksnap: $1: saved tracking state .* refused|: not restored to $1): .*$2" "$TEST_TMP/err" ||
+		fail "$1: state not refused for '$2'"
+}
+
+echo "boot $BOOT_NUMBER"
+case $BOOT_NUMBER in
+1)
+	[[ $(part "${DISKS[0]}" 64) == "$a" && $(part "${DISKS[1]}" 64) == "$b" ]] ||
+		fail "partitions"
+	mkdir -p "$bk"
+	cat >"$conf" <<-EOC
+	state-dir $BLKSNAP_STATE_DIR
+	storage $S
+	device IDENTITY=$(ident "${DISKS[0]}")
+	device IDENTITY=$(ident "${DISKS[1]}")
+	EOC
+	randwrite "$a" 0 65536
+	randwrite "$b" 0 65536
+	track 0 start
+	B backup -q "$bk" "$a" "$b"
+	randwrite "$a" 4 1024
+	track 0 stop --detach
+	track 0 start
+	restored 2
+	randwrite "$b" 8 1024
+	track 0 stop --detach
+	# Untracked: the tracker is detached.
+	randwrite "$a" 20 2048
+	track 0 start
+	restored 1
+	refused "$a" "written while untracked: [0-9]* sectors between the save"
+	# The backup's reason comes from the mark on the state file.
+	backup_full_because "$a" "written while untracked"
+	incremental_exact "$b" 1
+	randwrite "$a" 30 1024
+	incremental_exact "$a" 1
+	track 0 stop --detach
+	;;
+2)
+	# Untracked: written in this boot before the start.
+	randwrite "$b" 40 1024
+	track 0 start
+	restored 1
+	refused "$b" "since this boot before its tracker was attached"
+	backup_full_because "$b" "written while untracked"
+	randwrite "$a" 40 1024
+	incremental_exact "$a" 1
+	# A module reload between a stop and a start, nothing written.
+	track 0 stop --detach
+	unload_blksnap
+	load_blksnap diff_storage_minimum=2048
+	track 0 start
+	restored 2
+	randwrite "$a" 50 1024
+	randwrite "$b" 50 2048
+	incremental_exact "$a" 1
+	incremental_exact "$b" 2
+	track 0 stop --detach
+	exit 0
+	;;
+esac
+boot_again
