@@ -592,6 +592,36 @@ unpart() {
 	return 0
 }
 
+# part_ident DISK: the identity of DISK's first partition as part() makes
+# it (by the disk's serial number; blksnap(8), TRACKING STATE).
+part_ident() { echo "serial:$(cat "/sys/class/block/${1##*/}/serial");part=1;start=2048"; }
+
+# two_tracked MIB_A MIB_B: after keep_env, the partitions a (of DISKS[0])
+# and b (of DISKS[1]) in $a and $b; in the first boot made, of those
+# sizes, filled with random data, and named by their identities in $conf
+# with the state folder and storage of keep_env.
+two_tracked() {
+	a=${DISKS[0]}1
+	b=${DISKS[1]}1
+	((BOOT_NUMBER == 1)) || return 0
+	[[ $(part "${DISKS[0]}" "$1") == "$a" && $(part "${DISKS[1]}" "$2") == "$b" ]] ||
+		fail "partitions"
+	mkdir -p "$bk"
+	cat >"$conf" <<-EOC
+	state-dir $BLKSNAP_STATE_DIR
+	storage $S
+	device IDENTITY=$(part_ident "${DISKS[0]}")
+	device IDENTITY=$(part_ident "${DISKS[1]}")
+	EOC
+	randwrite "$a" 0 $(($1 << 10))
+	randwrite "$b" 0 $(($2 << 10))
+}
+
+# restored N: the last track command restored N states.
+restored() {
+	[[ $(grep -c "restored from" "$TEST_TMP/err") == "$1" ]] || fail "$1 states not restored"
+}
+
 # track WANT ARGS...: blksnap track with the configuration $conf; its
 # exit status in $rc must be WANT; its stderr shown and in $TEST_TMP/err.
 track() {

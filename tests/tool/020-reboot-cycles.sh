@@ -25,31 +25,13 @@ need_disks 3
 need_cmd sfdisk mkfs.ext4
 load_blksnap diff_storage_minimum=2048
 keep_env "${DISKS[2]}"
-a=${DISKS[0]}1
-b=${DISKS[1]}1
-# ident DISK: the identity of its first partition, made by part().
-ident() { echo "serial:$(cat "/sys/class/block/${1##*/}/serial");part=1;start=2048"; }
+two_tracked 64 32
 # state DISK: the state file of its first partition.
-state() { ident "$1" | sed 's/[^A-Za-z0-9.+@-]/_/g; s|^|'"$BLKSNAP_STATE_DIR"'/|; s/$/.cbt/'; }
-# restored N: track start restored N states.
-restored() {
-	[[ $(grep -c "restored from" "$TEST_TMP/err") == "$1" ]] || fail "$1 states not restored"
-}
+state() { part_ident "$1" | sed 's/[^A-Za-z0-9.+@-]/_/g; s|^|'"$BLKSNAP_STATE_DIR"'/|; s/$/.cbt/'; }
 
 echo "boot $BOOT_NUMBER"
 case $BOOT_NUMBER in
 1)
-	[[ $(part "${DISKS[0]}" 64) == "$a" && $(part "${DISKS[1]}" 32) == "$b" ]] ||
-		fail "partitions"
-	mkdir -p "$bk"
-	cat >"$conf" <<-EOC
-	state-dir $BLKSNAP_STATE_DIR
-	storage $S
-	device IDENTITY=$(ident "${DISKS[0]}")
-	device IDENTITY=$(ident "${DISKS[1]}")
-	EOC
-	randwrite "$a" 0 65536
-	randwrite "$b" 0 32768
 	track 0 start
 	B backup -q "$bk" "$a" "$b"
 	randwrite "$a" 4 1024
