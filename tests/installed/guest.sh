@@ -202,6 +202,27 @@ track_after_reboot() {
 	echo "incremental after the reboot: $read_b bytes read, the chain restored as written"
 }
 
+# root_attached: the initramfs (its local-premount script) attached the
+# root device before the root file system was mounted: the tool's record
+# of that attach (/run/blksnap, which the initramfs hands over) counts no
+# sector written before it, and the tracker is still the one it made.
+root_attached() {
+	step "the initramfs attached the root device before mounting it"
+	ROOTDEV=$(findmnt -no SOURCE /)
+	local mm rec gen count
+	mm=$(lsblk -dno MAJ:MIN "$ROOTDEV" | tr -d ' ')
+	rec=/run/blksnap/attach-$mm
+	ls -l /run/blksnap
+	read -r gen count <"$rec" || fail "no record of the attach of $ROOTDEV ($rec)"
+	[[ $count == 0 ]] || fail "$count sectors written on $ROOTDEV before its attach"
+	[[ $(cat "/sys/class/block/${ROOTDEV#/dev/}/filter" 2>/dev/null) == blksnap ]] ||
+		fail "blksnap is not attached to $ROOTDEV"
+	[[ $(blksnap cbtinfo "$ROOTDEV" | sed -n 's/^generation=//p') == "$gen" ]] ||
+		fail "the tracker of $ROOTDEV is not the one the initramfs attached"
+	journalctl -b -u blksnap-tracking.service --no-pager | tail -n 20
+	echo "$ROOTDEV attached by the initramfs with nothing written before (tracker $gen)"
+}
+
 # purge_packages: apt purge, then nothing of ours is left: not in dkms,
 # not loaded, no file on the disk, nothing in dpkg.
 purge_packages() {
@@ -273,6 +294,16 @@ kernel)
 	apt-get install -y /opt/kernel-6.1/*.deb || fail "apt install the 6.1 headers"
 	dkms status
 	dkms_has "$k61" || fail "dkms did not build the modules for $k61"
+
+	# The next boot, on 6.1, boots this initramfs, as a boot loader would.
+	step "the root device in tracking.conf: the initramfs of $k61 attaches it"
+	echo "device LABEL=root" >>/etc/blksnap/tracking.conf
+	update-initramfs -u -k "$k61" || fail "update-initramfs -u -k $k61"
+	lsinitramfs "/boot/initrd.img-$k61" >/tmp/initrd.list || fail "lsinitramfs"
+	for f in scripts/local-premount/blksnap usr/sbin/blksnap etc/blksnap/tracking.conf \
+		"lib/modules/$k61/updates/dkms/blksnap.ko"; do
+		grep -qE "^(usr/)?$f" /tmp/initrd.list || fail "$f not in the initramfs of $k61"
+	done
 	mkdir -p "$P/boot"
 	cp "/boot/vmlinuz-$k61" "/boot/initrd.img-$k61" "$P/boot/" || fail "copy the 6.1 kernel out"
 	echo "$k61" >"$P/boot/release"
@@ -280,6 +311,7 @@ kernel)
 	;;
 reboot)
 	[[ $(uname -r) == 6.1.* ]] || fail "not booted into 6.1"
+	root_attached
 	step "dkms status on $(uname -r)"
 	dkms status
 	dkms_has "$(uname -r)" || fail "no modules for $(uname -r)"
@@ -296,6 +328,7 @@ reboot)
 	systemctl stop blksnap-tracking.service
 	rm -rf /etc/blksnap /var/lib/blksnap
 	blksnap detach "$DATA" 2>/dev/null || true
+	blksnap detach "$ROOTDEV" || fail "detach the root device"
 	purge_packages
 	;;
 *) fail "unknown stage $stage" ;;

@@ -21,8 +21,11 @@
 #   1. on 6.12: apt install (DKMS compiles in the guest), dkms status,
 #      backup and restore, the upgrade under a live snapshot
 #   2. on 6.12: the 6.1 kernel, without then with its headers (DKMS
-#      builds for it unasked)
-#   3. on 6.1, the same disks: backup and restore, purge, nothing left
+#      builds for it unasked); the root device added to the tracking
+#      configuration and 6.1's initramfs updated (the package's hook)
+#   3. on 6.1, the same disks, from that initramfs: the root device was
+#      attached by it before the root mount; backup and restore, purge,
+#      nothing left
 #
 # The "reboot" is a power cycle: QEMU boots the kernel directly, and the
 # last boot takes the 6.1 kernel and initrd that the guest installed in
