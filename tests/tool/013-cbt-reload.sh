@@ -31,7 +31,7 @@ B cbt-save --detach "$d" 2>"$TEST_TMP/err"
 cat "$TEST_TMP/err"
 state=$(ls "$BLKSNAP_STATE_DIR"/*.cbt) || fail "no state file"
 [[ $state == */serial_blksnap-disk0_part_1_start_2048.cbt ]] || fail "state file name: $state"
-[[ $(stat -c %s "$state") == $((392 + 65536 / 4)) ]] || fail "state file size"
+[[ $(stat -c %s "$state") == $((400 + 65536 / 4)) ]] || fail "state file size"
 [[ -z $(blksnap_devices) ]] || fail "still attached after --detach"
 gen=$(sed -n 's/^generation=//p' "$bk"/*.000001.meta)
 # Earlier versions wrote version 1 (the first 328 bytes of the header):
@@ -46,7 +46,7 @@ gen=$(sed -n 's/^generation=//p' "$bk"/*.000001.meta)
 	cat "$TEST_TMP/v1"
 	gzip -c <"$TEST_TMP/v1" | tail -c 8 | head -c 4
 	head -c 4 /dev/zero
-	tail -c +393 "$state"
+	tail -c +401 "$state"
 } >"$state.v1" || fail "state of version 1"
 mv "$state.v1" "$state" || fail "mv"
 [[ $(stat -c %s "$state") == $((328 + 65536 / 4)) ]] || fail "state file of version 1: size"

@@ -65,7 +65,7 @@ refused "block size differs" "has another tracker block size"
 
 # A corrupt state file: one byte of the map changed.
 B cbt-save -q --detach "$b"
-printf '\x7f' | dd of="$sb" bs=1 seek=$((392 + 100)) conv=notrunc status=none || fail "corrupt"
+printf '\x7f' | dd of="$sb" bs=1 seek=$((400 + 100)) conv=notrunc status=none || fail "corrupt"
 refused "change map is corrupt (CRC)" "unusable: its change map is corrupt (CRC)"
 
 # No state file.

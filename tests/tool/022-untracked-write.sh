@@ -16,7 +16,10 @@
 #           state refused ("since this boot before its tracker was
 #           attached"), A's restored; B's backup full, saying why, A's
 #           exact.  Then a stop, the module reloaded, a start: both
-#           restored again.
+#           restored again.  Then B with a write-intent log: a tracker
+#           detached without a save and started again with nothing
+#           written between is recovered; with a write between, refused
+#           ("between its tracker's detach") and the backup full.
 # boots: 2
 # needs: blksnap.ko, 3 disks
 # timeout: 180
@@ -74,6 +77,24 @@ case $BOOT_NUMBER in
 	randwrite "$b" 50 2048
 	incremental_exact "$a" 1
 	incremental_exact "$b" 2
+	# B with a write-intent log: its state becomes valid with the log.
+	# A tracker that ends without a save (blksnap detach) is recovered
+	# when nothing was written until the next start, refused when
+	# something was.
+	track 0 stop --detach
+	sed -i "/$(part_ident "${DISKS[1]}" | sed 's/[;=]/./g')/s|\$| log=$S/b.log log-region=1M|" "$conf"
+	cat "$conf"
+	track 0 start
+	restored 2
+	grep -q "write-intent log $S/b.log attached" "$TEST_TMP/err" || fail "no log for B"
+	B detach "$b"
+	track 0 start
+	grep -q "^blksnap: $b: recovered from" "$TEST_TMP/err" || fail "B not recovered"
+	B detach "$b"
+	randwrite "$b" 60 1024
+	track 0 start
+	refused "$b" "2048 sectors between its tracker's detach"
+	backup_full_because "$b" "written while untracked"
 	track 0 stop --detach
 	exit 0
 	;;

@@ -147,6 +147,7 @@ struct cbt_state {
 	char boot_id[40];		/* of the save; "": unknown */
 	uint64_t written;		/* sectors written and discarded on the
 					 * device at the save (untracked.c) */
+	uint64_t diskseq;		/* its disk's sequence number then */
 	uint64_t untracked;		/* STATE_FL_UNTRACKED: sectors seen */
 	uint8_t *map;			/* block_count bytes, malloc()ed */
 };
@@ -215,23 +216,33 @@ void state_explain(const char *devpath, const char *file, const char *given_id,
 
 /* untracked.c: writes no tracker saw, by the devices' I/O statistics. */
 #define WRITTEN_UNKNOWN	UINT64_MAX
-/* Sectors written and discarded on the device since it appeared, or
- * WRITTEN_UNKNOWN. */
-uint64_t device_written(const char *devpath);
+struct dev_count {
+	uint64_t written;	/* sectors written and discarded since the
+				 * disk appeared; WRITTEN_UNKNOWN */
+	uint64_t diskseq;	/* the disk's sequence number; 0 unknown */
+};
+/* The device's counts now, once no write is in flight if settle: 0, or
+ * -errno (-EAGAIN: writes still in flight after 2 s). */
+int device_count(const char *devpath, bool settle, struct dev_count *c);
 /* The kernel's boot id into buf ("" if unknown). */
 void boot_id(char *buf, size_t len);
-/* Record that dev's tracker was attached when before sectors had been
- * written (a run-time file; nothing on an error). */
-void attach_note(const char *devpath, struct blksnap_dev *dev, uint64_t before);
-/* The sectors written before the attach of dev's tracker, by its record;
- * without one (attached by another program), those written until now. */
-uint64_t attach_written(const char *devpath, struct blksnap_dev *dev);
-/* Whether the device of state s was written between its save and the
- * attach of a tracker, before sectors having been written then: 0 no, or
- * as far as the counts tell; else the sectors (WRITTEN_UNKNOWN: its
- * statistics restarted), why into why. */
-uint64_t state_untracked(const struct cbt_state *s, uint64_t before,
-			 char *why, size_t len);
+/* Record the counts just after the attach of dev's tracker, or just after
+ * the detach of the tracker of generation gen (run-time files; nothing on
+ * an error). */
+void attach_note(const char *devpath, struct blksnap_dev *dev);
+void detach_note(const char *devpath, const struct blksnap_id *gen);
+/* The counts at the attach of dev's tracker, by its record; without one
+ * (attached by another program), those of now. */
+void attach_count(const char *devpath, struct blksnap_dev *dev,
+		  struct dev_count *c);
+/* Whether devpath, of state s, was written while no tracker ran before
+ * the attach whose counts are at: 0 no, or not as far as can be told;
+ * else the sectors (WRITTEN_UNKNOWN: unknown writes), why into why. */
+uint64_t state_untracked(const char *devpath, const struct cbt_state *s,
+			 const struct dev_count *at, char *why, size_t len);
+/* The boot of s is this one, its counts unknown: for a state rewritten
+ * (its flags changed) as the tracker goes on. */
+void state_now(struct cbt_state *s);
 
 /* trackconf.c: the configuration of track, blksnap-tracking.conf(5). */
 #define TRACK_CONF_DEFAULT	"/etc/blksnap/tracking.conf"

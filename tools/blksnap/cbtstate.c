@@ -34,14 +34,15 @@
 #define STATE_MAGIC		"BLKSNCBT"
 #define STATE_VERSION		2
 #define STATE_HDR_SIZE_V1	328
-#define STATE_HDR_SIZE		392
+#define STATE_HDR_SIZE		400
 #define STATE_ID_OFF		64
 #define STATE_HCRC_OFF		320
 /* Version 2: what untracked.c needs, with a CRC of its own. */
 #define STATE_BOOT_OFF		328
 #define STATE_WRITTEN_OFF	368
-#define STATE_UNTRACKED_OFF	376
-#define STATE_XCRC_OFF		384
+#define STATE_DISKSEQ_OFF	376
+#define STATE_UNTRACKED_OFF	384
+#define STATE_XCRC_OFF		392
 #define STATE_DIR_DEFAULT	"/var/lib/blksnap"
 
 /* Little-endian fields of the header. */
@@ -96,6 +97,7 @@ static void state_encode(const struct cbt_state *s, uint8_t *h)
 		return;
 	memcpy(h + STATE_BOOT_OFF, s->boot_id, strnlen(s->boot_id, sizeof(s->boot_id) - 1));
 	put64(h + STATE_WRITTEN_OFF, s->written);
+	put64(h + STATE_DISKSEQ_OFF, s->diskseq);
 	put64(h + STATE_UNTRACKED_OFF, s->untracked);
 	put32(h + STATE_XCRC_OFF, crc32_z(0, h + STATE_BOOT_OFF,
 					  STATE_XCRC_OFF - STATE_BOOT_OFF));
@@ -261,6 +263,7 @@ int state_read(const char *path, struct cbt_state *s, char *why, size_t len)
 		memcpy(s->boot_id, h + STATE_BOOT_OFF, sizeof(s->boot_id) - 1);
 		s->boot_id[sizeof(s->boot_id) - 1] = '\0';
 		s->written = get64(h + STATE_WRITTEN_OFF);
+		s->diskseq = get64(h + STATE_DISKSEQ_OFF);
 		s->untracked = get64(h + STATE_UNTRACKED_OFF);
 	}
 	s->flags = get32(h + 12);
@@ -591,8 +594,7 @@ void state_of(struct cbt_state *s, const struct blksnap_cbt_info *ci,
 	      const char *identity)
 {
 	s->version = STATE_VERSION;
-	boot_id(s->boot_id, sizeof(s->boot_id));
-	s->written = WRITTEN_UNKNOWN;
+	state_now(s);
 	s->untracked = 0;
 	s->flags = 0;
 	s->device_size = ci->device_size;
@@ -684,14 +686,17 @@ int cbt_save(const char *devpath, const char *path, const char *identity,
 	for (tries = 0;; tries++) {
 		/* Counted before the take: a write between the take and the
 		 * detach, missed by the state, shows as untracked. */
-		uint64_t written = device_written(devpath);
+		struct dev_count c;
+
+		device_count(devpath, false, &c);
 
 		if (state_take(devpath, dev, o) < 0)
 			goto out;
 		state_free(&s);
 		if (state_fill(devpath, dev, identity, &ci, &s) < 0)
 			goto out;
-		s.written = written;
+		s.written = c.written;
+		s.diskseq = c.diskseq;
 		if (!logged) {
 			ret = state_write(path, &s);
 			if (ret < 0) {
@@ -764,7 +769,6 @@ static void restore_error(const char *dev, int ret)
 
 int attach_dev(const char *devpath, struct blksnap_dev *dev)
 {
-	uint64_t before = device_written(devpath);
 	int ret = blksnap_attach(dev);
 
 	/* The filter is unknown (ENOENT), or out of tree blkfilter.ko is
@@ -776,7 +780,7 @@ int attach_dev(const char *devpath, struct blksnap_dev *dev)
 	if (ret == -EALREADY)
 		return 1;
 	if (ret == 0)
-		attach_note(devpath, dev, before);
+		attach_note(devpath, dev);
 	if (ret == -EBUSY)
 		errmsg(devpath, 0, "another filter is attached");
 	else if (ret == -ENOENT)
@@ -817,6 +821,7 @@ int cbt_restore(const char *devpath, const char *path, const char *identity,
 {
 	struct blksnap_cbt_info ci = { .size = sizeof(ci) };
 	struct blksnap_dev *dev;
+	struct dev_count at;
 	struct cbt_state s;
 	uint64_t size, untracked;
 	char why[1024];
@@ -854,7 +859,8 @@ int cbt_restore(const char *devpath, const char *path, const char *identity,
 		restore_error(devpath, -ERANGE);
 		goto out;
 	}
-	untracked = state_untracked(&s, attach_written(devpath, dev), why, sizeof(why));
+	attach_count(devpath, dev, &at);
+	untracked = state_untracked(devpath, &s, &at, why, sizeof(why));
 	if (untracked) {
 		errmsg(path, 0, "not restored to %s: %s", devpath, why);
 		ret = state_refuse_untracked(path, &s, untracked);

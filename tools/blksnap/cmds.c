@@ -117,7 +117,9 @@ int cmd_version(int argc, char **argv)
 
 static int attach_detach(int argc, char **argv, bool attach)
 {
+	struct blksnap_cbt_info ci = { .size = sizeof(ci) };
 	struct blksnap_dev *dev;
+	bool have_ci;
 	int ret;
 
 	SIMPLE_OPTS(NULL);
@@ -129,8 +131,13 @@ static int attach_detach(int argc, char **argv, bool attach)
 		blksnap_dev_close(dev);
 		return ret < 0 ? EXIT_FAIL : EXIT_OK;
 	}
+	/* The tracker's end, for a restore of a state valid with its log
+	 * (untracked.c). */
+	have_ci = blksnap_cbt_info(dev, &ci) == 0;
 	ret = blksnap_detach(dev);
 	blksnap_dev_close(dev);
+	if (ret == 0 && have_ci)
+		detach_note(argv[optind], &ci.generation);
 	if (ret == -ENOENT)
 		errmsg(argv[optind], 0, "no filter is attached");
 	else if (ret == -EINVAL)

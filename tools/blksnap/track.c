@@ -292,6 +292,7 @@ static int track_recover(const struct track_args *a, const struct track_dev *d,
 	char why[1024], g1[BLKSNAP_ID_STR_LEN], g2[BLKSNAP_ID_STR_LEN], rs[32];
 	bool clean = s->flags & STATE_FL_CLEAN;
 	struct blksnap_id gen = s->generation;
+	struct dev_count at;
 	struct cbt_state n;
 	struct wlog l;
 	uint64_t size, untracked;
@@ -314,7 +315,8 @@ static int track_recover(const struct track_args *a, const struct track_dev *d,
 	}
 	/* The log holds the writes of trackers with it, not those before
 	 * this one's attach. */
-	untracked = state_untracked(s, attach_written(dev, bd), why, sizeof(why));
+	attach_count(dev, bd, &at);
+	untracked = state_untracked(dev, s, &at, why, sizeof(why));
 	if (untracked) {
 		warnmsg(dev, "saved tracking state %s refused: %s", path, why);
 		ret = state_refuse_untracked(path, s, untracked);
@@ -322,6 +324,8 @@ static int track_recover(const struct track_args *a, const struct track_dev *d,
 			errmsg(path, ret, "cannot mark refused");
 		goto fail;
 	}
+	/* Rewritten as a state of this boot: the tracker goes on in it. */
+	state_now(s);
 	if (clean)
 		ret = state_flags(path, s, 0, STATE_FL_CLEAN);
 	else if (!(ret = track_new_generation(&gen)))
@@ -386,6 +390,7 @@ static void track_log_names(const char *path, const struct blksnap_cbt_log *lg)
 	    !memcmp(&s.generation, &lg->generation, sizeof(s.generation)) &&
 	    s.changes_number == lg->changes_number &&
 	    (s.flags & (STATE_FL_LOGGED | STATE_FL_CONSUMED | STATE_FL_CLEAN)) != STATE_FL_LOGGED) {
+		state_now(&s);
 		ret = state_flags(path, &s, STATE_FL_LOGGED,
 				  STATE_FL_CONSUMED | STATE_FL_CLEAN);
 		if (ret < 0)
@@ -690,6 +695,7 @@ static int track_status(const struct track_args *a, const struct track_conf *c,
 		} else {
 			state = s.flags & STATE_FL_CONSUMED ? "consumed" :
 				s.flags & STATE_FL_LOGFAILED ? "log-failed" :
+				s.flags & STATE_FL_UNTRACKED ? "written-untracked" :
 				s.flags & STATE_FL_LOGGED ? "logged" : "saved";
 			if (json) {
 				out_str(&o, "generation", blksnap_id_format(&s.generation, gen));
