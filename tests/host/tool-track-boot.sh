@@ -65,6 +65,7 @@ manual_add_modules() { echo "manual_add_modules \$*" >>"$fake/calls"; }
 HF
 cat >"$fake/functions" <<F
 log_warning_msg() { echo "W: \$*" >>"$fake/calls"; }
+wait_for_udev() { echo "wait_for_udev \$*" >>"$fake/calls"; }
 F
 cat >"$fake/blksnap" <<F
 #!/bin/sh
@@ -94,7 +95,7 @@ for rc in 0 5 1 2 139; do
 	rm -f "$fake/calls"
 	FAKE_RC=$rc ROOT=/dev/vda2 sh "$s" || fail "script exit $? with the tool's $rc"
 	calls=$(cat "$fake/calls")
-	[[ $calls == *"blksnap track start --attach-only --quiet /dev/vda2"* ]] ||
+	[[ $calls == *"wait_for_udev 10"*"blksnap track start --attach-only /dev/vda2"* ]] ||
 		fail "script: $calls"
 	if ((rc == 0 || rc == 5)); then
 		[[ $calls != *W:* ]] || fail "script warned on exit $rc: $calls"

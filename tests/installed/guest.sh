@@ -209,11 +209,13 @@ track_after_reboot() {
 root_attached() {
 	step "the initramfs attached the root device before mounting it"
 	ROOTDEV=$(findmnt -no SOURCE /)
-	local mm rec gen count
+	local mm rec gen count seq
 	mm=$(lsblk -dno MAJ:MIN "$ROOTDEV" | tr -d ' ')
 	rec=/run/blksnap/attach-$mm
 	ls -l /run/blksnap
-	read -r gen count <"$rec" || fail "no record of the attach of $ROOTDEV ($rec)"
+	journalctl -b -k --no-pager | grep -i -E 'blksnap|blkfilter' | head -n 5
+	read -r gen count seq <"$rec" || fail "no record of the attach of $ROOTDEV ($rec)"
+	echo "attach record of $ROOTDEV: tracker $gen, $count sectors written before, disk sequence number $seq"
 	[[ $count == 0 ]] || fail "$count sectors written on $ROOTDEV before its attach"
 	[[ $(cat "/sys/class/block/${ROOTDEV#/dev/}/filter" 2>/dev/null) == blksnap ]] ||
 		fail "blksnap is not attached to $ROOTDEV"
