@@ -66,6 +66,7 @@ HF
 cat >"$fake/functions" <<F
 log_warning_msg() { echo "W: \$*" >>"$fake/calls"; }
 wait_for_udev() { echo "wait_for_udev \$*" >>"$fake/calls"; }
+resolve_device() { [ "\$1" = LABEL=root ] && echo /dev/vda3; }
 F
 cat >"$fake/blksnap" <<F
 #!/bin/sh
@@ -104,6 +105,11 @@ for rc in 0 5 1 2 139; do
 			fail "script did not warn on exit $rc: $calls"
 	fi
 done
+# A root= tag not yet resolved by initramfs-tools: the device it names.
+rm -f "$fake/calls"
+ROOT=LABEL=root sh "$s" || fail "script with ROOT=LABEL=root: exit $?"
+[[ $(cat "$fake/calls") == *"blksnap track start --attach-only /dev/vda3"* ]] ||
+	fail "script with ROOT=LABEL=root: $(cat "$fake/calls")"
 rm -f "$fake/calls" "$fake/blksnap"
 ROOT=/dev/vda2 sh "$s" || fail "script without the tool: exit $?"
 [[ ! -e $fake/calls ]] || fail "script without the tool: $(cat "$fake/calls")"
