@@ -49,7 +49,7 @@ if ((BOOT_NUMBER == 1)); then
 	cat >"$conf" <<-EOC
 	state-dir $BLKSNAP_STATE_DIR
 	storage $S
-	device IDENTITY=serial:$(cat "/sys/class/block/${DISKS[0]##*/}/serial");part=1;start=2048$logopt
+	device IDENTITY=$(part_ident "${DISKS[0]}")$logopt
 	EOC
 fi
 seed=$(<"$S/seed") || fail "no seed"
