@@ -38,6 +38,9 @@ bool all_zero(const void *buf, size_t len);
 int write_all(int fd, const void *buf, size_t len, uint64_t off);
 int read_all(int fd, void *buf, size_t len, uint64_t off);
 int fsync_dir(const char *dir);
+/* The device numbers of a block device's node: 0, or -errno (-ENOTBLK:
+ * not a block device). */
+int blkdev_number(const char *path, dev_t *rdev);
 /* A file written whole and durably: created as tmp (O_EXCL), then
  * file_commit() flushes and syncs it, renames it to path and syncs dir;
  * on an error tmp is removed.  NULL or 0, else -errno (in *err). */

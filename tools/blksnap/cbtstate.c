@@ -159,15 +159,15 @@ int device_identity(const char *path, char *id, size_t len)
 	};
 	char sys[PATH_MAX], dev[PATH_MAX], disk[PATH_MAX], val[512];
 	char part[64] = "", start[64], off[64];
-	struct stat st;
+	dev_t rdev;
 	size_t i;
+	int ret;
 
-	if (stat(path, &st) < 0)
-		return -errno;
-	if (!S_ISBLK(st.st_mode))
-		return -ENOTBLK;
-	snprintf(sys, sizeof(sys), "/sys/dev/block/%u:%u", major(st.st_rdev),
-		 minor(st.st_rdev));
+	ret = blkdev_number(path, &rdev);
+	if (ret < 0)
+		return ret;
+	snprintf(sys, sizeof(sys), "/sys/dev/block/%u:%u", major(rdev),
+		 minor(rdev));
 	if (!realpath(sys, dev))
 		return -errno;
 	snprintf(disk, sizeof(disk), "%s", dev);
@@ -188,7 +188,7 @@ int device_identity(const char *path, char *id, size_t len)
 	}
 	if (i == ARRAY_SIZE(keys)) {
 		/* A by-id link names the partition itself. */
-		return by_id(st.st_rdev, id, len) < 0 ? -ENODEV : 0;
+		return by_id(rdev, id, len) < 0 ? -ENODEV : 0;
 	}
 	if (part[0]) {
 		size_t n = strlen(id);

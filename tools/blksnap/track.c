@@ -146,9 +146,9 @@ static size_t track_find(const struct track_conf *c, struct track_item *it,
 /* The device numbers of a path, or 0. */
 static dev_t track_rdev(const char *path)
 {
-	struct stat st;
+	dev_t rdev;
 
-	return stat(path, &st) == 0 && S_ISBLK(st.st_mode) ? st.st_rdev : 0;
+	return blkdev_number(path, &rdev) == 0 ? rdev : 0;
 }
 
 /* Whether the user asked for this device (no DEVICE argument: all). */

@@ -58,18 +58,6 @@ static const char *run_dir(void)
 	return d && *d ? d : RUN_DIR_DEFAULT;
 }
 
-static int dev_number(const char *devpath, dev_t *rdev)
-{
-	struct stat st;
-
-	if (stat(devpath, &st) < 0)
-		return -errno;
-	if (!S_ISBLK(st.st_mode))
-		return -ENOTBLK;
-	*rdev = st.st_rdev;
-	return 0;
-}
-
 #define SYS_DIR_LEN	64
 
 /* The sysfs folders of the device and of its disk (the same for a whole
@@ -111,7 +99,7 @@ int device_count(const char *devpath, bool settle, struct dev_count *c)
 
 	c->written = WRITTEN_UNKNOWN;
 	c->diskseq = 0;
-	if (dev_number(devpath, &rdev) < 0)
+	if (blkdev_number(devpath, &rdev) < 0)
 		return -ENODEV;
 	sys_dirs(rdev, dir, disk);
 	if (sysfs_read(disk, "diskseq", buf, sizeof(buf)) == 0)
@@ -157,7 +145,7 @@ static void record_write(const char *what, const char *devpath,
 	dev_t rdev = 0;
 	FILE *f;
 
-	if (dev_number(devpath, &rdev) < 0)
+	if (blkdev_number(devpath, &rdev) < 0)
 		return;
 	record_path(what, rdev, path, sizeof(path));
 	unlink(path);
@@ -184,7 +172,7 @@ static int record_read(const char *what, const char *devpath,
 	FILE *f;
 	int n;
 
-	if (dev_number(devpath, &rdev) < 0)
+	if (blkdev_number(devpath, &rdev) < 0)
 		return -ENOENT;
 	record_path(what, rdev, path, sizeof(path));
 	f = fopen(path, "re");

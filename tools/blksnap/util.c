@@ -205,6 +205,18 @@ int fsync_dir(const char *dir)
 	return ret;
 }
 
+int blkdev_number(const char *path, dev_t *rdev)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0)
+		return -errno;
+	if (!S_ISBLK(st.st_mode))
+		return -ENOTBLK;
+	*rdev = st.st_rdev;
+	return 0;
+}
+
 FILE *file_create(const char *tmp, mode_t mode, int *err)
 {
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
