@@ -179,6 +179,9 @@ export MODROOT
 
 MODDIR=${MODDIR:-$TOP/build/$KVER/modules-out}
 PROGDIR=${PROGDIR:-$TOP/build/tests-bin}
+# Without the test programs every test fails at its first line, after a
+# boot: say so before it.
+[[ -r $PROGDIR/testlib.sh ]] || die "no test programs in $PROGDIR: run 'make tests-bin'"
 results=${results:-$log_dir/results-$KVER.txt}
 mkdir -p "$log_dir" "$(dirname "$results")"
 
