@@ -16,9 +16,18 @@
 #            since, its chain restored equals the files), installs the
 #            6.1 kernel without its headers (the
 #            package to install must be named), then its headers, and
-#            checks that DKMS built the modules for it unasked
-#   reboot   (6.1, the same disks) a backup and restore again, then purges
-#            the packages and checks that nothing of them is left
+#            checks that DKMS built the modules for it unasked; adds the
+#            root device to the tracking configuration, with a log, and
+#            updates 6.1's initramfs
+#   reboot   (6.1, the same disks, from its initramfs) the root device
+#            attached by it; a backup and restore again; a full backup
+#            of the root device (tracked with a write-intent log), a file
+#            written on it, then a crash (sysrq-b, no sync)
+#   crashed  (6.1) the root device attached by the initramfs, its
+#            tracking recovered from the log by the unit; an incremental
+#            backup of it, restored, holds the files written before the
+#            crash and since; purges the packages and checks that nothing
+#            of them is left
 #   quick    (stock 6.12, CI's form in one boot) install's steps without
 #            the upgrade, then reboot's purge and its checks
 #
@@ -27,10 +36,18 @@
 set -uo pipefail
 
 stage=${1:?stage}
+crash=0
 P=/payload
 DATA=/dev/disk/by-id/virtio-bsdata
 DATA_ID=$DATA
 SCRATCH=/dev/disk/by-id/virtio-bsrestore
+# The root device's write-intent log, the restore of its backups (as
+# large as the root device) and an ext4 for the backups and the
+# snapshot's storage.
+ROOT_LOG=/dev/disk/by-id/virtio-bsrootlog
+ROOT_COPY=/dev/disk/by-id/virtio-bsrootcopy
+ROOT_BKFS=/dev/disk/by-id/virtio-bsrootbk
+RBK=/srv/rootbk
 BK=/srv/backups
 MNT=/mnt/data
 PKGS=(blksnap blksnap-dkms libblksnap1 libblksnap-dev)
@@ -205,7 +222,8 @@ track_after_reboot() {
 # root_attached: the initramfs (its local-premount script) attached the
 # root device before the root file system was mounted: the tool's record
 # of that attach (/run/blksnap, which the initramfs hands over) counts no
-# sector written before it, and the tracker is still the one it made.
+# sector written before it, and the tracker is still the one it made
+# (unless --restored: the unit restored a saved state into it).
 root_attached() {
 	step "the initramfs attached the root device before mounting it"
 	ROOTDEV=$(findmnt -no SOURCE /)
@@ -219,10 +237,78 @@ root_attached() {
 	[[ $count == 0 ]] || fail "$count sectors written on $ROOTDEV before its attach"
 	[[ $(cat "/sys/class/block/${ROOTDEV#/dev/}/filter" 2>/dev/null) == blksnap ]] ||
 		fail "blksnap is not attached to $ROOTDEV"
-	[[ $(blksnap cbtinfo "$ROOTDEV" | sed -n 's/^generation=//p') == "$gen" ]] ||
+	# A restore or a recovery (--restored) gives the tracker the saved
+	# state's generation, or a new one.
+	[[ ${1:-} == --restored || $(blksnap cbtinfo "$ROOTDEV" | sed -n 's/^generation=//p') == "$gen" ]] ||
 		fail "the tracker of $ROOTDEV is not the one the initramfs attached"
 	journalctl -b -u blksnap-tracking.service --no-pager | tail -n 20
 	echo "$ROOTDEV attached by the initramfs with nothing written before (tracker $gen)"
+}
+
+# root_full: the unit tracks the root device with its log (attached at
+# boot); a full backup of it, which checkpoints the log, then a file
+# written on it and synced: the crash that ends the stage follows.
+root_full() {
+	step "the root device with its write-intent log: a full backup, a file, then a crash"
+	local st
+	blksnap track status || fail "track status"
+	st=$(blksnap track status --json | tr -d '\n' | grep -o '{[^{}]*"LABEL=root"[^{}]*}')
+	echo "$st"
+	grep -q '"log-state": *"ok"' <<<"$st" || fail "the root device's write-intent log is not attached"
+	mkdir -p "$RBK"
+	mount "$ROOT_BKFS" "$RBK" || fail "mount $ROOT_BKFS"
+	blksnap backup --config /etc/blksnap/tracking.conf --storage "$RBK" --json \
+		"$RBK/bk" "$ROOTDEV" >/tmp/root-full.json || fail "full backup of $ROOTDEV"
+	cat /tmp/root-full.json
+	[[ $(json_val type </tmp/root-full.json) == full ]] || fail "the first backup of $ROOTDEV is not full"
+	head -c 8M /dev/urandom >/var/tmp/rootfile-1 || fail "write /var/tmp/rootfile-1"
+	sync
+	(cd /var/tmp && sha256sum rootfile-1) >"$RBK/sums-1"
+	umount "$RBK" || fail "umount $RBK"
+	sync
+}
+
+# root_recovered: after the crash the unit recovered the root device's
+# tracking from its state (the full backup's) and the regions its log
+# marks; a file written, an incremental backup reads those regions and
+# what was written since, not the device, and its chain restored holds
+# both files as written.
+root_recovered() {
+	step "after the crash: the root device's tracking recovered from its log, an incremental backup"
+	local line regions region=$((4 << 20)) type read_b
+	journalctl -b -u blksnap-tracking.service --no-pager >/tmp/unit.log
+	tail -n 20 /tmp/unit.log
+	line=$(grep 'recovered from .* regions of' /tmp/unit.log | head -n1)
+	[[ -n $line ]] || fail "the unit did not recover the root device's tracking from its log"
+	regions=$(sed -n 's/.* and the \([0-9][0-9]*\) regions of .*/\1/p' <<<"$line")
+	[[ -n $regions ]] || fail "no count of marked regions in: $line"
+	mkdir -p "$RBK"
+	mount "$ROOT_BKFS" "$RBK" || fail "mount $ROOT_BKFS"
+	head -c 8M /dev/urandom >/var/tmp/rootfile-2 || fail "write /var/tmp/rootfile-2"
+	sync
+	{ cat "$RBK/sums-1" && (cd /var/tmp && sha256sum rootfile-2); } >/tmp/root-sums
+	blksnap backup --incremental --config /etc/blksnap/tracking.conf --storage "$RBK" \
+		--json "$RBK/bk" "$ROOTDEV" >/tmp/root-inc.json || fail "incremental backup of $ROOTDEV"
+	cat /tmp/root-inc.json
+	type=$(json_val type </tmp/root-inc.json)
+	read_b=$(json_val bytes_read </tmp/root-inc.json)
+	[[ $type == incremental ]] || fail "the backup of $ROOTDEV after the crash is $type, not incremental"
+	# The marked regions, the file and what the system wrote since the
+	# boot (its journal, the unit's state files): far less than the device.
+	((read_b <= regions * region + (256 << 20))) ||
+		fail "the incremental backup read $read_b bytes for $regions regions of 4 MiB"
+	blksnap restore --quiet "$RBK/bk" "$ROOT_COPY" || fail "restore the root device's chain"
+	e2fsck -fn "$ROOT_COPY" >/tmp/fsck.log 2>&1 || { cat /tmp/fsck.log; fail "fsck of the root device restored"; }
+	mkdir -p /mnt/rootcopy
+	mount -o ro,noload "$ROOT_COPY" /mnt/rootcopy || fail "mount the root device restored"
+	(cd /mnt/rootcopy/var/tmp && sha256sum rootfile-1 rootfile-2) >/tmp/root-rsums
+	umount /mnt/rootcopy
+	# Its label is the root's: no LABEL=root but the root device.
+	wipefs -q -a "$ROOT_COPY" || fail "wipefs $ROOT_COPY"
+	udevadm settle
+	umount "$RBK" || fail "umount $RBK"
+	cmp -s /tmp/root-sums /tmp/root-rsums || { diff /tmp/root-sums /tmp/root-rsums; fail "the root device's files restored differ"; }
+	echo "root device after a crash: $regions regions marked, $read_b bytes read, the chain restored holds the files as written"
 }
 
 # purge_packages: apt purge, then nothing of ours is left: not in dkms,
@@ -298,8 +384,9 @@ kernel)
 	dkms_has "$k61" || fail "dkms did not build the modules for $k61"
 
 	# The next boot, on 6.1, boots this initramfs, as a boot loader would.
-	step "the root device in tracking.conf: the initramfs of $k61 attaches it"
-	echo "device LABEL=root" >>/etc/blksnap/tracking.conf
+	step "the root device in tracking.conf, with a log: the initramfs of $k61 attaches it"
+	mkfs.ext4 -q "$ROOT_BKFS" || fail "mkfs.ext4 $ROOT_BKFS"
+	echo "device LABEL=root log=$ROOT_LOG log-region=4M" >>/etc/blksnap/tracking.conf
 	update-initramfs -u -k "$k61" || fail "update-initramfs -u -k $k61"
 	lsinitramfs "/boot/initrd.img-$k61" >/tmp/initrd.list || fail "lsinitramfs"
 	for f in scripts/local-premount/blksnap usr/sbin/blksnap etc/blksnap/tracking.conf \
@@ -325,6 +412,13 @@ reboot)
 	mount "$DATA" "$MNT" || fail "mount $DATA"
 	backup_check 41 60
 	umount "$MNT"
+	root_full
+	crash=1
+	;;
+crashed)
+	[[ $(uname -r) == 6.1.* ]] || fail "not booted into 6.1"
+	root_attached --restored
+	root_recovered
 	# The administrator's own files: the tracking configuration and the
 	# states the unit saved (a purge leaves what the package did not make).
 	systemctl stop blksnap-tracking.service
@@ -340,3 +434,10 @@ if dmesg | grep -E 'BUG:|WARNING:|Oops|INFO: task .* blocked|rcu: INFO|page allo
 	fail "the kernel reported: $(head -n1 /tmp/oops)"
 fi
 echo "RESULT PASS"
+if ((crash)); then
+	# A reset with no sync, as a power loss: the tee to the payload gets
+	# the result out first.
+	sleep 2
+	echo 1 >/proc/sys/kernel/sysrq
+	echo b >/proc/sysrq-trigger
+fi

@@ -11,21 +11,28 @@
 # virtio disk (the first one, found by its label: a drive given with
 # if=virtio would come after the -device ones, and /dev/vda would be a
 # data disk): a copy-on-write overlay of the cached image, so that the
-# cache stays clean. Two more virtio disks (serials bsdata, bsrestore)
-# hold the ext4 that is backed up and its restore. The host's folder
+# cache stays clean. More virtio disks: bsdata and bsrestore hold the
+# ext4 that is backed up and its restore; bsrootlog, bsrootbk and
+# bsrootcopy the root device's write-intent log, its backups and their
+# restore. The host's folder
 # WORK/payload (the packages of DIR, default build/deb, those of a higher
 # version built from the tree by mkupgrade.sh, and guest.sh) is shared
-# with the guest over 9p. Three boots, each running one stage of guest.sh
-# (see there) and powering off:
+# with the guest over 9p. Four boots, each running one stage of guest.sh
+# (see there) and powering off, or crashing:
 #
 #   1. on 6.12: apt install (DKMS compiles in the guest), dkms status,
 #      backup and restore, the upgrade under a live snapshot
 #   2. on 6.12: the 6.1 kernel, without then with its headers (DKMS
 #      builds for it unasked); the root device added to the tracking
-#      configuration and 6.1's initramfs updated (the package's hook)
+#      configuration with a write-intent log and 6.1's initramfs updated
+#      (the package's hook)
 #   3. on 6.1, the same disks, from that initramfs: the root device was
-#      attached by it before the root mount; backup and restore, purge,
-#      nothing left
+#      attached by it before the root mount; backup and restore; a full
+#      backup of the root device, a file written, then a crash (sysrq-b)
+#   4. on 6.1 again: the root device attached by the initramfs, its
+#      tracking recovered from the log; an incremental backup of it,
+#      restored, holds the files written before the crash and since;
+#      purge, nothing left
 #
 # The "reboot" is a power cycle: QEMU boots the kernel directly, and the
 # last boot takes the 6.1 kernel and initrd that the guest installed in
@@ -94,6 +101,9 @@ fi
 t_upgrade=$(($(date +%s) - t0))
 qemu-img create -q -f qcow2 -b "$CACHE/rootfs.img" -F raw "$WORK/root.qcow2"
 truncate -s 1G "$WORK/data.img" "$WORK/restore.img"
+# The root device's write-intent log, its backups and their restore.
+truncate -s 16M "$WORK/rootlog.img"
+truncate -s 8G "$WORK/rootbk.img" "$WORK/rootcopy.img"
 
 # boot STAGE KERNEL INITRD: one boot running one stage; 0 if it passed.
 boot() {
@@ -119,6 +129,12 @@ boot() {
 		-device virtio-blk-pci,drive=bsdata,serial=bsdata \
 		-drive "file=$WORK/restore.img,format=raw,if=none,id=bsrestore,cache=unsafe" \
 		-device virtio-blk-pci,drive=bsrestore,serial=bsrestore \
+		-drive "file=$WORK/rootlog.img,format=raw,if=none,id=bsrootlog,cache=unsafe" \
+		-device virtio-blk-pci,drive=bsrootlog,serial=bsrootlog \
+		-drive "file=$WORK/rootbk.img,format=raw,if=none,id=bsrootbk,cache=unsafe" \
+		-device virtio-blk-pci,drive=bsrootbk,serial=bsrootbk \
+		-drive "file=$WORK/rootcopy.img,format=raw,if=none,id=bsrootcopy,cache=unsafe" \
+		-device virtio-blk-pci,drive=bsrootcopy,serial=bsrootcopy \
 		-virtfs "local,path=$WORK/payload,mount_tag=payload,security_model=none,id=payload" \
 		-nic none &
 	qpid=$!
@@ -159,6 +175,7 @@ elif boot install "$k612" "$CACHE/initrd.img-$rel612" &&
 	boot kernel "$k612" "$CACHE/initrd.img-$rel612"; then
 	rel61=$(cat "$WORK/payload/boot/release")
 	boot reboot "$WORK/payload/boot/vmlinuz-$rel61" "$WORK/payload/boot/initrd.img-$rel61" &&
+		boot crashed "$WORK/payload/boot/vmlinuz-$rel61" "$WORK/payload/boot/initrd.img-$rel61" &&
 		status=passed
 fi
 up_time=" packages of the upgrade ${t_upgrade} s,"
