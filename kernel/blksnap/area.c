@@ -42,6 +42,10 @@
 
 /* The most bytes read from the original into one copy. */
 #define BS_COPY_MAX_BYTES	SZ_1M
+/* The most read ahead of a sequential writer (cow_ahead_kib). */
+#define BS_AHEAD_MAX_KIB	(SZ_64M >> 10)
+/* The storage's room left beyond what is read ahead, at least. */
+#define BS_AHEAD_ROOM_SECT	(SZ_64M >> SECTOR_SHIFT)
 
 enum bs_copy_state {
 	BS_LOADING,	/* being read from the original */
@@ -749,6 +753,68 @@ static void bs_cow_work(struct work_struct *work)
 }
 
 /*
+ * Caller holds area->lock.  Read ahead of a sequential writer: when a
+ * write to chunks not all stored, [@first, @last], continues the last
+ * such write (it starts after it, at most where the old data read ahead
+ * of it ends), the old data of the chunks of cow_ahead_kib after it is
+ * read too, half a window at a time, by a worker, so that the writer's
+ * next writes find it in memory, or on its way, rather than each waiting
+ * for its own read.  One sequential writer per device at a time: another
+ * one breaks the sequence, and nothing is read ahead until it starts
+ * again.  Chunks read ahead and never written cost their room in the
+ * storage, as if written.
+ */
+static void __bs_cow_ahead(struct bs_area *area, unsigned long first,
+			   unsigned long last)
+{
+	unsigned long window = min_t(unsigned long, READ_ONCE(cow_ahead_kib),
+				     BS_AHEAD_MAX_KIB);
+	unsigned long end = (area->capacity - 1) >> area->map.shift;
+	bool seq = first >= area->ahead_next && first <= area->ahead_end + 1;
+
+	window = (window << 10) >> area->chunk_shift;
+	area->ahead_next = last + 1;
+	if (!seq || area->ahead_end < last)
+		area->ahead_end = last;
+	if (!seq || !window || area->ahead_end >= min(last + window / 2, end))
+		return;
+	if (!area->ahead_to)
+		area->ahead_from = area->ahead_end + 1;
+	area->ahead_to = min(last + window, end);
+	area->ahead_end = area->ahead_to;
+	queue_work(bs_wq, &area->ahead_work);
+}
+
+/*
+ * Read the old data of the chunks __bs_cow_ahead() asked for.  Best
+ * effort: it never waits for room in the storage's queue, and gives up
+ * on any error.  A storage near its limit gets only what is written: the
+ * reads ahead must not be what makes the snapshot overflow.
+ */
+static void bs_ahead_work(struct work_struct *work)
+{
+	struct bs_area *area = container_of(work, struct bs_area, ahead_work);
+	unsigned int noio = memalloc_noio_save();
+	unsigned long from, to;
+	struct blk_plug plug;
+
+	spin_lock(&area->lock);
+	from = area->ahead_from;
+	to = area->ahead_to;
+	area->ahead_to = 0;
+	spin_unlock(&area->lock);
+	if (to && bs_storage_room(bs_area_storage(area)) >=
+		  ((sector_t)(to - from + 1) << area->map.shift) + BS_AHEAD_ROOM_SECT &&
+	    !bs_map_reserve(&area->map, from, to)) {
+		blk_start_plug(&plug);
+		while (bs_load_next_run(area, from, to, true) > 0)
+			;
+		blk_finish_plug(&plug);
+	}
+	memalloc_noio_restore(noio);
+}
+
+/*
  * bs_area_write() for a write over several chunks, or to a chunk not
  * stored: under the area's lock, whether it must wait, and for what.  Not
  * inlined: the rewrites of a stored chunk, which never get here, save no
@@ -769,6 +835,7 @@ static noinline bool bs_area_write_slow(struct bs_area *area,
 		spin_unlock(&area->lock);
 		return false;
 	}
+	__bs_cow_ahead(area, first, last);
 	wait = __bs_write_scan(area, first, last, &fresh);
 	if (!wait && !fresh) {
 		spin_unlock(&area->lock);
@@ -1135,6 +1202,7 @@ struct bs_area *bs_area_create(struct bs_snapshot *snap, struct bs_tracker *t)
 		area->cow[i].area = area;
 		INIT_WORK(&area->cow[i].work, bs_cow_work);
 	}
+	INIT_WORK(&area->ahead_work, bs_ahead_work);
 	INIT_WORK(&area->unblock_work, bs_unblock_work);
 	init_llist_head(&area->loaded);
 	INIT_WORK(&area->loaded_work, bs_loaded_work);
@@ -1210,6 +1278,7 @@ static void bs_cow_flush(struct bs_area *area)
 
 	for (i = 0; i < BS_COW_WORKERS; i++)
 		flush_work(&area->cow[i].work);
+	flush_work(&area->ahead_work);
 }
 
 /**

@@ -114,6 +114,16 @@ MODULE_PARM_DESC(cow_inline,
 		 "Set up copy-on-write in the writer's context, not a worker's (default Y)");
 
 /*
+ * A sequential writer's next writes find their old data read already: a
+ * write that has to copy and starts where the last one ended has the
+ * chunks of this many KiB after it read too.
+ */
+unsigned int cow_ahead_kib = 4096;
+module_param(cow_ahead_kib, uint, 0644);
+MODULE_PARM_DESC(cow_ahead_kib,
+		 "Old data read ahead of a sequential writer, in KiB (default 4096, at most 65536, 0: none)");
+
+/*
  * 8 MiB of pages kept: a burst of writes (eight 1 MiB writes in flight)
  * finds its buffers here, without the allocator, which clears every page
  * it hands out on kernels booted with init_on_alloc (Debian's default).

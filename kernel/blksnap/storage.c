@@ -160,6 +160,25 @@ int bs_storage_alloc(struct bs_storage *st, sector_t count, sector_t *sector)
 	}
 }
 
+/**
+ * bs_storage_room() - sectors the storage may still hand out
+ * @st: the storage.
+ *
+ * Its limit, or its size if it cannot grow any more, less what it handed
+ * out; the chunks waiting in memory to be stored are not counted.
+ *
+ * Return: the sectors.
+ */
+sector_t bs_storage_room(struct bs_storage *st)
+{
+	sector_t room;
+
+	spin_lock(&st->lock);
+	room = (__bs_storage_can_grow(st) ? st->limit : st->size) - st->used;
+	spin_unlock(&st->lock);
+	return room;
+}
+
 /* bs_storage_rw() with @flags added to the kiocb's (IOCB_DSYNC). */
 static int __bs_storage_rw(struct bs_storage *st, sector_t sector,
 			   struct iov_iter *iter, int flags)
