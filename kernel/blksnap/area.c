@@ -753,35 +753,49 @@ static void bs_cow_work(struct work_struct *work)
 }
 
 /*
- * Caller holds area->lock.  Read ahead of a sequential writer: when a
- * write to chunks not all stored, [@first, @last], continues the last
- * such write (it starts after it, at most where the old data read ahead
- * of it ends), the old data of the chunks of cow_ahead_kib after it is
- * read too, half a window at a time, by a worker, so that the writer's
- * next writes find it in memory, or on its way, rather than each waiting
- * for its own read.  One sequential writer per device at a time: another
- * one breaks the sequence, and nothing is read ahead until it starts
- * again.  Chunks read ahead and never written cost their room in the
- * storage, as if written.
+ * Caller holds area->lock.  Read ahead of a sequential writer.  A write
+ * to chunks [@first, @last], not all stored, continues the sequence when
+ * it starts after the last one, at most where what was read ahead of it
+ * ends; any other write with a chunk to copy (@fresh) starts a sequence.
+ * Writes behind the sequence with nothing to copy leave it as it is:
+ * among them the held writes of the sequence itself, which come through
+ * the filter again when released.  Once 1 MiB was written in sequence,
+ * the old data of the chunks after the write is read too, by a worker,
+ * half a window at a time: as much as was written in sequence, at most
+ * cow_ahead_kib.  The writer's next writes then find it in memory, or on
+ * its way, rather than each waiting for its own read.  One sequence per
+ * device is followed; chunks read ahead and never written cost their
+ * room in the storage, as if written.
  */
 static void __bs_cow_ahead(struct bs_area *area, unsigned long first,
-			   unsigned long last)
+			   unsigned long last, bool fresh)
 {
 	unsigned long window = min_t(unsigned long, READ_ONCE(cow_ahead_kib),
 				     BS_AHEAD_MAX_KIB);
 	unsigned long end = (area->capacity - 1) >> area->map.shift;
-	bool seq = first >= area->ahead_next && first <= area->ahead_end + 1;
+	unsigned long from, to, run;
 
-	window = (window << 10) >> area->chunk_shift;
-	area->ahead_next = last + 1;
-	if (!seq || area->ahead_end < last)
-		area->ahead_end = last;
-	if (!seq || !window || area->ahead_end >= min(last + window / 2, end))
+	if (last < area->ahead_next && !fresh)
 		return;
-	if (!area->ahead_to)
-		area->ahead_from = area->ahead_end + 1;
-	area->ahead_to = min(last + window, end);
-	area->ahead_end = area->ahead_to;
+	if (first < area->ahead_next || first > area->ahead_end + 1) {
+		area->ahead_start = first;
+		area->ahead_end = last;
+	}
+	area->ahead_next = last + 1;
+	area->ahead_end = max(area->ahead_end, last);
+	run = last + 1 - area->ahead_start;
+	if (run < max(SZ_1M >> area->chunk_shift, 2U))
+		return;
+	window = min((window << 10) >> area->chunk_shift, run);
+	if (area->ahead_end >= min(last + window / 2, end))
+		return;
+	from = area->ahead_end + 1;
+	to = min(last + window, end);
+	/* A request the worker did not take yet is extended, or replaced. */
+	if (!area->ahead_to || area->ahead_to + 1 != from)
+		area->ahead_from = from;
+	area->ahead_to = to;
+	area->ahead_end = to;
 	queue_work(bs_wq, &area->ahead_work);
 }
 
@@ -794,6 +808,9 @@ static void __bs_cow_ahead(struct bs_area *area, unsigned long first,
 static void bs_ahead_work(struct work_struct *work)
 {
 	struct bs_area *area = container_of(work, struct bs_area, ahead_work);
+	unsigned long max = (2 * (BS_AHEAD_MAX_KIB << 10)) >> area->chunk_shift;
+	struct bs_storage *st = bs_area_storage(area);
+	sector_t chunk = 1 << area->map.shift;
 	unsigned int noio = memalloc_noio_save();
 	unsigned long from, to;
 	struct blk_plug plug;
@@ -803,8 +820,8 @@ static void bs_ahead_work(struct work_struct *work)
 	to = area->ahead_to;
 	area->ahead_to = 0;
 	spin_unlock(&area->lock);
-	if (to && bs_storage_room(bs_area_storage(area)) >=
-		  ((sector_t)(to - from + 1) << area->map.shift) + BS_AHEAD_ROOM_SECT &&
+	if (to && to >= from && to - from < max &&
+	    bs_storage_room(st, chunk) >= (to - from + 1) * chunk + BS_AHEAD_ROOM_SECT &&
 	    !bs_map_reserve(&area->map, from, to)) {
 		blk_start_plug(&plug);
 		while (bs_load_next_run(area, from, to, true) > 0)
@@ -835,9 +852,9 @@ static noinline bool bs_area_write_slow(struct bs_area *area,
 		spin_unlock(&area->lock);
 		return false;
 	}
-	__bs_cow_ahead(area, first, last);
 	wait = __bs_write_scan(area, first, last, &fresh);
 	if (!wait && !fresh) {
+		__bs_cow_ahead(area, first, last, false);
 		spin_unlock(&area->lock);
 		return false;
 	}
@@ -846,6 +863,7 @@ static noinline bool bs_area_write_slow(struct bs_area *area,
 		bio_wouldblock_error(bio);
 		return true;
 	}
+	__bs_cow_ahead(area, first, last, fresh);
 	trace_blksnap_cow_hold(area->dev, sector, bio_sectors(bio));
 	if (wait && !fresh) {
 		bio_list_add(&wait->waiting, bio);

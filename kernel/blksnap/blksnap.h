@@ -169,7 +169,7 @@ struct block_device *bs_storage_bdev(struct bs_storage *st);
 void bs_storage_queue(struct bs_storage *st, unsigned int chunks,
 		      bool (*give_up)(void *data), void *data);
 bool bs_storage_try_queue(struct bs_storage *st, unsigned int chunks);
-sector_t bs_storage_room(struct bs_storage *st);
+sector_t bs_storage_room(struct bs_storage *st, sector_t chunk);
 void bs_storage_unqueue(struct bs_storage *st, unsigned int chunks);
 void bs_storage_wake(struct bs_storage *st);
 int bs_storage_pages_get(struct bs_storage *st, struct bio_vec *bvec,
@@ -449,10 +449,11 @@ struct bs_store_worker {
  * @nr_blocked: copies in @blocked.
  * @cow: start copy-on-write for @pending.
  * @cow_next: the worker queued next; under @lock.
- * @ahead_next: the chunk after the last write to chunks not all stored,
- *	@ahead_end the last chunk read ahead of it, @ahead_from and
- *	@ahead_to the chunks @ahead_work is to read (@ahead_to 0: none);
- *	under @lock (see __bs_cow_ahead()).
+ * @ahead_start: the first chunk of the sequence of writes followed,
+ *	@ahead_next the chunk after its last write, @ahead_end the last
+ *	chunk read ahead of it, @ahead_from and @ahead_to the chunks
+ *	@ahead_work is to read (@ahead_to 0: none); under @lock (see
+ *	__bs_cow_ahead()).
  * @ahead_work: reads ahead of a sequential writer.
  * @unblock_work: lets blocked copies go after a direct image read.
  * @loaded: copies whose loads are done, pushed by the loads' completions.
@@ -485,6 +486,7 @@ struct bs_area {
 	unsigned int nr_blocked;
 	struct bs_cow_worker cow[BS_COW_WORKERS];
 	unsigned int cow_next;
+	unsigned long ahead_start;
 	unsigned long ahead_next;
 	unsigned long ahead_end;
 	unsigned long ahead_from;

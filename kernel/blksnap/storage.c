@@ -163,20 +163,22 @@ int bs_storage_alloc(struct bs_storage *st, sector_t count, sector_t *sector)
 /**
  * bs_storage_room() - sectors the storage may still hand out
  * @st: the storage.
+ * @chunk: sectors to count for each chunk waiting in memory to be stored.
  *
  * Its limit, or its size if it cannot grow any more, less what it handed
- * out; the chunks waiting in memory to be stored are not counted.
+ * out and less what the chunks in memory will take.
  *
- * Return: the sectors.
+ * Return: the sectors, or 0.
  */
-sector_t bs_storage_room(struct bs_storage *st)
+sector_t bs_storage_room(struct bs_storage *st, sector_t chunk)
 {
-	sector_t room;
+	sector_t room, queued;
 
 	spin_lock(&st->lock);
 	room = (__bs_storage_can_grow(st) ? st->limit : st->size) - st->used;
+	queued = st->in_memory * chunk;
 	spin_unlock(&st->lock);
-	return room;
+	return room > queued ? room - queued : 0;
 }
 
 /* bs_storage_rw() with @flags added to the kiocb's (IOCB_DSYNC). */
