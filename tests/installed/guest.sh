@@ -257,6 +257,7 @@ root_full() {
 	grep -q '"log-state": *"ok"' <<<"$st" || fail "the root device's write-intent log is not attached"
 	mkdir -p "$RBK"
 	mount "$ROOT_BKFS" "$RBK" || fail "mount $ROOT_BKFS"
+	mkdir -p "$RBK/bk"
 	blksnap backup --config /etc/blksnap/tracking.conf --storage "$RBK" --json \
 		"$RBK/bk" "$ROOTDEV" >/tmp/root-full.json || fail "full backup of $ROOTDEV"
 	cat /tmp/root-full.json
