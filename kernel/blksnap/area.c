@@ -779,10 +779,10 @@ static void __bs_cow_ahead(struct bs_area *area, unsigned long first,
 		return;
 	if (first < area->ahead_next || first > area->ahead_end + 1) {
 		area->ahead_start = first;
-		area->ahead_end = last;
+		WRITE_ONCE(area->ahead_end, last);
 	}
-	area->ahead_next = last + 1;
-	area->ahead_end = max(area->ahead_end, last);
+	WRITE_ONCE(area->ahead_next, last + 1);
+	WRITE_ONCE(area->ahead_end, max(area->ahead_end, last));
 	run = last + 1 - area->ahead_start;
 	if (run < max(SZ_1M >> area->chunk_shift, 2U))
 		return;
@@ -795,7 +795,7 @@ static void __bs_cow_ahead(struct bs_area *area, unsigned long first,
 	if (!area->ahead_to || area->ahead_to + 1 != from)
 		area->ahead_from = from;
 	area->ahead_to = to;
-	area->ahead_end = to;
+	WRITE_ONCE(area->ahead_end, to);
 	queue_work(bs_wq, &area->ahead_work);
 }
 
@@ -844,8 +844,15 @@ static noinline bool bs_area_write_slow(struct bs_area *area,
 	struct bs_copy *wait;
 	bool fresh;
 
-	/* All stored: no lock, as in bs_area_write(). */
-	if (bs_map_all_stored(&area->map, first, last))
+	/*
+	 * All stored: no lock, as in bs_area_write(); unless the write goes
+	 * on a sequence into what was read ahead of it, which
+	 * __bs_cow_ahead() must see to read further (a hint, read without
+	 * the lock).
+	 */
+	if (bs_map_all_stored(&area->map, first, last) &&
+	    (first != READ_ONCE(area->ahead_next) ||
+	     first > READ_ONCE(area->ahead_end)))
 		return false;
 	spin_lock(&area->lock);
 	if (area->error) {

@@ -453,7 +453,8 @@ struct bs_store_worker {
  *	@ahead_next the chunk after its last write, @ahead_end the last
  *	chunk read ahead of it, @ahead_from and @ahead_to the chunks
  *	@ahead_work is to read (@ahead_to 0: none); under @lock (see
- *	__bs_cow_ahead()).
+ *	__bs_cow_ahead()), @ahead_next and @ahead_end also read without it,
+ *	as a hint, by the write path.
  * @ahead_work: reads ahead of a sequential writer.
  * @unblock_work: lets blocked copies go after a direct image read.
  * @loaded: copies whose loads are done, pushed by the loads' completions.
