@@ -104,6 +104,13 @@ truncate -s 1G "$WORK/data.img" "$WORK/restore.img"
 # The root device's write-intent log, its backups and their restore.
 truncate -s 16M "$WORK/rootlog.img"
 truncate -s 8G "$WORK/rootbk.img" "$WORK/rootcopy.img"
+# QEMU's options for the raw disks besides the root one, each seen in the
+# guest as /dev/disk/by-id/virtio-bsNAME (its serial) for WORK/NAME.img.
+data_disks=()
+for d in data restore rootlog rootbk rootcopy; do
+	data_disks+=(-drive "file=$WORK/$d.img,format=raw,if=none,id=bs$d,cache=unsafe"
+		-device "virtio-blk-pci,drive=bs$d,serial=bs$d")
+done
 
 # boot STAGE KERNEL INITRD: one boot running one stage; 0 if it passed.
 boot() {
@@ -125,16 +132,7 @@ boot() {
 		-serial "file:$log_dir/console-$stage.log" \
 		-drive "file=$WORK/root.qcow2,format=qcow2,if=none,id=root,cache=unsafe" \
 		-device virtio-blk-pci,drive=root,serial=root \
-		-drive "file=$WORK/data.img,format=raw,if=none,id=bsdata,cache=unsafe" \
-		-device virtio-blk-pci,drive=bsdata,serial=bsdata \
-		-drive "file=$WORK/restore.img,format=raw,if=none,id=bsrestore,cache=unsafe" \
-		-device virtio-blk-pci,drive=bsrestore,serial=bsrestore \
-		-drive "file=$WORK/rootlog.img,format=raw,if=none,id=bsrootlog,cache=unsafe" \
-		-device virtio-blk-pci,drive=bsrootlog,serial=bsrootlog \
-		-drive "file=$WORK/rootbk.img,format=raw,if=none,id=bsrootbk,cache=unsafe" \
-		-device virtio-blk-pci,drive=bsrootbk,serial=bsrootbk \
-		-drive "file=$WORK/rootcopy.img,format=raw,if=none,id=bsrootcopy,cache=unsafe" \
-		-device virtio-blk-pci,drive=bsrootcopy,serial=bsrootcopy \
+		"${data_disks[@]}" \
 		-virtfs "local,path=$WORK/payload,mount_tag=payload,security_model=none,id=payload" \
 		-nic none &
 	qpid=$!
