@@ -69,6 +69,8 @@ enum bs_copy_state {
  *	until it is stored or will not be; under area->lock.
  * @ref: one for the table, one per image read using it, one from its
  *	load until it is stored or dropped.
+ * @ahead: read ahead of a sequential writer rather than for a write:
+ *	should its load fail, its chunks are only on the original again.
  * @error: the error of its load or store.
  * @pending_bios: load bios not yet completed.
  * @waiting: writes waiting for it; under area->lock.
@@ -89,6 +91,7 @@ struct bs_copy {
 	sector_t stored_at;
 	bool queued;
 	refcount_t ref;
+	bool ahead;
 	int error;
 	atomic_t pending_bios;
 	struct bio_list waiting;
@@ -416,14 +419,28 @@ static bool bs_copy_loaded(struct bs_area *area, struct bs_copy *copy)
 {
 	struct bio_list go = BIO_EMPTY_LIST;
 	unsigned int dropped = 0;
-	bool store = false;
+	bool store = false, unset = false;
 	int error;
 
 	trace_blksnap_cow_load_done(area->dev, copy->first, copy->count,
 				    copy->error);
 	spin_lock(&area->lock);
 	error = copy->error;
-	if (error || area->error) {
+	if (error && copy->ahead && !area->error) {
+		/*
+		 * Nobody asked for this old data yet: its chunks are only on
+		 * the original again, and the writes that came for them
+		 * meanwhile, filtered anew, read it for themselves.
+		 */
+		copy->state = BS_FAILED;
+		bs_map_unset(&area->map, copy->first, copy->count);
+		copy->in_table = false;
+		refcount_dec(&copy->ref);
+		bio_list_merge(&go, &copy->waiting);
+		bio_list_init(&copy->waiting);
+		dropped = __bs_copy_dequeue(copy);
+		unset = true;
+	} else if (error || area->error) {
 		/* Nothing to preserve any more: the writes go on. */
 		copy->state = error ? BS_FAILED : BS_LOADED;
 		bio_list_merge(&go, &copy->waiting);
@@ -440,7 +457,10 @@ static bool bs_copy_loaded(struct bs_area *area, struct bs_copy *copy)
 		bs_storage_unqueue(bs_area_storage(area), dropped);
 	wake_up_all(&area->wait);
 
-	if (error) {
+	if (unset) {
+		pr_warn_ratelimited("%pg: cannot read ahead of a writer: %d\n",
+				    area->bdev, error);
+	} else if (error) {
 		pr_err_ratelimited("%pg: cannot read old data for copy-on-write: %d\n",
 				   area->bdev, error);
 		bs_area_fail(area, error);
@@ -577,14 +597,18 @@ static struct bs_copy *bs_copy_alloc(struct bs_area *area, unsigned long first,
 	return copy;
 }
 
+/* How bs_load_next_run() goes about it. */
+#define BS_LOAD_NOWAIT	BIT(0)	/* no waiting for room in the storage's queue */
+#define BS_LOAD_AHEAD	BIT(1)	/* reading ahead of a writer */
+
 /*
  * Start preserving the first run of chunks of [first, last] that are only
  * on the original.  Returns 1 if it started one, 0 if there is none, or a
- * negative errno: -EAGAIN, @nowait, if the storage's queue is full.  May
- * sleep.
+ * negative errno: -EAGAIN, with BS_LOAD_NOWAIT in @flags, if the storage's
+ * queue is full.  May sleep.
  */
 static int bs_load_next_run(struct bs_area *area, unsigned long first,
-			    unsigned long last, bool nowait)
+			    unsigned long last, unsigned int flags)
 {
 	unsigned int max = max(BS_COPY_MAX_BYTES >> area->chunk_shift, 1U);
 	unsigned long run = 0, start = 0;
@@ -597,9 +621,10 @@ static int bs_load_next_run(struct bs_area *area, unsigned long first,
 	if (!run)
 		return 0;
 
-	copy = bs_copy_alloc(area, start, run, nowait);
+	copy = bs_copy_alloc(area, start, run, flags & BS_LOAD_NOWAIT);
 	if (IS_ERR(copy))
 		return PTR_ERR(copy);
+	copy->ahead = flags & BS_LOAD_AHEAD;
 	spin_lock(&area->lock);
 	if (area->error) {
 		spin_unlock(&area->lock);
@@ -671,7 +696,8 @@ static int bs_cow_start(struct bs_area *area, struct bio *bio, bool nowait)
 	}
 	/* Start reading every run of fresh chunks, then wait for the first. */
 	do {
-		ret = bs_load_next_run(area, first, last, nowait);
+		ret = bs_load_next_run(area, first, last,
+				       nowait ? BS_LOAD_NOWAIT : 0);
 	} while (ret > 0);
 	if (ret == -EAGAIN)
 		return ret;
@@ -801,9 +827,11 @@ static void __bs_cow_ahead(struct bs_area *area, unsigned long first,
 
 /*
  * Read the old data of the chunks __bs_cow_ahead() asked for.  Best
- * effort: it never waits for room in the storage's queue, and gives up
- * on any error.  A storage near its limit gets only what is written: the
- * reads ahead must not be what makes the snapshot overflow.
+ * effort: it never waits for room in the storage's queue, gives up on
+ * any error, and a failed read fails no snapshot: its chunks are
+ * only on the original again (see bs_copy_loaded()).  A storage near its
+ * limit gets only what is written: the reads ahead must not be what makes
+ * the snapshot overflow.
  */
 static void bs_ahead_work(struct work_struct *work)
 {
@@ -824,7 +852,8 @@ static void bs_ahead_work(struct work_struct *work)
 	    bs_storage_room(st, chunk) >= (to - from + 1) * chunk + BS_AHEAD_ROOM_SECT &&
 	    !bs_map_reserve(&area->map, from, to)) {
 		blk_start_plug(&plug);
-		while (bs_load_next_run(area, from, to, true) > 0)
+		while (bs_load_next_run(area, from, to,
+					BS_LOAD_NOWAIT | BS_LOAD_AHEAD) > 0)
 			;
 		blk_finish_plug(&plug);
 	}
@@ -1142,7 +1171,7 @@ int bs_area_preserve(struct bs_area *area, unsigned long c, sector_t *at)
 		}
 		if (!e) {
 			spin_unlock(&area->lock);
-			ret = bs_load_next_run(area, c, c, false);
+			ret = bs_load_next_run(area, c, c, 0);
 			if (ret < 0)
 				return ret;
 			continue;

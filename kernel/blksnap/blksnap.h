@@ -265,6 +265,7 @@ int bs_map_reserve(struct bs_map *map, unsigned long first,
 		   unsigned long last);
 void bs_map_set(struct bs_map *map, unsigned long first, unsigned int count,
 		struct bs_copy *copy);
+void bs_map_unset(struct bs_map *map, unsigned long first, unsigned int count);
 void bs_map_set_stored(struct bs_map *map, unsigned long first,
 		       unsigned int count, sector_t at);
 unsigned long bs_map_empty_run(struct bs_map *map, unsigned long first,

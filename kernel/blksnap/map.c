@@ -11,6 +11,8 @@
  * - a pointer to a struct bs_copy of area.c: the old data is in memory,
  *   being read from the original or written to the storage.  A copy holds
  *   a run of adjacent chunks, and every chunk of the run points to it.
+ *   A copy read ahead of a writer whose read failed gives its chunks back:
+ *   nothing again.
  *
  * The owner (area.c) reads and changes entries under a lock of its own,
  * which orders them with the states of its copies; the xarray's lock
@@ -166,6 +168,22 @@ void bs_map_set(struct bs_map *map, unsigned long first, unsigned int count,
 		struct bs_copy *copy)
 {
 	bs_map_store(map, first, count, copy, 0);
+}
+
+/**
+ * bs_map_unset() - a run of chunks is only on the original again
+ * @map: the map.
+ * @first: first chunk.
+ * @count: number of chunks.
+ *
+ * For a copy given up before anything needed it: its slots go back to
+ * reserved, which read as nothing.
+ *
+ * Context: the owner's lock held; does not sleep.
+ */
+void bs_map_unset(struct bs_map *map, unsigned long first, unsigned int count)
+{
+	bs_map_store(map, first, count, XA_ZERO_ENTRY, 0);
 }
 
 /**

@@ -59,9 +59,10 @@ dd if="$img" bs=1M count=4 iflag=direct status=none 2>/dev/null |
 	cmp -s - <(dd if="$TEST_TMP/pre" bs=1M count=4 status=none) ||
 	fail "image read of preserved chunks failed or differs with the original failing"
 image_fails "$img" 8192 1024 || fail "image read of chunks on the failing original succeeded"
-image_fails "$img" 4096 1024 || fail "image read of chunks on the failing original succeeded"
-# Reads of a large range that starts with preserved chunks.
-image_fails "$img" 3072 2048 || fail "image read across preserved and failing chunks succeeded"
+image_fails "$img" 12288 1024 || fail "image read of chunks on the failing original succeeded"
+# Reads of a large range that starts with preserved chunks (and goes
+# beyond what may have been read ahead of the writes: cow_ahead_kib).
+image_fails "$img" 3072 9216 || fail "image read across preserved and failing chunks succeeded"
 make_it_fail "$d" 0
 [[ $(snap_field "$d" error_code) == 0 ]] ||
 	fail "error_code $(snap_field "$d" error_code) after failed image reads of the original"

@@ -7,12 +7,20 @@
 #     original fail with EIO; the snapshot does not fail (no copy-on-write
 #     failed), and once the table is linear again the whole image is the
 #     data of take.
-#  2. Copy-on-write whose reads of old data fail (dm-flakey with
+#  2. Reads ahead of a sequential writer that fail (the original fails
+#     from some point on): they fail no snapshot (error_code 0, no event),
+#     their chunks are only on the original again, and once it works again
+#     the writes that reach them preserve them: the image is the data of
+#     take.
+#  3. Copy-on-write whose reads of old data fail (dm-flakey with
 #     error_reads, where the kernel has it: 6.5 and later): every write to
 #     the original succeeds and lands; the snapshot fails with -EIO
 #     (error_code, one corrupted event with the device and -EIO), image
 #     reads fail; destroy, detach and unload end within a timeout.
-# needs: blksnap.ko, 1 disk, dmsetup (dm-mod; dm-flakey for part 2)
+# Part 1 reads the image beyond what may have been read ahead of its
+# writes (cow_ahead_kib, 4 MiB by default) to see reads of the original
+# fail.
+# needs: blksnap.ko, 1 disk, dmsetup (dm-mod; dm-flakey for part 3)
 # timeout: 180
 . "$TEST_BIN/testlib.sh"
 . "$TEST_BIN/faultlib.sh"
@@ -30,13 +38,19 @@ dmsetup create --noudevsync "$dm" --table "0 $size $lin" || fail "dmsetup create
 d=/dev/$(dmsetup info -c --noheadings -o blkdevname "$dm")
 [[ -b $d ]] || fail "no $d"
 trap 'dmsetup resume --noudevsync "$dm" 2>/dev/null; cleanup_blksnap; dmsetup remove --noudevsync "$dm" 2>/dev/null' EXIT
-# table TABLE: switch the original's table; false if the kernel refuses it.
-table() {
+# tables LINE...: switch the original's table to these lines; false if the
+# kernel refuses it.
+tables() {
 	local ok=0
+	printf '%s\n' "$@" >"$TEST_TMP/table"
 	dmsetup suspend --noudevsync "$dm" || fail "dmsetup suspend"
-	dmsetup load "$dm" --table "0 $size $1" 2>/dev/null && ok=1
+	dmsetup load "$dm" "$TEST_TMP/table" 2>/dev/null && ok=1
 	dmsetup resume --noudevsync "$dm" || fail "dmsetup resume"
 	((ok))
+}
+# table TARGET: the whole original to one target.
+table() {
+	tables "0 $size $1"
 }
 
 MIB=24
@@ -64,7 +78,7 @@ dd if="$img" bs=1M count=4 iflag=direct status=none 2>/dev/null |
 	cmp -s - <(dd if="$TEST_TMP/pre" bs=1M count=4 status=none) ||
 	fail "image read of preserved chunks failed or differs with the original failing"
 image_fails "$img" 8192 1024 || fail "image read of chunks on the failing original succeeded"
-image_fails "$img" 3072 2048 || fail "image read across preserved and failing chunks succeeded"
+image_fails "$img" 3072 9216 || fail "image read across preserved and failing chunks succeeded"
 table "$lin" || fail "dmsetup load linear"
 [[ $(snap_field "$d" error_code) == 0 ]] ||
 	fail "error_code $(snap_field "$d" error_code) after failed image reads of the original"
@@ -73,8 +87,41 @@ bsame "$TEST_TMP/pre" "$img" 0 || fail "the image differs from take once the ori
 original_ok "part 1"
 within 60 "destroy" snap destroy "$id"
 
-echo "== 2. copy-on-write with reads of old data failing"
+echo "== 2. reads ahead of a writer failing"
 id=$(snap_new "$TEST_TMP/s2" $((128 * 2048)) "$d") || fail "snap_new"
+snap take "$id"
+img=$(snap_image "$d") || fail "snap_image"
+cp "$TEST_TMP/expect" "$TEST_TMP/pre"
+# The original works up to 6 MiB only: a sequence of writes from 2 MiB
+# to there reads ahead beyond it.
+tables "0 12288 $lin" "12288 $((size - 12288)) error" || fail "dmsetup load linear+error"
+msg="cannot read ahead of a writer"
+n0=$(dmesg | grep -c "$msg")
+mkpattern "$TEST_TMP/q1" 4096
+wr "$TEST_TMP/q1" 2
+settle "$d"
+for ((i = 0; i < 50; i++)); do
+	(($(dmesg | grep -c "$msg") > n0)) && break
+	sleep 0.1
+done
+dmesg | grep "$msg" | tail -n +$((n0 + 1))
+(($(dmesg | grep -c "$msg") > n0)) ||
+	fail "no read ahead failed: nothing read ahead of 4 MiB written in sequence?"
+[[ $(snap_field "$d" error_code) == 0 ]] ||
+	fail "error_code $(snap_field "$d" error_code) after reads ahead failed"
+snapctl -e ENOENT wait "$id" 0 || fail "an event after reads ahead failed"
+table "$lin" || fail "dmsetup load linear"
+# The chunks whose reads ahead failed, written now, and beyond.
+mkpattern "$TEST_TMP/q2" 8192
+wr "$TEST_TMP/q2" 6
+[[ $(snap_field "$d" error_code) == 0 ]] ||
+	fail "error_code $(snap_field "$d" error_code) after writes to chunks whose reads ahead failed"
+bsame "$TEST_TMP/pre" "$img" 0 || fail "the image differs from take after reads ahead failed"
+original_ok "part 2"
+within 60 "destroy" snap destroy "$id"
+
+echo "== 3. copy-on-write with reads of old data failing"
+id=$(snap_new "$TEST_TMP/s3" $((128 * 2048)) "$d") || fail "snap_new"
 snap take "$id"
 img=$(snap_image "$d") || fail "snap_image"
 snap wait "$id" 120000 >"$TEST_TMP/waiter" &
@@ -87,7 +134,7 @@ if ! table "flakey ${DISKS[0]} 0 0 3600 1 error_reads"; then
 	dmsetup remove --noudevsync "$dm" || fail "dmsetup remove"
 	# The reason must be the last line: no cleanup output after it.
 	trap - EXIT
-	skip "dm-flakey without error_reads (part 1 passed)"
+	skip "dm-flakey without error_reads (parts 1 and 2 passed)"
 fi
 mkpattern "$TEST_TMP/p2" 8192
 wr "$TEST_TMP/p2" 4
@@ -102,7 +149,7 @@ snapctl -e ENOENT wait "$id" 200 || fail "a second event"
 image_fails "$img" 0 64 || fail "image read of a failed snapshot succeeded"
 image_fails "$img" 20480 64 || fail "image read of a failed snapshot succeeded"
 image_write_fails "$img" 20480 || fail "image write to a failed snapshot succeeded"
-original_ok "part 2"
+original_ok "part 3"
 within 60 "destroy" snap destroy "$id"
 [[ $(snap_field "$d" error_code) == 0 ]] || fail "error_code after destroy: the series reports none"
 blksnap_ok "$d"
