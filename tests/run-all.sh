@@ -347,7 +347,8 @@ for entry in "${jobs[@]}"; do
 done
 wait
 
-declare -A ksecs=()
+declare -A ksecs=() ktimes=()
+failed_vm=()
 for entry in "${boots[@]}"; do
 	read -r k b n <<<"$entry"
 	res=$LOG_DIR/results-$k-boot$b.txt
@@ -359,17 +360,27 @@ for entry in "${boots[@]}"; do
 		fail_setup "kernel $k boot $b: tests/vm/run.sh gave no results (exit $rc)"
 		continue
 	fi
-	while read -r name st; do
+	while read -r name st secs; do
+		secs=${secs:-0}
+		ktimes[$k]+="$secs $name"$'\n'
 		case $st in
-		pass) npass=$((npass + 1)); summary+=("PASS $k:$name") ;;
-		skip) nskip=$((nskip + 1)); summary+=("SKIP $k:$name") ;;
-		*) nfail=$((nfail + 1)); summary+=("FAIL $k:$name") ;;
+		pass) npass=$((npass + 1)); summary+=("PASS $k:$name ($secs s)") ;;
+		skip) nskip=$((nskip + 1)); summary+=("SKIP $k:$name ($secs s)") ;;
+		*) nfail=$((nfail + 1)); summary+=("FAIL $k:$name ($secs s)")
+		   failed_vm+=("$k:$name") ;;
 		esac
 	done <"$res"
 done
+# Among CI's last lines: each kernel's total and its slowest tests, and
+# every failed test.
 for k in $KERNELS; do
-	[[ -n ${ktotal[$k]:-} ]] && summary+=("kernel $k: ${ktotal[$k]} tests in ${ksecs[$k]} s of boots")
+	[[ -n ${ktotal[$k]:-} ]] || continue
+	summary+=("kernel $k: ${ktotal[$k]} tests in ${ksecs[$k]} s of boots")
+	line=$(sort -rn <<<"${ktimes[$k]:-}" | head -n 8 |
+		awk 'NF == 2 { printf "%s %s %d s", sep, $2, $1; sep = "," }')
+	[[ -z $line ]] || summary+=("  slowest on $k:$line")
 done
+((${#failed_vm[@]} == 0)) || summary+=("failed: ${failed_vm[*]}")
 # Where the time went, among CI's last lines: each job's start and end.
 line=
 for entry in "${jobs[@]}"; do

@@ -62,7 +62,7 @@
 #   --timeout SECONDS   wall-clock limit of the whole VM run (default: sum
 #                       of the test timeouts + margin)
 #   --log-dir DIR       where logs and results go (default build/test-logs)
-#   --results FILE      per-test "NAME STATUS" lines (default
+#   --results FILE      per-test "NAME STATUS SECONDS" lines (default
 #                       LOG_DIR/results-KVER.txt)
 #   --append ARGS       extra kernel command line (given twice: both)
 #   --timeout-scale N   multiply every test's timeout by N (default 1, 3 on
@@ -310,7 +310,7 @@ start_vm() {
 	qpid=$!
 }
 
-declare -A status=() reason=() spent=()
+declare -A status=() reason=() spent=() wall=()
 report_new() {
 	local line n st rs ts ta lines=() now took data
 	# Whole lines only: QEMU may be in the middle of writing the last one,
@@ -343,8 +343,8 @@ report_new() {
 			status[$n]=$st
 			reason[$n]=$rs
 			now=$(date +%s.%N)
-			took=$(printf '(%.0f s%s)' "$(echo "$now - ${last:-$now}" | bc)" \
-				"${spent[$n]:+: ${spent[$n]}}")
+			wall[$n]=$(printf '%.0f' "$(echo "$now - ${last:-$now}" | bc)")
+			took="(${wall[$n]} s${spent[$n]:+: ${spent[$n]}})"
 			last=$now
 			case $st in
 			pass) echo "PASS $n $took" ;;
@@ -477,7 +477,7 @@ for n in "${names[@]}"; do
 	skip) nskip=$((nskip + 1)) ;;
 	*) nfail=$((nfail + 1)); failed+=("$n"); st=fail ;;
 	esac
-	echo "$n $st" >>"$results.tmp"
+	echo "$n $st ${wall[$n]:-0}" >>"$results.tmp"
 done
 # A kernel report that failed no test (before the first test, between two
 # tests' checks, or after the last one, at power-off) fails the boot: it
@@ -487,7 +487,7 @@ if [[ -n $summary ]] && ((nfail == 0)); then
 	nfail=$((nfail + 1))
 	failed+=(vm/kernel-log)
 	reason[vm/kernel-log]="kernel report outside the tests"
-	echo "vm/kernel-log fail" >>"$results.tmp"
+	echo "vm/kernel-log fail 0" >>"$results.tmp"
 fi
 mv "$results.tmp" "$results"
 
