@@ -141,7 +141,14 @@ build_pid=
 if [[ -n ${DEBUG_BUILD:-} && " $KERNELS " == *" debug "* ]]; then
 	mkdir -p "$LOG_DIR"
 	echo "run-all: building the debug kernel in the background ($LOG_DIR/debug-build.log)"
-	bash -c "$DEBUG_BUILD" >"$LOG_DIR/debug-build.log" 2>&1 &
+	rm -f "$LOG_DIR/debug-built-at"
+	# When it ended, for the timeline, and for the scheduler below.
+	(
+		rc=0
+		bash -c "$DEBUG_BUILD" || rc=$?
+		echo $(($(date +%s) - start_all)) >"$LOG_DIR/debug-built-at"
+		exit "$rc"
+	) >"$LOG_DIR/debug-build.log" 2>&1 &
 	build_pid=$!
 fi
 for k in $KERNELS; do
@@ -219,12 +226,20 @@ if ((run_host)); then
 	[[ ${BENCH_SMOKE:-1} == 0 || ! -x $TOP/bench/run.sh ]] || extra+=("bench 0 0")
 	[[ ${INSTALLED:-1} == 0 ]] || early+=("installed 0 0")
 fi
+# While the debug kernel builds, its boots wait in their own queue and
+# start as soon as it is built and a slot is free, before what is left of
+# the others: the longest jobs first, so that the run ends with them
+# rather than with one of them started last.
 if [[ -n $build_pid ]]; then
-	jobs=("${early[@]}" "${boots[@]}" "${extra[@]}" "${first[@]}")
+	queue=("${early[@]}" "${boots[@]}" "${extra[@]}")
+	debug_queue=("${first[@]}")
 	boots=("${boots[@]}" "${first[@]}")
+	jobs=("${queue[@]}" "${first[@]}")
 else
 	boots=("${first[@]}" "${boots[@]}")
 	jobs=("${early[@]}" "${boots[@]}" "${extra[@]}")
+	queue=("${jobs[@]}")
+	debug_queue=()
 fi
 
 # run_boot KERNEL BOOT: one VM; its results in results-KERNEL-bootBOOT.txt.
@@ -303,7 +318,8 @@ debug_built() {
 	echo "run-all: waiting for the debug kernel's build"
 	wait "$build_pid" || rc=$?
 	build_pid=
-	built_at=$(($(date +%s) - start_all))
+	read -r built_at 2>/dev/null <"$LOG_DIR/debug-built-at" ||
+		built_at=$(($(date +%s) - start_all))
 	tail -n 3 "$LOG_DIR/debug-build.log"
 	if ((rc)); then
 		fail_setup "the debug kernel's build failed (exit $rc, $LOG_DIR/debug-build.log)"
@@ -323,13 +339,26 @@ built_at=
 running=()
 rm -f "$LOG_DIR/status-host" "$LOG_DIR/status-bench" "$LOG_DIR/status-installed" \
 	"$LOG_DIR"/span-*
-for entry in "${jobs[@]}"; do
-	read -r k b _ <<<"$entry"
-	if [[ $k == debug ]]; then
-		((debug_failed)) && continue
-		debug_built || continue
+# next_job: the next job to start, in entry; false once there is none.
+# A boot of the debug kernel as soon as it is built, or once nothing else
+# is left (after waiting for its build); else the next of the others.
+next_job() {
+	if ((${#debug_queue[@]})) &&
+		{ [[ -z $build_pid || -f $LOG_DIR/debug-built-at ]] || ((${#queue[@]} == 0)); }; then
+		if debug_built; then
+			entry=${debug_queue[0]}
+			debug_queue=("${debug_queue[@]:1}")
+			return 0
+		fi
+		debug_queue=()
 	fi
-	rm -f "$LOG_DIR/status-$k-boot$b"
+	((${#queue[@]})) || return 1
+	entry=${queue[0]}
+	queue=("${queue[@]:1}")
+}
+
+for ((;;)); do
+	# A free slot first: which job goes next depends on when it is free.
 	while ((${#running[@]} >= VM_JOBS)); do
 		wait -n "${running[@]}" 2>/dev/null || true
 		alive=()
@@ -338,6 +367,9 @@ for entry in "${jobs[@]}"; do
 		done
 		running=("${alive[@]}")
 	done
+	next_job || break
+	read -r k b _ <<<"$entry"
+	rm -f "$LOG_DIR/status-$k-boot$b"
 	if ((VM_JOBS > 1)); then
 		run_job "$k" "$b" &
 		running+=($!)
@@ -375,7 +407,7 @@ done
 # every failed test.
 for k in $KERNELS; do
 	[[ -n ${ktotal[$k]:-} ]] || continue
-	summary+=("kernel $k: ${ktotal[$k]} tests in ${ksecs[$k]} s of boots")
+	summary+=("kernel $k: ${ktotal[$k]} tests in ${ksecs[$k]:-0} s of boots")
 	line=$(sort -rn <<<"${ktimes[$k]:-}" | head -n 8 |
 		awk 'NF == 2 { printf "%s %s %d s", sep, $2, $1; sep = "," }')
 	[[ -z $line ]] || summary+=("  slowest on $k:$line")
