@@ -86,7 +86,7 @@ if [[ -f $TOP/tests/kernel-groups ]]; then
 	done <"$TOP/tests/kernel-groups"
 fi
 # kernel_tests K: the tests to run on kernel K, in ktests.
-# An entry GROUP/NNN names one test of a group.
+# An entry GROUP/NNN names one test of a group, -GROUP/NNN leaves it out.
 kernel_tests() {
 	ktests=()
 	local t g n
@@ -95,6 +95,7 @@ kernel_tests() {
 		g=${g##*/}
 		n=${t##*/}
 		n=$g/${n%%-*}
+		((explicit)) || [[ ${kgroups[$1]:-} != *" -$n "* ]] || continue
 		if ((explicit)) || [[ -z ${kgroups[$1]:-} || ${kgroups[$1]} == *" all "* ||
 			${kgroups[$1]} == *" $g "* || ${kgroups[$1]} == *" $n "* ]]; then
 			ktests+=("$t")
