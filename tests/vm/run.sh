@@ -311,6 +311,7 @@ start_vm() {
 }
 
 declare -A status=() reason=() spent=() wall=()
+leaks=
 report_new() {
 	local line n st rs ts ta lines=() now took data
 	# Whole lines only: QEMU may be in the middle of writing the last one,
@@ -337,6 +338,13 @@ report_new() {
 			read -r n ts ta <<<"${line#blksnap-test: time }"
 			spent[$n]=$(printf 'test %d.%d, after %d.%d' \
 				$((ts / 10)) $((ts % 10)) $((ta / 10)) $((ta % 10)))
+			;;
+		"blksnap-test: result vm/kmemleak "*)
+			# kmemleak's scan after a boot's tests (tests/vm/init):
+			# a failure in any boot fails the run.
+			read -r n st rs <<<"${line#blksnap-test: result }"
+			[[ $st == pass ]] || leaks=${rs:-kmemleak: leaks}
+			echo "${st^^} vm/kmemleak${rs:+ $rs}"
 			;;
 		"blksnap-test: result "*)
 			read -r n st rs <<<"${line#blksnap-test: result }"
@@ -479,6 +487,13 @@ for n in "${names[@]}"; do
 	esac
 	echo "$n $st ${wall[$n]:-0}" >>"$results.tmp"
 done
+# kmemleak's finds after a boot's tests count as a failure of their own.
+if [[ -n $leaks ]]; then
+	nfail=$((nfail + 1))
+	failed+=(vm/kmemleak)
+	reason[vm/kmemleak]=$leaks
+	echo "vm/kmemleak fail 0" >>"$results.tmp"
+fi
 # A kernel report that failed no test (before the first test, between two
 # tests' checks, or after the last one, at power-off) fails the boot: it
 # counts as a failure of its own, vm/kernel-log.
