@@ -804,11 +804,13 @@ static void __bs_cow_ahead(struct bs_area *area, unsigned long first,
 	if (last < area->ahead_next && !fresh)
 		return;
 	if (first < area->ahead_next || first > area->ahead_end + 1) {
+		/* A new sequence. */
 		area->ahead_start = first;
+		WRITE_ONCE(area->ahead_end, last);
+	} else if (last > area->ahead_end) {
 		WRITE_ONCE(area->ahead_end, last);
 	}
 	WRITE_ONCE(area->ahead_next, last + 1);
-	WRITE_ONCE(area->ahead_end, max(area->ahead_end, last));
 	run = last + 1 - area->ahead_start;
 	if (run < max(SZ_1M >> area->chunk_shift, 2U))
 		return;
