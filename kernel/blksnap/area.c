@@ -426,23 +426,20 @@ static bool bs_copy_loaded(struct bs_area *area, struct bs_copy *copy)
 				    copy->error);
 	spin_lock(&area->lock);
 	error = copy->error;
-	if (error && copy->ahead && !area->error) {
-		/*
-		 * Nobody asked for this old data yet: its chunks are only on
-		 * the original again, and the writes that came for them
-		 * meanwhile, filtered anew, read it for themselves.
-		 */
-		copy->state = BS_FAILED;
-		bs_map_unset(&area->map, copy->first, copy->count);
-		copy->in_table = false;
-		refcount_dec(&copy->ref);
-		bio_list_merge(&go, &copy->waiting);
-		bio_list_init(&copy->waiting);
-		dropped = __bs_copy_dequeue(copy);
-		unset = true;
-	} else if (error || area->error) {
+	if (error || area->error) {
 		/* Nothing to preserve any more: the writes go on. */
 		copy->state = error ? BS_FAILED : BS_LOADED;
+		/*
+		 * Unless nobody asked for this old data yet: then its chunks
+		 * are only on the original again, and the writes that came
+		 * for them meanwhile, filtered anew, read it for themselves.
+		 */
+		unset = error && copy->ahead && !area->error;
+		if (unset) {
+			bs_map_unset(&area->map, copy->first, copy->count);
+			copy->in_table = false;
+			refcount_dec(&copy->ref);
+		}
 		bio_list_merge(&go, &copy->waiting);
 		bio_list_init(&copy->waiting);
 		dropped = __bs_copy_dequeue(copy);
