@@ -487,23 +487,22 @@ for n in "${names[@]}"; do
 	esac
 	echo "$n $st ${wall[$n]:-0}" >>"$results.tmp"
 done
-# kmemleak's finds after a boot's tests count as a failure of their own.
-if [[ -n $leaks ]]; then
+# boot_failure NAME REASON: a failure of the boot's, not of a test's.
+boot_failure() {
 	nfail=$((nfail + 1))
-	failed+=(vm/kmemleak)
-	reason[vm/kmemleak]=$leaks
-	echo "vm/kmemleak fail 0" >>"$results.tmp"
-fi
+	failed+=("$1")
+	reason[$1]=$2
+	echo "$1 fail 0" >>"$results.tmp"
+}
 # A kernel report that failed no test (before the first test, between two
 # tests' checks, or after the last one, at power-off) fails the boot: it
 # counts as a failure of its own, vm/kernel-log.
 if [[ -n $summary ]] && ((nfail == 0)); then
 	echo "FAIL vm/kernel-log kernel report outside the tests: $summary"
-	nfail=$((nfail + 1))
-	failed+=(vm/kernel-log)
-	reason[vm/kernel-log]="kernel report outside the tests"
-	echo "vm/kernel-log fail 0" >>"$results.tmp"
+	boot_failure vm/kernel-log "kernel report outside the tests"
 fi
+# So do kmemleak's finds after a boot's tests, vm/kmemleak.
+[[ -z $leaks ]] || boot_failure vm/kmemleak "$leaks"
 mv "$results.tmp" "$results"
 
 # Output of a test: the console lines between its start and result lines.
