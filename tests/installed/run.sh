@@ -127,10 +127,18 @@ boot() {
 	# beside that build; what report it was did not reach CI's output.
 	# No CMPXCHG16B: QEMU's emulation of it now and then corrupts RFLAGS
 	# (see tests/vm/run.sh, cpu_model).
+	# watchdog_thresh=60 and an RCU stall timeout of 60 s: the guest's
+	# clock is the host's, so while QEMU stands still (its thread waiting
+	# on the host, which in CI runs a second VM and writes its disks)
+	# the guest's time runs on; CI twice saw a "soft lockup" of some 26 s
+	# at about 520 s into this boot, in the stock kernel's own writeback
+	# with our modules unloaded, and never a test VM (tests/vm keeps the
+	# kernel's thresholds).  A CPU that never schedules is still reported,
+	# after 120 s instead of 20.
 	qemu-system-x86_64 -accel tcg,thread=single -machine pc -cpu max,cx16=off -smp 2 -m 2G \
 		-nodefaults -display none -no-reboot \
 		-kernel "$kernel" -initrd "$initrd" \
-		-append "root=LABEL=root rw console=ttyS0 panic=-1 loglevel=6 $append" \
+		-append "root=LABEL=root rw console=ttyS0 panic=-1 loglevel=6 watchdog_thresh=60 rcupdate.rcu_cpu_stall_timeout=60 $append" \
 		-serial "file:$log_dir/console-$stage.log" \
 		-drive "file=$WORK/root.qcow2,format=qcow2,if=none,id=root,cache=unsafe" \
 		-device virtio-blk-pci,drive=root,serial=root \
@@ -138,7 +146,15 @@ boot() {
 		-virtfs "local,path=$WORK/payload,mount_tag=payload,security_model=none,id=payload" \
 		-nic none &
 	qpid=$!
+	# The host's dirty page cache and load, sampled while the guest runs,
+	# told when the stage fails: what the host did when the guest saw
+	# time jump.
+	local dirty=0 load=0 d l
 	while kill -0 "$qpid" 2>/dev/null; do
+		d=$(awk '/^(Dirty|Writeback):/ { kb += $2 } END { print int(kb / 1024) }' /proc/meminfo)
+		l=$(awk -v m="$load" '{ print ($1 > m) ? $1 : m }' /proc/loadavg)
+		((d <= dirty)) || dirty=$d
+		load=$l
 		if (($(date +%s) > deadline)); then
 			echo "installed: stage $stage: no power-off after ${timeout}s, killing QEMU"
 			kill "$qpid"
@@ -158,6 +174,7 @@ boot() {
 		echo "installed: stage $stage failed: ${result:-no result (see $log_dir/console-$stage.log)}"
 		report=$("$TOP/tests/vm/kernel-report.sh" "$log_dir/console-$stage.log" 2>/dev/null || true)
 		[[ -z $report ]] || echo "installed: kernel report: $report"
+		echo "installed: host during the boot: up to $dirty MiB dirty or under writeback, load up to $load"
 		tail -n 40 "$log_dir/log-$stage.txt" 2>/dev/null || tail -n 40 "$log_dir/console-$stage.log"
 	fi
 	grep -a '^== ' "$log_dir/log-$stage.txt" 2>/dev/null | sed 's/^/    /' || true
