@@ -471,16 +471,18 @@ END {
 		print "copy-on-write stages of a held write (blksnap, storage on a disk, a short"
 		print "traced run each, apart from the timed ones), microseconds, median and p90,"
 		print "and the held writes counted: hold -> read of its chunks' old data issued"
-		print "-> read done -> the write sent on"
-		printf "  %-12s %17s %17s %17s %17s %7s\n", "run", "hold->load", "load->done",
-			"done->release", "hold->release", "writes"
+		print "-> read done -> the write sent on; done->stored: the old data on the"
+		print "storage after the read (the write went on meanwhile); write_us below:"
+		print "a write's mean time as fio saw it (queue depth / IOPS)"
+		printf "  %-12s %17s %17s %17s %17s %17s %7s\n", "run", "hold->load", "load->done",
+			"done->release", "hold->release", "done->stored", "writes"
 		for (i = 1; i <= nlat; i++) {
 			lk = lat_keys[i]
 			split(lk, L, " ")
 			printf "  %-12s", L[1] " QD" L[2]
 			n = "-"
-			split("hold-load load-done done-release hold-release", ST, " ")
-			for (j = 1; j <= 4; j++) {
+			split("hold-load load-done done-release hold-release done-stored", ST, " ")
+			for (j = 1; j <= 5; j++) {
 				if ((lk, ST[j]) in lat) {
 					split(lat[lk, ST[j]], LV, " ")
 					printf " %8s %8s", LV[1], LV[2]

@@ -935,6 +935,10 @@ cow_stages() {
 			ns++
 			if (num(err) && err != 0)
 				storeerr++
+			if (num(chunk) && num(count))
+				for (c = chunk + 0; c < chunk + count; c++)
+					if (!(c in sd))
+						sd[c] = t
 		}
 	}
 	END {
@@ -949,6 +953,7 @@ cow_stages() {
 			c1 = int((hs[i] + hn[i] - 1) / cs)
 			tl = -1
 			td = -1
+			tsd = -1
 			miss = 0
 			for (c = c0; c <= c1; c++) {
 				if (!(c in lt) || !(c in ld)) {
@@ -959,6 +964,10 @@ cow_stages() {
 					tl = lt[c]
 				if (ld[c] > td)
 					td = ld[c]
+				if (!(c in sd))
+					tsd = -2
+				else if (tsd != -2 && sd[c] > tsd)
+					tsd = sd[c]
 			}
 			if (miss) {
 				noload++
@@ -973,6 +982,9 @@ cow_stages() {
 			printf "hold-load %.1f\n", t1 - ht[i]
 			printf "load-done %.1f\n", t2 - t1
 			printf "done-release %.1f\n", hr[i] - t2
+			# The old data on the storage: after the write went on.
+			if (tsd >= 0)
+				printf "done-stored %.1f\n", tsd - t2
 		}
 		printf "events=%d held=%d released=%d unreleased=%d matched=%d ahead=%d no_load=%d release_unmatched=%d loads=%d stores=%d load_errors=%d store_errors=%d unparsed=%d\n",
 			nev, nh, rel, unrel, rel - noload, ahead, noload, orphan, nl, ns,
@@ -1029,9 +1041,9 @@ trace_run() {
 	: >"$TR/trace"
 	echo "$buf" >"$TR/buffer_size_kb"
 	[[ -z $fo ]] || echo "$fo" >"$TR/options/fields"
-	echo "bench: latrun $tn $q writes=$((kib / bsk)) iops=$iops mibs=$((kps / 1024)) chunk_kib=$((cs / 2)) overrun=$ov fields=$([[ -n $fo ]] && echo yes || echo no) $(cat "$out.sum")"
+	echo "bench: latrun $tn $q writes=$((kib / bsk)) iops=$iops mibs=$((kps / 1024)) chunk_kib=$((cs / 2)) write_us=$((iops ? 1000000 * q / iops : 0)) overrun=$ov fields=$([[ -n $fo ]] && echo yes || echo no) $(cat "$out.sum")"
 	((ov == 0)) || echo "bench: note: trace $t QD $q: $ov events lost (ring buffer overrun)"
-	for st in hold-load load-done done-release hold-release; do
+	for st in hold-load load-done done-release hold-release done-stored; do
 		awk -v s="$st" '$1 == s { print $2 }' "$out.val" | sort -n | awk -v t="$tn" -v q="$q" -v s="$st" '
 			{ v[NR] = $1 }
 			END {
@@ -1054,6 +1066,7 @@ if ((trace)); then
 			if ((quick)); then
 				trace_run randw 32 "$c"
 			else
+				trace_run randw 1 "$c"
 				trace_run randw 8 "$c"
 				trace_run randw 32 "$c"
 				trace_run seqw 8 "$c"
