@@ -35,25 +35,13 @@ MIB=32
 mkpattern "$TEST_TMP/expect" $((MIB * 1024))
 bput "$TEST_TMP/expect" "$d" 0 || fail "fill"
 
-# wr FILE OFFSET_MIB: write FILE to the original in 256 KiB direct writes,
-# which must succeed, and to the expected copy.
-wr() {
-	dd if="$1" of="$d" bs=256k seek="$2M" oflag=direct,seek_bytes conv=notrunc \
-		status=none || fail "a write to the original at $2 MiB failed"
-	dd if="$1" of="$TEST_TMP/expect" bs=1M seek="$2" conv=notrunc status=none ||
-		fail "expect"
-}
-original_ok() {
-	bsame "$TEST_TMP/expect" "$d" 0 || fail "$1: the original does not hold what was written"
-}
-
 echo "== 1. image reads with the storage failing"
 id=$(snap_new "$sd" $((256 * 2048)) "$d") || fail "snap_new"
 snap take "$id"
 img=$(snap_image "$d") || fail "snap_image"
 cp "$TEST_TMP/expect" "$TEST_TMP/pre"
 mkpattern "$TEST_TMP/p1" 4096
-wr "$TEST_TMP/p1" 0
+expect_write "$d" "$TEST_TMP/p1" 0
 settle "$sd"
 make_it_fail "$sd" 1
 image_fails "$img" 0 1024 || fail "image read of stored chunks succeeded with the storage failing"
@@ -73,7 +61,7 @@ case $ec in
 	;;
 *) fail "error_code $ec after failed image reads" ;;
 esac
-original_ok "part 1"
+expect_held "$d" "part 1"
 within 60 "destroy" snap destroy "$id"
 
 echo "== 2. copy-on-write with the storage failing"
@@ -91,7 +79,7 @@ make_it_fail "$sd" 1
 wait "$writer" || fail "a write to the original failed while the storage started failing"
 dd if="$TEST_TMP/p2" of="$TEST_TMP/expect" bs=1M seek=4 conv=notrunc status=none
 mkpattern "$TEST_TMP/p3" 8192
-wr "$TEST_TMP/p3" 20
+expect_write "$d" "$TEST_TMP/p3" 20
 ec=$(wait_error "$d" 10)
 [[ $ec == -5 ]] || fail "error_code $ec with the storage failing, expected -5"
 wait_gone "$waiter" 10 || fail "no event"
@@ -103,13 +91,13 @@ image_fails "$img" 0 64 || fail "image read of a stored chunk of a failed snapsh
 image_fails "$img" 30720 64 || fail "image read of a chunk on the original of a failed snapshot succeeded"
 image_write_fails "$img" 30720 || fail "image write to a failed snapshot succeeded"
 mkpattern "$TEST_TMP/p4" 2048
-wr "$TEST_TMP/p4" 28
-original_ok "part 2, storage failing"
+expect_write "$d" "$TEST_TMP/p4" 28
+expect_held "$d" "part 2, storage failing"
 make_it_fail "$sd" 0
 image_fails "$img" 0 64 || fail "image of a failed snapshot reads once the storage works"
 within 60 "destroy" snap destroy "$id"
 [[ $(snap_field "$d" error_code) == 0 ]] || fail "error_code after destroy: the series reports none"
-original_ok "part 2, after destroy"
+expect_held "$d" "part 2, after destroy"
 
 echo "== 3. a file storage on ext4 on the failing disk"
 mkdir -p "$TEST_TMP/st"
@@ -121,16 +109,16 @@ snap take "$id"
 img=$(snap_image "$d") || fail "snap_image"
 cp "$TEST_TMP/expect" "$TEST_TMP/pre"
 mkpattern "$TEST_TMP/p5" 2048
-wr "$TEST_TMP/p5" 0
+expect_write "$d" "$TEST_TMP/p5" 0
 bsame "$TEST_TMP/pre" "$img" 0 || fail "image before the storage fails"
 make_it_fail "$sd" 1
 mkpattern "$TEST_TMP/p6" 8192
-wr "$TEST_TMP/p6" 8
+expect_write "$d" "$TEST_TMP/p6" 8
 ec=$(wait_error "$d" 10)
 echo "error_code $ec"
 [[ $ec == -5 || $ec == -30 ]] || fail "error_code $ec with the ext4 storage failing, expected -5 (or -30)"
 image_fails "$img" 8192 64 || fail "image read of a failed snapshot succeeded"
-original_ok "part 3, storage failing"
+expect_held "$d" "part 3, storage failing"
 make_it_fail "$sd" 0
 within 60 "destroy" snap destroy "$id"
 within 60 "umount of the failed storage" umount "$TEST_TMP/st"
@@ -138,18 +126,18 @@ wipefs -qa "$sd" >/dev/null
 
 echo "== the module goes on"
 within 30 "detach" snap detach "$d"
-original_ok "after detach"
+expect_held "$d" "after detach"
 blksnap_ok "$d"
 # The storage disk works again as storage.
 id=$(snap_new "$sd" $((64 * 2048)) "$d") || fail "snap_new"
 snap take "$id"
 cp "$TEST_TMP/expect" "$TEST_TMP/pre"
 mkpattern "$TEST_TMP/p7" 1024
-wr "$TEST_TMP/p7" 0
+expect_write "$d" "$TEST_TMP/p7" 0
 bsame "$TEST_TMP/pre" "$(snap_image "$d")" 0 || fail "image with the storage disk back"
 [[ $(snap_field "$d" error_code) == 0 ]] || fail "error_code of the last snapshot"
 within 60 "destroy" snap destroy "$id"
 within 30 "detach" snap detach "$d"
-original_ok "at the end"
+expect_held "$d" "at the end"
 fault_restore
 within 60 "unload" unload_blksnap

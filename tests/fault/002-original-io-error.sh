@@ -33,17 +33,9 @@ MIB=24
 mkpattern "$TEST_TMP/expect" $((MIB * 1024))
 bput "$TEST_TMP/expect" "$d" 0 || fail "fill"
 
-# wr DEV FILE OFFSET_MIB: write FILE to DEV in 256 KiB direct writes, which
-# must succeed, and to the expected copy of DEV.
-wr() {
-	dd if="$2" of="$1" bs=256k seek="$3M" oflag=direct,seek_bytes conv=notrunc \
-		status=none || fail "a write to $1 at $3 MiB failed"
-	dd if="$2" of="$TEST_TMP/expect" bs=1M seek="$3" conv=notrunc status=none ||
-		fail "expect"
-}
 original_ok() {
 	make_it_fail "$1" 0
-	bsame "$TEST_TMP/expect" "$1" 0 || fail "$2: $1 does not hold what was written"
+	expect_held "$1" "$2"
 }
 
 echo "== 1. image reads with the original failing"
@@ -52,7 +44,7 @@ snap take "$id"
 img=$(snap_image "$d") || fail "snap_image"
 cp "$TEST_TMP/expect" "$TEST_TMP/pre"
 mkpattern "$TEST_TMP/p1" 4096
-wr "$d" "$TEST_TMP/p1" 0
+expect_write "$d" "$TEST_TMP/p1" 0
 make_it_fail "$d" 1
 # Preserved chunks come from the storage.
 dd if="$img" bs=1M count=4 iflag=direct status=none 2>/dev/null |
@@ -96,7 +88,7 @@ cow_fails() {
 	snap wait "$id" 120000 >"$TEST_TMP/waiter" &
 	waiter=$!
 	mkpattern "$TEST_TMP/p2" 2048
-	wr "$dev" "$TEST_TMP/p2" 0
+	expect_write "$dev" "$TEST_TMP/p2" 0
 	mkpattern "$TEST_TMP/p3" 8192
 	dd if="$TEST_TMP/p3" of="$dev" bs=256k seek=4M oflag=direct,seek_bytes \
 		conv=notrunc status=none &
@@ -106,7 +98,7 @@ cow_fails() {
 	wait "$writer" || fail "a write to $dev failed while reads of old data started failing"
 	dd if="$TEST_TMP/p3" of="$TEST_TMP/expect" bs=1M seek=4 conv=notrunc status=none
 	mkpattern "$TEST_TMP/p4" 4096
-	wr "$dev" "$TEST_TMP/p4" 12
+	expect_write "$dev" "$TEST_TMP/p4" 12
 	ec=$(wait_error "$dev" 10)
 	[[ $ec == -5 ]] || fail "error_code $ec with reads of old data failing, expected -5"
 	wait_gone "$waiter" 10 || fail "no event"
@@ -119,7 +111,7 @@ cow_fails() {
 	image_write_fails "$img" 20480 || fail "image write to a failed snapshot succeeded"
 	# The original still fails reads below the module only: plain I/O works.
 	mkpattern "$TEST_TMP/p5" 1024
-	wr "$dev" "$TEST_TMP/p5" 16
+	expect_write "$dev" "$TEST_TMP/p5" 16
 	bsame "$TEST_TMP/expect" "$dev" 0 || fail "$dev does not hold what was written"
 	make_it_fail "$dev" 0
 	within 60 "destroy" snap destroy "$id"

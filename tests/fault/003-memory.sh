@@ -61,9 +61,6 @@ aim "$bs_start" "$bs_end"
 MIB=8
 mkpattern "$TEST_TMP/expect" $((MIB * 1024))
 bput "$TEST_TMP/expect" "$d" 0 || fail "fill"
-original_ok() {
-	bsame "$TEST_TMP/expect" "$d" 0 || fail "$1: the original does not hold what was written"
-}
 attached() {
 	[[ $(cat "$(sysfs_dev "$d")/filter" 2>/dev/null) == blksnap ]]
 }
@@ -262,7 +259,7 @@ sweep info ENOMEM
 end_snap blkfilter
 sweep detach ENOMEM
 aim "$bs_start" "$bs_end"
-original_ok "part 1"
+expect_held "$d" "part 1"
 
 echo "== 2. failures at random, in every task"
 # inject PERCENT: that share of the allocations below blksnap.ko fails.
@@ -377,14 +374,14 @@ for pct in 2 10 25 50; do
 	fault_off "${ATTRS[@]}"
 	attached && within 30 "detach" snap detach "$d"
 	no_snapshots "round $pct%"
-	original_ok "round $pct%"
+	expect_held "$d" "round $pct%"
 	stats+=("$pct%: $outcome")
 done
 printf '%s\n' "${stats[@]}"
 
 echo "== injection off: everything works"
 fault_restore
-original_ok "the end"
+expect_held "$d" "the end"
 blksnap_ok "$d"
 snap detach "$d"
 within 60 "unload" unload_blksnap

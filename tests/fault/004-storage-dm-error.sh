@@ -37,17 +37,6 @@ table() {
 MIB=24
 mkpattern "$TEST_TMP/expect" $((MIB * 1024))
 bput "$TEST_TMP/expect" "$d" 0 || fail "fill"
-# wr FILE OFFSET_MIB: write FILE to the original in 256 KiB direct writes,
-# which must succeed, and to the expected copy.
-wr() {
-	dd if="$1" of="$d" bs=256k seek="$2M" oflag=direct,seek_bytes conv=notrunc \
-		status=none || fail "a write to the original at $2 MiB failed"
-	dd if="$1" of="$TEST_TMP/expect" bs=1M seek="$2" conv=notrunc status=none ||
-		fail "expect"
-}
-original_ok() {
-	bsame "$TEST_TMP/expect" "$d" 0 || fail "$1: the original does not hold what was written"
-}
 
 id=$(snap_new "$st" "$size" "$d") || fail "snap_new"
 snap take "$id"
@@ -56,7 +45,7 @@ cp "$TEST_TMP/expect" "$TEST_TMP/pre"
 snap wait "$id" 120000 >"$TEST_TMP/waiter" &
 waiter=$!
 mkpattern "$TEST_TMP/p1" 2048
-wr "$TEST_TMP/p1" 0
+expect_write "$d" "$TEST_TMP/p1" 0
 bsame "$TEST_TMP/pre" "$img" 0 || fail "image before the storage fails"
 mkpattern "$TEST_TMP/p2" 8192
 dd if="$TEST_TMP/p2" of="$d" bs=256k seek=4M oflag=direct,seek_bytes conv=notrunc \
@@ -67,7 +56,7 @@ table error
 wait "$writer" || fail "a write to the original failed while the storage started failing"
 dd if="$TEST_TMP/p2" of="$TEST_TMP/expect" bs=1M seek=4 conv=notrunc status=none
 mkpattern "$TEST_TMP/p3" 4096
-wr "$TEST_TMP/p3" 12
+expect_write "$d" "$TEST_TMP/p3" 12
 ec=$(wait_error "$d" 10)
 [[ $ec == -5 ]] || fail "error_code $ec with the storage failing, expected -5"
 wait_gone "$waiter" 10 || fail "no event"
@@ -78,23 +67,23 @@ snapctl -e ENOENT wait "$id" 200 || fail "a second event"
 image_fails "$img" 0 64 || fail "image read of a stored chunk of a failed snapshot succeeded"
 image_fails "$img" 20480 64 || fail "image read of a chunk on the original of a failed snapshot succeeded"
 image_write_fails "$img" 20480 || fail "image write to a failed snapshot succeeded"
-original_ok "storage failing"
+expect_held "$d" "storage failing"
 table "linear $sd 0"
 image_fails "$img" 0 64 || fail "image of a failed snapshot reads once the storage works"
 within 60 "destroy" snap destroy "$id"
 [[ $(snap_field "$d" error_code) == 0 ]] || fail "error_code after destroy: the series reports none"
-original_ok "after destroy"
+expect_held "$d" "after destroy"
 
 # The same storage works again.
 id=$(snap_new "$st" "$size" "$d") || fail "snap_new"
 snap take "$id"
 cp "$TEST_TMP/expect" "$TEST_TMP/pre"
 mkpattern "$TEST_TMP/p4" 2048
-wr "$TEST_TMP/p4" 16
+expect_write "$d" "$TEST_TMP/p4" 16
 bsame "$TEST_TMP/pre" "$(snap_image "$d")" 0 || fail "image with the storage back"
 [[ $(snap_field "$d" error_code) == 0 ]] || fail "error_code of the new snapshot"
 within 60 "destroy" snap destroy "$id"
 within 30 "detach" snap detach "$d"
-original_ok "at the end"
+expect_held "$d" "at the end"
 within 60 "unload" unload_blksnap
 dmsetup remove --noudevsync "$dm" || fail "dmsetup remove"

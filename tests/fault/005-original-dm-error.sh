@@ -56,15 +56,6 @@ table() {
 MIB=24
 mkpattern "$TEST_TMP/expect" $((MIB * 1024))
 bput "$TEST_TMP/expect" "$d" 0 || fail "fill"
-wr() {
-	dd if="$1" of="$d" bs=256k seek="$2M" oflag=direct,seek_bytes conv=notrunc \
-		status=none || fail "a write to the original at $2 MiB failed"
-	dd if="$1" of="$TEST_TMP/expect" bs=1M seek="$2" conv=notrunc status=none ||
-		fail "expect"
-}
-original_ok() {
-	bsame "$TEST_TMP/expect" "$d" 0 || fail "$1: the original does not hold what was written"
-}
 
 echo "== 1. image reads with the original failing"
 id=$(snap_new "$TEST_TMP/s1" $((128 * 2048)) "$d") || fail "snap_new"
@@ -72,7 +63,7 @@ snap take "$id"
 img=$(snap_image "$d") || fail "snap_image"
 cp "$TEST_TMP/expect" "$TEST_TMP/pre"
 mkpattern "$TEST_TMP/p1" 4096
-wr "$TEST_TMP/p1" 0
+expect_write "$d" "$TEST_TMP/p1" 0
 table error || fail "dmsetup load error"
 dd if="$img" bs=1M count=4 iflag=direct status=none 2>/dev/null |
 	cmp -s - <(dd if="$TEST_TMP/pre" bs=1M count=4 status=none) ||
@@ -84,7 +75,7 @@ table "$lin" || fail "dmsetup load linear"
 	fail "error_code $(snap_field "$d" error_code) after failed image reads of the original"
 snapctl -e ENOENT wait "$id" 0 || fail "an event after failed image reads"
 bsame "$TEST_TMP/pre" "$img" 0 || fail "the image differs from take once the original works again"
-original_ok "part 1"
+expect_held "$d" "part 1"
 within 60 "destroy" snap destroy "$id"
 
 echo "== 2. reads ahead of a writer failing"
@@ -98,7 +89,7 @@ tables "0 12288 $lin" "12288 $((size - 12288)) error" || fail "dmsetup load line
 msg="cannot read ahead of a writer"
 n0=$(dmesg | grep -c "$msg")
 mkpattern "$TEST_TMP/q1" 4096
-wr "$TEST_TMP/q1" 2
+expect_write "$d" "$TEST_TMP/q1" 2
 settle "$d"
 for ((i = 0; i < 50; i++)); do
 	(($(dmesg | grep -c "$msg") > n0)) && break
@@ -113,11 +104,11 @@ snapctl -e ENOENT wait "$id" 0 || fail "an event after reads ahead failed"
 table "$lin" || fail "dmsetup load linear"
 # The chunks whose reads ahead failed, written now, and beyond.
 mkpattern "$TEST_TMP/q2" 8192
-wr "$TEST_TMP/q2" 6
+expect_write "$d" "$TEST_TMP/q2" 6
 [[ $(snap_field "$d" error_code) == 0 ]] ||
 	fail "error_code $(snap_field "$d" error_code) after writes to chunks whose reads ahead failed"
 bsame "$TEST_TMP/pre" "$img" 0 || fail "the image differs from take after reads ahead failed"
-original_ok "part 2"
+expect_held "$d" "part 2"
 within 60 "destroy" snap destroy "$id"
 
 echo "== 3. copy-on-write with reads of old data failing"
@@ -137,7 +128,7 @@ if ! table "flakey ${DISKS[0]} 0 0 3600 1 error_reads"; then
 	skip "dm-flakey without error_reads (parts 1 and 2 passed)"
 fi
 mkpattern "$TEST_TMP/p2" 8192
-wr "$TEST_TMP/p2" 4
+expect_write "$d" "$TEST_TMP/p2" 4
 table "$lin" || fail "dmsetup load linear"
 ec=$(wait_error "$d" 10)
 [[ $ec == -5 ]] || fail "error_code $ec with reads of old data failing, expected -5"
@@ -149,11 +140,11 @@ snapctl -e ENOENT wait "$id" 200 || fail "a second event"
 image_fails "$img" 0 64 || fail "image read of a failed snapshot succeeded"
 image_fails "$img" 20480 64 || fail "image read of a failed snapshot succeeded"
 image_write_fails "$img" 20480 || fail "image write to a failed snapshot succeeded"
-original_ok "part 3"
+expect_held "$d" "part 3"
 within 60 "destroy" snap destroy "$id"
 [[ $(snap_field "$d" error_code) == 0 ]] || fail "error_code after destroy: the series reports none"
 blksnap_ok "$d"
 within 30 "detach" snap detach "$d"
-original_ok "at the end"
+expect_held "$d" "at the end"
 within 60 "unload" unload_blksnap
 dmsetup remove --noudevsync "$dm" || fail "dmsetup remove"

@@ -279,3 +279,18 @@ image_write_fails() {
 	! dd if=/dev/zero of="$1" bs=64k seek="$(($2 / 64))" count=1 oflag=direct \
 		conv=notrunc status=none 2>/dev/null
 }
+
+# expect_write DEV FILE OFFSET_MIB: write FILE to DEV at OFFSET_MIB in
+# 256 KiB direct writes, which must succeed, and to the same place of
+# $TEST_TMP/expect, the copy of what DEV must hold.
+expect_write() {
+	dd if="$2" of="$1" bs=256k seek="$3M" oflag=direct,seek_bytes conv=notrunc \
+		status=none || fail "a write to $1 at $3 MiB failed"
+	dd if="$2" of="$TEST_TMP/expect" bs=1M seek="$3" conv=notrunc status=none ||
+		fail "expect"
+}
+
+# expect_held DEV WHAT: DEV holds $TEST_TMP/expect from its start.
+expect_held() {
+	bsame "$TEST_TMP/expect" "$1" 0 || fail "$2: $1 does not hold what was written"
+}
