@@ -273,7 +273,8 @@ run_host_tests() {
 # (--tcg-thread single, its mode until 2026-12-07, to leave CI's other
 # core to the VM beside it) the guest stood still twice in two runs here
 # that day, all its CPUs halted and QEMU idle, at two different points of
-# the run, until the VM's limit of 38 minutes; multi-threaded it has not.
+# the run, until the VM's limit of 38 minutes, and a third time with the
+# guest's CMPXCHG16B on; multi-threaded it has not.
 # Output in bench-smoke.log, exit status in status-bench. About 6 minutes
 # here alone (a 5-minute timed boot on both cores, a 1-minute counted one
 # on one): it is skipped (and says so) when its turn comes later than
