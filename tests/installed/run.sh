@@ -128,13 +128,14 @@ boot() {
 	# No CMPXCHG16B: QEMU's emulation of it now and then corrupts RFLAGS
 	# (see tests/vm/run.sh, cpu_model).
 	# watchdog_thresh=60 and an RCU stall timeout of 60 s: the guest's
-	# clock is the host's, so while QEMU stands still (its thread waiting
-	# on the host, which in CI runs a second VM and writes its disks)
-	# the guest's time runs on; CI twice saw a "soft lockup" of some 26 s
-	# at about 520 s into this boot, in the stock kernel's own writeback
-	# with our modules unloaded, and never a test VM (tests/vm keeps the
-	# kernel's thresholds).  A CPU that never schedules is still reported,
-	# after 120 s instead of 20.
+	# clock is the host's, so while its CPUs stand still its time runs
+	# on; CI twice saw a "soft lockup" of some 26 s at about 520 s into
+	# this boot, in the stock kernel's own writeback with our modules
+	# unloaded, and never a test VM (tests/vm keeps the kernel's
+	# thresholds).  Why the CPUs stand still is not known: single-threaded
+	# TCG, the benchmark smoke run's guest stood still for good, QEMU
+	# idle, on an otherwise idle host (tests/run-all.sh).  A CPU that
+	# never schedules is still reported, after 120 s instead of 20.
 	qemu-system-x86_64 -accel tcg,thread=single -machine pc -cpu max,cx16=off -smp 2 -m 2G \
 		-nodefaults -display none -no-reboot \
 		-kernel "$kernel" -initrd "$initrd" \
@@ -149,12 +150,11 @@ boot() {
 	# The host's dirty page cache and load, sampled while the guest runs,
 	# told when the stage fails: what the host did when the guest saw
 	# time jump.
-	local dirty=0 load=0 d l
+	local dirty=0 load=0 d
 	while kill -0 "$qpid" 2>/dev/null; do
 		d=$(awk '/^(Dirty|Writeback):/ { kb += $2 } END { print int(kb / 1024) }' /proc/meminfo)
-		l=$(awk -v m="$load" '{ print ($1 > m) ? $1 : m }' /proc/loadavg)
 		((d <= dirty)) || dirty=$d
-		load=$l
+		load=$(awk -v m="$load" '{ print ($1 > m) ? $1 : m }' /proc/loadavg)
 		if (($(date +%s) > deadline)); then
 			echo "installed: stage $stage: no power-off after ${timeout}s, killing QEMU"
 			kill "$qpid"
